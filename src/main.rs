@@ -1,0 +1,5 @@
+//! The roster command line.
+
+fn main() {
+    println!("roster");
+}

@@ -1,0 +1,273 @@
+//! What one source says about one instance, and how a source's read went.
+
+use crate::identity::Role;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The places identity is published in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// Consul service registrations (HTTP API).
+    Consul,
+    /// Prometheus static target files (file_sd).
+    Targets,
+    /// The Pigsty inventory (declared identity).
+    Inventory,
+    /// The databases themselves (live role).
+    Live,
+}
+
+impl SourceKind {
+    /// Every source kind, in display order.
+    pub const ALL: [SourceKind; 4] = [
+        SourceKind::Consul,
+        SourceKind::Targets,
+        SourceKind::Inventory,
+        SourceKind::Live,
+    ];
+
+    /// The lowercase name used in output, filters and finding kinds.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Consul => "consul",
+            SourceKind::Targets => "targets",
+            SourceKind::Inventory => "inventory",
+            SourceKind::Live => "live",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A role as one source states it, with the field it was read from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RoleClaim {
+    /// The normalised role.
+    pub role: Role,
+    /// The word exactly as written.
+    pub raw: String,
+    /// Where the word came from (`meta.role`, `meta.service`, `tag`, `label role`, `pg_role`).
+    pub from: &'static str,
+}
+
+impl RoleClaim {
+    /// Builds a claim from a raw word and the field it came from.
+    pub fn new(raw: &str, from: &'static str) -> RoleClaim {
+        RoleClaim {
+            role: Role::parse(raw),
+            raw: raw.trim().to_string(),
+            from,
+        }
+    }
+}
+
+/// The status of one Consul health check attached to a service instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckState {
+    /// Consul's CheckID.
+    pub id: String,
+    /// Human name of the check.
+    pub name: String,
+    /// `passing`, `warning` or `critical` (kept as sent).
+    pub status: String,
+    /// Check output (may be long; remote text).
+    pub output: String,
+    /// True for node-level checks such as `serfHealth`.
+    pub node_check: bool,
+}
+
+/// Where a Consul observation was read: node, service and everything attached to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsulOrigin {
+    /// Consul node name.
+    pub node: String,
+    /// The node's address.
+    pub node_address: String,
+    /// Service ID on that node.
+    pub service_id: String,
+    /// Service name.
+    pub service_name: String,
+    /// Service address (empty means the node address).
+    pub service_address: String,
+    /// Service port (0 when Consul omitted it).
+    pub port: u16,
+    /// Service tags as registered.
+    pub tags: Vec<String>,
+    /// Service meta as registered.
+    pub meta: BTreeMap<String, String>,
+    /// Health checks of the service and of its node.
+    pub checks: Vec<CheckState>,
+    /// Datacenter of the node.
+    pub datacenter: String,
+}
+
+/// Where a target-file observation was read: one target group of one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetOrigin {
+    /// The file holding the group.
+    pub file: PathBuf,
+    /// 1-based line where the group starts.
+    pub line: usize,
+    /// 0-based position of the group in the file (Prometheus' `<file>:<index>` source).
+    pub index: usize,
+    /// The group's targets (`host:port`).
+    pub targets: Vec<String>,
+    /// The group's labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Where an inventory observation was read: one host of one group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InventoryOrigin {
+    /// The inventory file.
+    pub file: PathBuf,
+    /// 1-based line of the host entry (0 when unknown).
+    pub line: usize,
+    /// The Ansible group (usually the cluster name).
+    pub group: String,
+    /// The host key (usually the node ip).
+    pub host: String,
+    /// The effective variables of the host (group vars overridden by host vars), as text.
+    pub vars: BTreeMap<String, String>,
+}
+
+/// Where an observation was read, per source kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Origin {
+    /// A Consul service instance.
+    Consul(ConsulOrigin),
+    /// A target group in a file.
+    Targets(TargetOrigin),
+    /// A host in the inventory.
+    Inventory(InventoryOrigin),
+    /// A live probe of an address.
+    Live {
+        /// The address probed (`host:port` or URL).
+        address: String,
+    },
+}
+
+impl Origin {
+    /// A short human location: `file:line`, or `node/service-id`.
+    pub fn location(&self) -> String {
+        match self {
+            Origin::Consul(c) => format!("consul {}/{}", c.node, c.service_id),
+            Origin::Targets(t) => format!("{}:{}", t.file.display(), t.line),
+            Origin::Inventory(i) => format!("{}:{}", i.file.display(), i.line),
+            Origin::Live { address } => format!("live {address}"),
+        }
+    }
+}
+
+/// One source's statement about one instance. Sources only report; they never compare.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Observation {
+    /// Which source said it.
+    pub source: SourceKind,
+    /// The cluster name (`cls`, `meta.cluster`, `pg_cluster`).
+    pub cluster: String,
+    /// The seq, when stated or derivable from the recorded instance name.
+    pub seq: Option<u32>,
+    /// The recorded instance name (`ins`, `meta.instance`), if any.
+    pub instance: Option<String>,
+    /// The recorded service name (`svc`, `meta.service`), if any.
+    pub service: Option<String>,
+    /// The role claim, if the source states one.
+    pub role: Option<RoleClaim>,
+    /// The instance's address as this source has it.
+    pub ip: Option<String>,
+    /// Where it was read.
+    pub origin: Origin,
+}
+
+/// How reading a source went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceStatus {
+    /// Everything read.
+    Ok,
+    /// Some or all of the source could not be read.
+    Error,
+}
+
+/// The outcome of reading one source: status, errors (with their places) and counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceReport {
+    /// The source kind.
+    #[serde(rename = "name")]
+    pub kind: SourceKind,
+    /// `ok` or `error`.
+    pub status: SourceStatus,
+    /// Where it was read from (URL, paths, file).
+    pub location: String,
+    /// Every problem met, each naming its place (URL, file:line:column).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Notes that are not errors (e.g. skipped files, which default place was used).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// How many observations the source produced.
+    pub observations: usize,
+    /// Source-specific facts (Consul index, datacenter, files read).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, String>,
+}
+
+impl SourceReport {
+    /// A fresh report for a source read from `location`.
+    pub fn new(kind: SourceKind, location: impl Into<String>) -> SourceReport {
+        SourceReport {
+            kind,
+            status: SourceStatus::Ok,
+            location: location.into(),
+            errors: Vec::new(),
+            notes: Vec::new(),
+            observations: 0,
+            facts: BTreeMap::new(),
+        }
+    }
+
+    /// Records an error; the source becomes `error` but keeps whatever it did read.
+    pub fn error(&mut self, message: impl Into<String>) {
+        self.status = SourceStatus::Error;
+        self.errors.push(message.into());
+    }
+
+    /// True when nothing went wrong.
+    pub fn is_ok(&self) -> bool {
+        self.status == SourceStatus::Ok
+    }
+
+    /// True when the source failed so completely that it said nothing at all.
+    pub fn failed_entirely(&self) -> bool {
+        !self.is_ok() && self.observations == 0
+    }
+}
+
+/// A source read: its report and its observations.
+#[derive(Clone, Debug)]
+pub struct SourceOutput {
+    /// How the read went.
+    pub report: SourceReport,
+    /// What it said.
+    pub observations: Vec<Observation>,
+}
+
+impl SourceOutput {
+    /// Bundles observations with the report, filling in the count.
+    pub fn new(mut report: SourceReport, observations: Vec<Observation>) -> SourceOutput {
+        report.observations = observations.len();
+        SourceOutput {
+            report,
+            observations,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! A Consul-compatible catalog simulator and a Pigsty-shaped fleet generator.

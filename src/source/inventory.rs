@@ -1,0 +1,1 @@
+//! The Pigsty inventory (Ansible YAML) as the declared-identity source.

@@ -1,0 +1,4 @@
+//! Identity sources: each turns one place into observations and never compares.
+
+pub mod inventory;
+pub mod targets;

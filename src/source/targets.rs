@@ -1,0 +1,1 @@
+//! Prometheus static target files (file_sd) as an identity source.
