@@ -1,7 +1,13 @@
 //! roster: reads PostgreSQL instance identity from every place a Pigsty-style fleet
 //! publishes it, merges it into one fleet, and reports where the places disagree.
 
+pub mod config;
+pub mod consul;
+pub mod drift;
+pub mod fleet;
+pub mod gather;
 pub mod identity;
 pub mod observation;
+pub mod report;
 pub mod sim;
 pub mod source;

@@ -1,0 +1,519 @@
+//! Settings, resolved once: flags > environment (Consul CLI conventions) > config file > defaults.
+
+use crate::consul::address::parse_go_bool;
+use crate::consul::{ConsulConfig, ConsulError, Endpoint, Secret, TlsOptions};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// The conventional Consul address tried when nothing is configured.
+pub const DEFAULT_CONSUL: &str = "http://127.0.0.1:8500";
+/// The conventional target directory tried when nothing is configured.
+pub const DEFAULT_TARGETS: &str = "/etc/prometheus/targets";
+
+/// Flags that say where the fleet's identity is read from, shared by every command.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SourceArgs {
+    /// Consul HTTP address [env: CONSUL_HTTP_ADDR] (host:port, http(s)://…, unix:///path)
+    #[arg(long, value_name = "URL", global = true)]
+    pub consul: Option<String>,
+    /// Do not read Consul, even when CONSUL_HTTP_ADDR or the config file name one
+    #[arg(long, global = true)]
+    pub no_consul: bool,
+    /// File holding the Consul ACL token [env: CONSUL_HTTP_TOKEN_FILE, CONSUL_HTTP_TOKEN]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub token_file: Option<PathBuf>,
+    /// Consul datacenter to query (default: the agent's own)
+    #[arg(long, value_name = "DC", global = true)]
+    pub dc: Option<String>,
+    /// Prometheus static target files: a directory, a file or a glob; repeatable
+    #[arg(long = "targets", value_name = "PATH", global = true)]
+    pub targets: Vec<String>,
+    /// Pigsty inventory (pigsty.yml): the declared identity
+    #[arg(long, value_name = "FILE", global = true)]
+    pub inventory: Option<PathBuf>,
+    /// Config file [default: $XDG_CONFIG_HOME/roster/config.toml]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Time limit for one Consul request (e.g. 500ms, 10s, 1m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    pub timeout: Option<Duration>,
+    /// How many Consul requests may run at once
+    #[arg(long, value_name = "N", global = true)]
+    pub concurrency: Option<usize>,
+}
+
+/// Configuration problems, each saying which setting is wrong.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("config file {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A Consul setting is unusable.
+    #[error(transparent)]
+    Consul(#[from] ConsulError),
+    /// A token file could not be read.
+    #[error("token file {path}: {reason}")]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The config file's shape (`config.toml`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Remove every write path.
+    pub read_only: Option<bool>,
+    /// `dark` or `light`.
+    pub theme: Option<String>,
+    /// Consul settings.
+    pub consul: Option<FileConsul>,
+    /// Target-file settings.
+    pub targets: Option<FileTargets>,
+    /// Inventory settings.
+    pub inventory: Option<FileInventory>,
+    /// Key overrides (action name -> key).
+    pub keys: Option<toml::Table>,
+}
+
+/// `[consul]` in the config file. The token itself is never written here, only its file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConsul {
+    /// False turns Consul off.
+    pub enabled: Option<bool>,
+    /// Address, as `CONSUL_HTTP_ADDR`.
+    pub address: Option<String>,
+    /// Token file, as `CONSUL_HTTP_TOKEN_FILE`.
+    pub token_file: Option<PathBuf>,
+    /// Datacenter.
+    pub datacenter: Option<String>,
+    /// As `CONSUL_CACERT`.
+    pub ca_cert: Option<PathBuf>,
+    /// As `CONSUL_CAPATH`.
+    pub ca_path: Option<PathBuf>,
+    /// As `CONSUL_CLIENT_CERT`.
+    pub client_cert: Option<PathBuf>,
+    /// As `CONSUL_CLIENT_KEY`.
+    pub client_key: Option<PathBuf>,
+    /// As `CONSUL_TLS_SERVER_NAME`.
+    pub tls_server_name: Option<String>,
+    /// As `CONSUL_HTTP_SSL_VERIFY`.
+    pub ssl_verify: Option<bool>,
+}
+
+/// `[targets]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTargets {
+    /// Directories, files or globs.
+    pub paths: Vec<String>,
+}
+
+/// `[inventory]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileInventory {
+    /// The inventory file.
+    pub path: PathBuf,
+}
+
+/// How Consul is to be read.
+#[derive(Debug, Clone)]
+pub struct ConsulSetting {
+    /// The client configuration.
+    pub config: ConsulConfig,
+    /// Where the address came from (`--consul`, `CONSUL_HTTP_ADDR`, `config file`, `default`).
+    pub origin: &'static str,
+    /// True when nothing asked for Consul and it is only tried at its conventional place.
+    pub probe_only: bool,
+}
+
+/// Everything a command needs to know about where to read, resolved once.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Consul, when used.
+    pub consul: Option<ConsulSetting>,
+    /// Target patterns, possibly empty.
+    pub targets: Vec<String>,
+    /// The inventory, when used.
+    pub inventory: Option<PathBuf>,
+    /// True when writes are off.
+    pub read_only: bool,
+    /// The theme name from the config file.
+    pub theme: Option<String>,
+    /// What roster chose on the user's behalf (defaults used), for the user to see.
+    pub notes: Vec<String>,
+    /// Risky settings worth a warning (a token over plain http to a remote address).
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// True when no source at all will be read.
+    pub fn is_empty(&self) -> bool {
+        self.consul.is_none() && self.targets.is_empty() && self.inventory.is_none()
+    }
+}
+
+/// The default config file location.
+pub fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let base = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")))?;
+    Some(base.join("roster").join("config.toml"))
+}
+
+/// Reads the config file: an explicit one must exist, the default one may be absent.
+pub fn load_file(
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<FileConfig, ConfigError> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => match default_config_path(env) {
+            Some(p) => (p, false),
+            None => return Ok(FileConfig::default()),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(FileConfig::default());
+        }
+        Err(e) => {
+            return Err(ConfigError::File {
+                path,
+                reason: e.to_string(),
+            });
+        }
+    };
+    toml::from_str(&text).map_err(|e| ConfigError::File {
+        path,
+        reason: e.to_string().trim().replace('\n', " "),
+    })
+}
+
+/// Resolves the settings from flags, the environment (`env`) and the config file.
+pub fn resolve(
+    args: &SourceArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
+    // Consul treats an empty variable as unset.
+    let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let file = load_file(args.config.as_deref(), &env)?;
+    let fc = file.consul.unwrap_or_default();
+    let mut s = Settings {
+        read_only: file.read_only.unwrap_or(false),
+        theme: file.theme,
+        ..Settings::default()
+    };
+
+    s.targets = if !args.targets.is_empty() {
+        args.targets.clone()
+    } else {
+        file.targets.map(|t| t.paths).unwrap_or_default()
+    };
+    s.inventory = args.inventory.clone().or(file.inventory.map(|i| i.path));
+
+    let address: Option<(String, &'static str)> = args
+        .consul
+        .clone()
+        .map(|a| (a, "--consul"))
+        .or_else(|| env("CONSUL_HTTP_ADDR").map(|a| (a, "CONSUL_HTTP_ADDR")))
+        .or_else(|| fc.address.clone().map(|a| (a, "config file")));
+    // `enabled = false` in the file is outranked by an address from a flag or the environment.
+    let enabled = !args.no_consul
+        && (matches!(address, Some((_, o)) if o != "config file") || fc.enabled != Some(false));
+    let nothing_configured = address.is_none() && s.targets.is_empty() && s.inventory.is_none();
+    let (address, origin, probe_only) = match address {
+        Some((a, o)) => (a, o, false),
+        None if nothing_configured => (DEFAULT_CONSUL.to_string(), "default", true),
+        None => (String::new(), "", false),
+    };
+
+    if enabled && !address.is_empty() {
+        let ssl = match env("CONSUL_HTTP_SSL") {
+            Some(v) => parse_go_bool("CONSUL_HTTP_SSL", &v)?,
+            None => false,
+        };
+        let mut config = ConsulConfig::new(Endpoint::parse(&address, ssl)?);
+        config.token = token(args, &env, &fc)?;
+        if let Some(auth) = env("CONSUL_HTTP_AUTH") {
+            let (user, pass) = auth.split_once(':').unwrap_or((auth.as_str(), ""));
+            config.basic_auth = Some((user.to_string(), Secret::new(pass)));
+        }
+        config.datacenter = args.dc.clone().or(fc.datacenter.clone());
+        config.namespace = env("CONSUL_NAMESPACE");
+        config.partition = env("CONSUL_PARTITION");
+        config.tls = TlsOptions {
+            ca_cert: env("CONSUL_CACERT")
+                .map(PathBuf::from)
+                .or(fc.ca_cert.clone()),
+            ca_path: env("CONSUL_CAPATH")
+                .map(PathBuf::from)
+                .or(fc.ca_path.clone()),
+            client_cert: env("CONSUL_CLIENT_CERT")
+                .map(PathBuf::from)
+                .or(fc.client_cert.clone()),
+            client_key: env("CONSUL_CLIENT_KEY")
+                .map(PathBuf::from)
+                .or(fc.client_key.clone()),
+            server_name: env("CONSUL_TLS_SERVER_NAME").or(fc.tls_server_name.clone()),
+            verify: match env("CONSUL_HTTP_SSL_VERIFY") {
+                Some(v) => parse_go_bool("CONSUL_HTTP_SSL_VERIFY", &v)?,
+                None => fc.ssl_verify.unwrap_or(true),
+            },
+        };
+        if config.tls.client_cert.is_some() != config.tls.client_key.is_some() {
+            return Err(ConsulError::Config(
+                "CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY must be given together".into(),
+            )
+            .into());
+        }
+        if let Some(t) = args.timeout {
+            config.timeout = t;
+        }
+        if let Some(c) = args.concurrency {
+            config.concurrency = c.clamp(1, 256);
+        }
+        if config.token.is_some() && !config.endpoint.is_tls() && !config.endpoint.is_local() {
+            s.warnings.push(format!(
+                "the Consul ACL token is sent over plain http to {}; use https (CONSUL_HTTP_SSL=true)",
+                config.endpoint
+            ));
+        }
+        if probe_only {
+            s.notes.push(format!(
+                "no source configured: trying Consul at its conventional address {}",
+                config.endpoint
+            ));
+        }
+        s.consul = Some(ConsulSetting {
+            config,
+            origin,
+            probe_only,
+        });
+    }
+
+    if nothing_configured && Path::new(DEFAULT_TARGETS).is_dir() {
+        s.targets.push(DEFAULT_TARGETS.to_string());
+        s.notes.push(format!(
+            "no source configured: reading target files from {DEFAULT_TARGETS}"
+        ));
+    }
+    Ok(s)
+}
+
+fn token(
+    args: &SourceArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+    fc: &FileConsul,
+) -> Result<Option<Secret>, ConfigError> {
+    let file = args
+        .token_file
+        .clone()
+        .or_else(|| env("CONSUL_HTTP_TOKEN_FILE").map(PathBuf::from));
+    if let Some(path) = file {
+        return read_token(&path).map(Some);
+    }
+    if let Some(t) = env("CONSUL_HTTP_TOKEN") {
+        return Ok(Some(Secret::new(t)));
+    }
+    match &fc.token_file {
+        Some(path) => read_token(path).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn read_token(path: &Path) -> Result<Secret, ConfigError> {
+    // The error never quotes the file's content: it is the token.
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::TokenFile {
+        path: path.to_path_buf(),
+        reason: e.kind().to_string(),
+    })?;
+    let secret = Secret::new(text);
+    if secret.is_empty() {
+        return Err(ConfigError::TokenFile {
+            path: path.to_path_buf(),
+            reason: "the file is empty".into(),
+        });
+    }
+    Ok(secret)
+}
+
+/// Parses a duration written as Go writes them: `500ms`, `10s`, `1m30s`, `2h`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!(
+                "{raw:?} is not a duration (e.g. 500ms, 10s, 1m30s)"
+            ));
+        }
+        let value: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{raw:?} is not a duration"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(format!("{raw:?} needs a unit (ms, s, m, h)")),
+            u => return Err(format!("{raw:?}: unknown unit {u:?} (use ms, s, m, h)")),
+        };
+        rest = &rest[unit_len..];
+        total += Duration::try_from_secs_f64(value * scale)
+            .map_err(|_| format!("{raw:?} is out of range"))?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn args() -> SourceArgs {
+        SourceArgs {
+            consul: None,
+            no_consul: false,
+            token_file: None,
+            dc: None,
+            targets: vec![],
+            inventory: None,
+            config: None,
+            timeout: None,
+            concurrency: None,
+        }
+    }
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain([("HOME".to_string(), "/nonexistent-home".to_string())])
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            "[consul]\naddress = \"10.0.0.9:8500\"\ndatacenter = \"dcf\"\n[targets]\npaths = [\"/t\"]\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(cfg.clone());
+        let s = resolve(&a, &env_of(&[])).unwrap();
+        let c = s.consul.unwrap();
+        assert_eq!(c.config.endpoint.to_string(), "http://10.0.0.9:8500");
+        assert_eq!(c.origin, "config file");
+        assert_eq!(c.config.datacenter.as_deref(), Some("dcf"));
+        assert_eq!(s.targets, ["/t"]);
+
+        let s = resolve(&a, &env_of(&[("CONSUL_HTTP_ADDR", "https://e:8501")])).unwrap();
+        assert_eq!(s.consul.unwrap().origin, "CONSUL_HTTP_ADDR");
+
+        a.consul = Some("127.0.0.1:9".into());
+        let s = resolve(&a, &env_of(&[("CONSUL_HTTP_ADDR", "https://e:8501")])).unwrap();
+        assert_eq!(
+            s.consul.unwrap().config.endpoint.to_string(),
+            "http://127.0.0.1:9"
+        );
+
+        a.consul = None;
+        a.no_consul = true;
+        let s = resolve(&a, &env_of(&[("CONSUL_HTTP_ADDR", "e:8500")])).unwrap();
+        assert!(s.consul.is_none());
+    }
+
+    #[test]
+    fn ssl_and_token_conventions() {
+        let dir = tempfile::tempdir().unwrap();
+        let tf = dir.path().join("tok");
+        std::fs::write(&tf, "from-file\n").unwrap();
+        let mut a = args();
+        a.consul = Some("c.example:8501".into());
+        let env = env_of(&[
+            ("CONSUL_HTTP_SSL", "true"),
+            ("CONSUL_HTTP_TOKEN", "from-env"),
+            ("CONSUL_HTTP_TOKEN_FILE", tf.to_str().unwrap()),
+            ("CONSUL_HTTP_SSL_VERIFY", "false"),
+            ("CONSUL_TLS_SERVER_NAME", "consul.internal"),
+        ]);
+        let c = resolve(&a, &env).unwrap().consul.unwrap().config;
+        assert_eq!(c.endpoint.to_string(), "https://c.example:8501");
+        assert_eq!(c.token.unwrap().expose(), "from-file", "the file wins");
+        assert!(!c.tls.verify);
+        assert_eq!(c.tls.server_name.as_deref(), Some("consul.internal"));
+
+        let env = env_of(&[("CONSUL_HTTP_TOKEN", "tok-123")]);
+        a.consul = Some("10.1.1.1:8500".into());
+        let s = resolve(&a, &env).unwrap();
+        assert!(s.warnings[0].contains("plain http"));
+        assert!(!s.warnings[0].contains("tok-123"));
+    }
+
+    #[test]
+    fn bad_settings_are_clear_errors() {
+        let mut a = args();
+        a.consul = Some("c:1".into());
+        let e = resolve(&a, &env_of(&[("CONSUL_HTTP_SSL", "yes")])).unwrap_err();
+        assert!(e.to_string().contains("CONSUL_HTTP_SSL"), "{e}");
+        let e = resolve(&a, &env_of(&[("CONSUL_CLIENT_CERT", "/x.pem")])).unwrap_err();
+        assert!(e.to_string().contains("together"), "{e}");
+        a.token_file = Some("/nonexistent/token".into());
+        let e = resolve(&a, &env_of(&[])).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/token"), "{e}");
+        a.token_file = None;
+        a.config = Some("/nonexistent/roster.toml".into());
+        assert!(resolve(&a, &env_of(&[])).is_err());
+    }
+
+    #[test]
+    fn nothing_configured_tries_the_conventional_places() {
+        let s = resolve(&args(), &env_of(&[])).unwrap();
+        let c = s.consul.unwrap();
+        assert!(c.probe_only);
+        assert_eq!(c.config.endpoint.to_string(), DEFAULT_CONSUL);
+        assert!(s.notes[0].contains("conventional"));
+        let mut a = args();
+        a.inventory = Some("inv.yml".into());
+        assert!(resolve(&a, &env_of(&[])).unwrap().consul.is_none());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,376 @@
+//! A small Consul HTTP API client: configuration, reads (blocking or not) and writes.
+
+use super::address::Endpoint;
+use super::error::{ConsulError, sanitize};
+use super::secret::Secret;
+use super::tls::{TlsOptions, client_config};
+use super::wire::{AgentSelf, HealthEntry};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use url::Url;
+
+/// Everything needed to talk to one Consul HTTP endpoint.
+#[derive(Clone, Debug)]
+pub struct ConsulConfig {
+    /// Where the API is.
+    pub endpoint: Endpoint,
+    /// ACL token, sent as `X-Consul-Token`.
+    pub token: Option<Secret>,
+    /// HTTP basic auth (`CONSUL_HTTP_AUTH`), user and password.
+    pub basic_auth: Option<(String, Secret)>,
+    /// Datacenter to query (`?dc=`); the agent's own when unset.
+    pub datacenter: Option<String>,
+    /// Enterprise namespace, sent only when set.
+    pub namespace: Option<String>,
+    /// Enterprise partition, sent only when set.
+    pub partition: Option<String>,
+    /// TLS settings for https endpoints.
+    pub tls: TlsOptions,
+    /// Limit for one non-blocking request.
+    pub timeout: Duration,
+    /// How many requests may be in flight at once.
+    pub concurrency: usize,
+}
+
+impl ConsulConfig {
+    /// A configuration for an endpoint with the defaults for everything else.
+    pub fn new(endpoint: Endpoint) -> ConsulConfig {
+        ConsulConfig {
+            endpoint,
+            token: None,
+            basic_auth: None,
+            datacenter: None,
+            namespace: None,
+            partition: None,
+            tls: TlsOptions::system(),
+            timeout: Duration::from_secs(10),
+            concurrency: 16,
+        }
+    }
+}
+
+/// What Consul says about an answer besides its body.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryMeta {
+    /// `X-Consul-Index`, at least 1.
+    pub index: u64,
+    /// `X-Consul-KnownLeader`.
+    pub known_leader: Option<bool>,
+    /// `X-Consul-LastContact` in milliseconds.
+    pub last_contact_ms: Option<u64>,
+}
+
+/// A blocking-query request: answer when the index passes `index`, or after `wait`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocking {
+    /// The last index seen.
+    pub index: u64,
+    /// How long the server may hold the request.
+    pub wait: Duration,
+}
+
+/// A Consul HTTP client bound to one endpoint.
+#[derive(Clone, Debug)]
+pub struct ConsulClient {
+    http: reqwest::Client,
+    config: ConsulConfig,
+}
+
+impl ConsulClient {
+    /// Builds a client; fails only on configuration that cannot work.
+    pub fn new(config: ConsulConfig) -> Result<ConsulClient, ConsulError> {
+        let mut headers = HeaderMap::new();
+        if let Some(token) = config.token.as_ref().filter(|t| !t.is_empty()) {
+            let mut v = HeaderValue::from_str(token.expose()).map_err(|_| {
+                ConsulError::Config("the ACL token contains characters a header cannot hold".into())
+            })?;
+            v.set_sensitive(true);
+            headers.insert("X-Consul-Token", v);
+        }
+        if let Some((user, pass)) = &config.basic_auth {
+            let raw = format!("{user}:{}", pass.expose());
+            let mut v = HeaderValue::from_str(&format!("Basic {}", base64(raw.as_bytes())))
+                .map_err(|_| {
+                    ConsulError::Config("CONSUL_HTTP_AUTH contains invalid characters".into())
+                })?;
+            v.set_sensitive(true);
+            headers.insert(AUTHORIZATION, v);
+        }
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(config.concurrency.max(1))
+            .no_proxy();
+        if let Endpoint::Unix(path) = &config.endpoint {
+            builder = builder.unix_socket(path.as_str());
+        }
+        if config.endpoint.is_tls() && !config.tls.is_system() {
+            builder = builder.use_preconfigured_tls(client_config(&config.tls)?);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ConsulError::Config(format!("HTTP client: {}", innermost(&e))))?;
+        Ok(ConsulClient { http, config })
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &ConsulConfig {
+        &self.config
+    }
+
+    /// The endpoint, for messages (never contains credentials).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.config.endpoint
+    }
+
+    /// The URL of an API path (`v1/...`) on this endpoint, with the standard query
+    /// parameters (`dc`, `ns`, `partition`) added.
+    pub fn url(&self, path: &str) -> Result<Url, ConsulError> {
+        let mut url = self
+            .config
+            .endpoint
+            .base()
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| ConsulError::Config(format!("bad API path {path:?}: {e}")))?;
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(dc) = &self.config.datacenter {
+                q.append_pair("dc", dc);
+            }
+            if let Some(ns) = &self.config.namespace {
+                q.append_pair("ns", ns);
+            }
+            if let Some(p) = &self.config.partition {
+                q.append_pair("partition", p);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        Ok(url)
+    }
+
+    /// The URL of `v1/<segments...>` with each segment escaped (service names may hold anything).
+    pub fn url_segments(&self, segments: &[&str]) -> Result<Url, ConsulError> {
+        let mut url = self.url("v1/")?;
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| ConsulError::Config("the Consul address cannot take a path".into()))?;
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        Ok(url)
+    }
+
+    /// GETs a JSON answer; with `blocking`, as a blocking query.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        mut url: Url,
+        blocking: Option<Blocking>,
+    ) -> Result<(T, QueryMeta), ConsulError> {
+        let mut timeout = self.config.timeout;
+        if let Some(b) = blocking {
+            let mut q = url.query_pairs_mut();
+            if b.index > 0 {
+                q.append_pair("index", &b.index.to_string());
+            }
+            q.append_pair("wait", &format!("{}ms", b.wait.as_millis()));
+            // The server may add up to wait/16 of jitter before answering.
+            timeout += b.wait + b.wait / 16;
+        }
+        let shown = display_url(&url);
+        let resp = self
+            .http
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| transport_error(&shown, &e, timeout))?;
+        let status = resp.status();
+        let meta = query_meta(resp.headers());
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&shown, &e, timeout))?;
+        if !status.is_success() {
+            return Err(status_error(&shown, status.as_u16(), &body));
+        }
+        let value = serde_json::from_slice(&body).map_err(|e| ConsulError::Decode {
+            url: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok((value, meta))
+    }
+
+    /// PUTs a JSON body and returns the raw answer body.
+    pub async fn put(
+        &self,
+        url: Url,
+        body: &serde_json::Value,
+    ) -> Result<bytes::Bytes, ConsulError> {
+        let shown = display_url(&url);
+        let timeout = self.config.timeout;
+        let resp = self
+            .http
+            .put(url)
+            .timeout(timeout)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport_error(&shown, &e, timeout))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&shown, &e, timeout))?;
+        if !status.is_success() {
+            return Err(status_error(&shown, status.as_u16(), &bytes));
+        }
+        Ok(bytes)
+    }
+
+    /// `GET /v1/catalog/services`: service name -> tags.
+    pub async fn services(
+        &self,
+        blocking: Option<Blocking>,
+    ) -> Result<(BTreeMap<String, Vec<String>>, QueryMeta), ConsulError> {
+        let url = self.url_segments(&["catalog", "services"])?;
+        let (raw, meta): (BTreeMap<String, Option<Vec<String>>>, _) =
+            self.get(url, blocking).await?;
+        Ok((
+            raw.into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect(),
+            meta,
+        ))
+    }
+
+    /// `GET /v1/health/service/<name>`: every instance with its node and checks.
+    pub async fn health_service(
+        &self,
+        name: &str,
+        blocking: Option<Blocking>,
+    ) -> Result<(Vec<HealthEntry>, QueryMeta), ConsulError> {
+        let url = self.url_segments(&["health", "service", name])?;
+        let (entries, meta): (Option<Vec<HealthEntry>>, _) = self.get(url, blocking).await?;
+        Ok((entries.unwrap_or_default(), meta))
+    }
+
+    /// `GET /v1/agent/self`.
+    pub async fn agent_self(&self) -> Result<AgentSelf, ConsulError> {
+        let url = self.url_segments(&["agent", "self"])?;
+        Ok(self.get(url, None).await?.0)
+    }
+}
+
+/// The URL as shown in messages: scheme, host, port and path, no query secrets.
+fn display_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+fn query_meta(h: &HeaderMap) -> QueryMeta {
+    let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    QueryMeta {
+        index: get("X-Consul-Index")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0),
+        known_leader: get("X-Consul-KnownLeader").map(|v| v == "true"),
+        last_contact_ms: get("X-Consul-LastContact").and_then(|v| v.parse().ok()),
+    }
+}
+
+fn status_error(url: &str, status: u16, body: &[u8]) -> ConsulError {
+    let text = String::from_utf8_lossy(body);
+    let body = sanitize(&text, 300);
+    ConsulError::Status {
+        url: url.to_string(),
+        status,
+        body: if body.is_empty() {
+            "(empty body)".into()
+        } else {
+            body
+        },
+    }
+}
+
+fn transport_error(url: &str, e: &reqwest::Error, timeout: Duration) -> ConsulError {
+    if e.is_timeout() {
+        ConsulError::Timeout {
+            url: url.to_string(),
+            secs: timeout.as_secs_f64(),
+        }
+    } else if e.is_body() || e.is_decode() {
+        ConsulError::Body {
+            url: url.to_string(),
+            reason: innermost(e),
+        }
+    } else {
+        ConsulError::Connect {
+            url: url.to_string(),
+            reason: innermost(e),
+        }
+    }
+}
+
+/// The innermost cause of an error chain, which is the part a human can act on.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    sanitize(&cur.to_string(), 200)
+}
+
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+
+    #[test]
+    fn urls_keep_prefix_and_escape_names() {
+        let mut cfg = ConsulConfig::new(Endpoint::parse("http://c:8500/consul", false).unwrap());
+        cfg.datacenter = Some("dc 2".into());
+        let c = ConsulClient::new(cfg).unwrap();
+        let u = c.url_segments(&["health", "service", "a/b c"]).unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://c:8500/consul/v1/health/service/a%2Fb%20c?dc=dc+2"
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Errors talking to Consul, each naming the URL and carrying the server's own words.
+
+use thiserror::Error;
+
+/// Everything that can go wrong between roster and Consul.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ConsulError {
+    /// The configuration cannot work (bad address, half a client certificate, unreadable file).
+    #[error("Consul configuration: {0}")]
+    Config(String),
+    /// No connection could be made.
+    #[error("cannot reach Consul at {url}: {reason}")]
+    Connect {
+        /// The URL requested.
+        url: String,
+        /// The innermost cause (e.g. `Connection refused`).
+        reason: String,
+    },
+    /// The request took longer than allowed.
+    #[error("Consul did not answer {url} within {secs:.1}s")]
+    Timeout {
+        /// The URL requested.
+        url: String,
+        /// The limit that ran out.
+        secs: f64,
+    },
+    /// Consul answered with a status other than 200; its plain-text body says why.
+    #[error("{url}: {status} {body}")]
+    Status {
+        /// The URL requested.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The server's message, made safe to print.
+        body: String,
+    },
+    /// The answer could not be decoded.
+    #[error("{url}: the answer is not the JSON Consul sends: {reason}")]
+    Decode {
+        /// The URL requested.
+        url: String,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The connection broke while reading the answer.
+    #[error("{url}: the answer was cut off: {reason}")]
+    Body {
+        /// The URL requested.
+        url: String,
+        /// The innermost cause.
+        reason: String,
+    },
+}
+
+impl ConsulError {
+    /// The HTTP status, when Consul answered at all.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ConsulError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// True when retrying later may help (network trouble, 429, 5xx).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ConsulError::Connect { .. }
+            | ConsulError::Timeout { .. }
+            | ConsulError::Body { .. } => true,
+            ConsulError::Status { status, .. } => *status == 429 || *status >= 500,
+            ConsulError::Config(_) | ConsulError::Decode { .. } => false,
+        }
+    }
+}
+
+/// Makes remote text safe to print on a terminal: control characters become `?`,
+/// whitespace runs collapse, and the length is bounded.
+pub fn sanitize(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max));
+    let mut last_space = false;
+    for ch in text.trim().chars() {
+        let c = if ch.is_whitespace() {
+            ' '
+        } else if ch.is_control() {
+            '?'
+        } else {
+            ch
+        };
+        if c == ' ' && last_space {
+            continue;
+        }
+        last_space = c == ' ';
+        if out.chars().count() >= max {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_neutralises_terminal_control() {
+        assert_eq!(
+            sanitize("ACL \x1b[2Jnot\n found\t", 100),
+            "ACL ?[2Jnot found"
+        );
+        assert_eq!(sanitize("abcdef", 3), "abc…");
+    }
+}

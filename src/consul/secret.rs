@@ -1,0 +1,48 @@
+//! A secret string (an ACL token, a password) that cannot be printed by accident.
+
+use std::fmt;
+
+/// Holds a secret; `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value, trimming the whitespace a token file usually ends with.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into().trim().to_string())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when nothing is held (an empty token means "no token" to Consul).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_prints_the_value() {
+        let s = Secret::new(" 5e1f-token\n");
+        assert_eq!(s.expose(), "5e1f-token");
+        assert!(!format!("{s:?} {s}").contains("5e1f"));
+    }
+}

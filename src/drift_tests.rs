@@ -1,0 +1,464 @@
+//! Unit tests of the drift rules over hand-built fleets.
+
+use super::*;
+use crate::consul::wire::{HealthCheck, HealthEntry, HealthNode, HealthService};
+use crate::observation::{InventoryOrigin, RoleClaim, SourceOutput, SourceReport, TargetOrigin};
+use std::path::PathBuf;
+
+fn entry(node: &str, ip: &str, name: &str, tags: &[&str], meta: &[(&str, String)]) -> HealthEntry {
+    HealthEntry {
+        node: HealthNode {
+            node: node.into(),
+            address: ip.into(),
+            datacenter: "dc1".into(),
+        },
+        service: HealthService {
+            id: name.into(),
+            service: name.into(),
+            tags: tags.iter().map(|s| s.to_string()).collect(),
+            address: String::new(),
+            meta: meta
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            port: 5432,
+        },
+        checks: vec![
+            HealthCheck {
+                check_id: "serfHealth".into(),
+                name: "Serf Health Status".into(),
+                status: "passing".into(),
+                output: String::new(),
+                service_id: String::new(),
+            },
+            HealthCheck {
+                check_id: format!("service:{name}"),
+                name: name.into(),
+                status: "passing".into(),
+                output: String::new(),
+                service_id: name.into(),
+            },
+        ],
+    }
+}
+
+/// The Pigsty 0.7 service set of one member, as every node registers it.
+fn pigsty_node(cls: &str, seq: u32, ip: &str, role: &str) -> Vec<HealthEntry> {
+    let node = format!("{cls}-{seq}");
+    let ident = |with_role: bool| {
+        let mut m = vec![
+            ("seq", seq.to_string()),
+            ("instance", format!("{cls}-{seq}")),
+            ("cluster", cls.to_string()),
+            ("service", format!("{cls}-{role}")),
+        ];
+        if with_role {
+            m.push(("role", role.to_string()));
+        }
+        m
+    };
+    let mut v = Vec::new();
+    for name in ["postgres", "pgbouncer", "patroni"] {
+        v.push(entry(&node, ip, name, &[role, cls], &ident(true)));
+    }
+    for name in ["pg-exporter", "pgbouncer-exporter", "node-exporter"] {
+        v.push(entry(
+            &node,
+            ip,
+            name,
+            &["pg", "exporter", name],
+            &ident(true),
+        ));
+    }
+    v.push(entry(
+        &node,
+        ip,
+        "haproxy",
+        &["pg", "exporter", cls],
+        &[
+            ("seq", seq.to_string()),
+            ("instance", format!("{cls}-{seq}")),
+            ("cluster", cls.to_string()),
+        ],
+    ));
+    for r in ["primary", "replica"] {
+        let svc = format!("{cls}-{r}");
+        v.push(entry(
+            &node,
+            ip,
+            &svc,
+            &[svc.as_str(), cls, r],
+            &ident(false),
+        ));
+    }
+    v.push(entry(&node, ip, "consul-agent-infra", &["infra"], &[]));
+    v
+}
+
+fn consul(entries: Vec<Vec<HealthEntry>>) -> SourceOutput {
+    let obs = entries
+        .iter()
+        .flatten()
+        .filter_map(crate::source::consul::observe)
+        .collect();
+    SourceOutput::new(SourceReport::new(SourceKind::Consul, "sim"), obs)
+}
+
+fn target(cls: &str, ins: &str, ip: &str, role: Option<&str>, svc: Option<&str>) -> Observation {
+    Observation {
+        source: SourceKind::Targets,
+        cluster: cls.into(),
+        seq: crate::identity::seq_from_instance(cls, ins),
+        instance: Some(ins.into()),
+        service: svc.map(String::from),
+        role: role.map(|r| RoleClaim::new(r, "label role")),
+        ip: Some(ip.into()),
+        origin: Origin::Targets(TargetOrigin {
+            file: PathBuf::from(format!("targets/{cls}.yml")),
+            line: 2,
+            index: 0,
+            targets: vec![format!("{ip}:9630")],
+            labels: BTreeMap::new(),
+        }),
+    }
+}
+
+fn targets(obs: Vec<Observation>) -> SourceOutput {
+    SourceOutput::new(SourceReport::new(SourceKind::Targets, "targets"), obs)
+}
+
+fn host(cls: &str, seq: u32, ip: &str, role: &str) -> Observation {
+    Observation {
+        source: SourceKind::Inventory,
+        cluster: cls.into(),
+        seq: Some(seq),
+        instance: None,
+        service: None,
+        role: Some(RoleClaim::new(role, "pg_role")),
+        ip: Some(ip.into()),
+        origin: Origin::Inventory(InventoryOrigin {
+            file: PathBuf::from("pigsty.yml"),
+            line: 5,
+            group: cls.into(),
+            host: ip.into(),
+            vars: BTreeMap::new(),
+        }),
+    }
+}
+
+fn inventory(obs: Vec<Observation>) -> SourceOutput {
+    SourceOutput::new(SourceReport::new(SourceKind::Inventory, "pigsty.yml"), obs)
+}
+
+fn good_target(cls: &str, seq: u32, ip: &str, role: &str) -> Observation {
+    let ins = format!("{cls}-{seq}");
+    let svc = format!("{cls}-{role}");
+    target(cls, &ins, ip, Some(role), Some(&svc))
+}
+
+const IPS: [&str; 3] = ["10.10.10.11", "10.10.10.12", "10.10.10.13"];
+const ROLES: [&str; 3] = ["primary", "replica", "offline"];
+
+/// A clean pg-test cluster in all three sources, for tests to spoil one thing at a time.
+fn clean() -> (Vec<Vec<HealthEntry>>, Vec<Observation>, Vec<Observation>) {
+    let c = (0..3)
+        .map(|i| pigsty_node("pg-test", i as u32 + 1, IPS[i], ROLES[i]))
+        .collect();
+    let t = (0..3)
+        .map(|i| good_target("pg-test", i as u32 + 1, IPS[i], ROLES[i]))
+        .collect();
+    let inv = (0..3)
+        .map(|i| host("pg-test", i as u32 + 1, IPS[i], ROLES[i]))
+        .collect();
+    (c, t, inv)
+}
+
+fn run(c: Vec<Vec<HealthEntry>>, t: Vec<Observation>, i: Vec<Observation>) -> Vec<Finding> {
+    check(&Fleet::build(vec![consul(c), targets(t), inventory(i)]))
+}
+
+fn kinds(f: &[Finding]) -> Vec<(&'static str, Severity, Option<&str>)> {
+    f.iter()
+        .map(|f| (f.kind.code(), f.severity, f.instance.as_deref()))
+        .collect()
+}
+
+#[test]
+fn pigsty_normal_registration_has_no_findings() {
+    let (c, t, i) = clean();
+    let fleet = Fleet::build(vec![consul(c), targets(t), inventory(i)]);
+    assert_eq!(fleet.instance_count(), 3);
+    assert_eq!(check(&fleet), vec![]);
+}
+
+#[test]
+fn role_words_that_mean_the_same_do_not_drift() {
+    let (c, mut t, mut i) = clean();
+    t[0] = target(
+        "pg-test",
+        "pg-test-1",
+        IPS[0],
+        Some("master"),
+        Some("pg-test-primary"),
+    );
+    i[1] = host("pg-test", 2, IPS[1], "standby");
+    assert_eq!(run(c, t, i), vec![]);
+}
+
+#[test]
+fn failover_followed_by_consul_but_not_targets_is_a_role_mismatch() {
+    let (mut c, mut t, i) = clean();
+    c[0] = pigsty_node("pg-test", 1, IPS[0], "replica");
+    c[1] = pigsty_node("pg-test", 2, IPS[1], "primary");
+    t[0] = good_target("pg-test", 1, IPS[0], "primary");
+    let f = run(c, t, i);
+    let k = kinds(&f);
+    assert!(
+        k.contains(&("role-mismatch", Severity::Error, Some("pg-test-1"))),
+        "{k:?}"
+    );
+    assert!(
+        k.contains(&("role-mismatch", Severity::Error, Some("pg-test-2"))),
+        "{k:?}"
+    );
+    let one = f
+        .iter()
+        .find(|f| f.instance.as_deref() == Some("pg-test-1"))
+        .unwrap();
+    assert_eq!(one.sources["consul"], "replica");
+    assert_eq!(one.sources["targets"], "primary");
+    assert_eq!(one.sources["inventory"], "primary");
+    assert!(one.message.contains("consul replica"), "{}", one.message);
+}
+
+#[test]
+fn a_stale_inventory_alone_is_a_warning() {
+    let (c, t, mut i) = clean();
+    i[2] = host("pg-test", 3, IPS[2], "replica");
+    let f = run(c, t, i);
+    assert_eq!(
+        kinds(&f),
+        vec![("role-mismatch", Severity::Warning, Some("pg-test-3"))]
+    );
+    assert!(f[0].message.contains("stale"));
+}
+
+#[test]
+fn ip_mismatch_between_sources() {
+    let (c, t, mut i) = clean();
+    i[1] = host("pg-test", 2, "10.10.10.99", "replica");
+    let f = run(c, t, i);
+    let k = kinds(&f);
+    assert!(
+        k.contains(&("ip-mismatch", Severity::Error, Some("pg-test-2"))),
+        "{k:?}"
+    );
+    let m = f.iter().find(|f| f.kind == Kind::IpMismatch).unwrap();
+    assert_eq!(m.sources["inventory"], "10.10.10.99");
+    assert_eq!(m.sources["consul"], IPS[1]);
+}
+
+#[test]
+fn missing_in_each_source() {
+    let (mut c, mut t, mut i) = clean();
+    c.remove(2);
+    t.remove(1);
+    i.remove(0);
+    let f = run(c, t, i);
+    let k = kinds(&f);
+    assert!(k.contains(&("missing-in-consul", Severity::Warning, Some("pg-test-3"))));
+    assert!(k.contains(&("missing-in-targets", Severity::Warning, Some("pg-test-2"))));
+    assert!(k.contains(&("missing-in-inventory", Severity::Warning, Some("pg-test-1"))));
+    // the inventory lost its primary with seq 1
+    assert!(k.contains(&("no-primary", Severity::Error, None)));
+    assert_eq!(k.len(), 4, "{k:?}");
+}
+
+#[test]
+fn missing_in_inventory_only_when_an_inventory_is_loaded() {
+    let (c, mut t, _) = clean();
+    t.pop();
+    let f = check(&Fleet::build(vec![consul(c), targets(t)]));
+    assert_eq!(
+        kinds(&f),
+        vec![("missing-in-targets", Severity::Warning, Some("pg-test-3"))]
+    );
+}
+
+#[test]
+fn a_source_that_failed_entirely_claims_nothing_missing() {
+    let (c, t, _) = clean();
+    let mut broken = SourceReport::new(SourceKind::Inventory, "pigsty.yml");
+    broken.error("pigsty.yml:3:1: bad YAML");
+    let f = check(&Fleet::build(vec![
+        consul(c),
+        targets(t),
+        SourceOutput::new(broken, vec![]),
+    ]));
+    assert_eq!(f, vec![]);
+}
+
+#[test]
+fn name_mismatch_for_instance_and_service() {
+    let (c, mut t, i) = clean();
+    // typo in ins: the address still places it on seq 2
+    t[1] = target(
+        "pg-test",
+        "pg-test-20",
+        IPS[1],
+        Some("replica"),
+        Some("pg-test-replica"),
+    );
+    // svc does not match role
+    t[2] = target(
+        "pg-test",
+        "pg-test-3",
+        IPS[2],
+        Some("offline"),
+        Some("pg-test-replica"),
+    );
+    let f = run(c, t, i);
+    let k = kinds(&f);
+    assert_eq!(
+        k,
+        vec![
+            ("name-mismatch", Severity::Warning, Some("pg-test-2")),
+            ("name-mismatch", Severity::Warning, Some("pg-test-3")),
+        ]
+    );
+    assert!(f[0].message.contains("pg-test-20"), "{}", f[0].message);
+}
+
+#[test]
+fn consul_meta_instance_that_is_not_cls_seq() {
+    let (mut c, t, i) = clean();
+    for e in &mut c[0] {
+        if e.service.service == "postgres" {
+            e.service
+                .meta
+                .insert("instance".into(), "pg-test-one".into());
+        }
+    }
+    let f = run(c, t, i);
+    assert_eq!(
+        kinds(&f),
+        vec![("name-mismatch", Severity::Warning, Some("pg-test-1"))]
+    );
+    assert_eq!(f[0].sources["consul/postgres"], "pg-test-one");
+}
+
+#[test]
+fn half_rewritten_registration_is_a_service_role_split() {
+    let (mut c, t, i) = clean();
+    // seq 2 promoted; the callback died after postgres and patroni
+    for e in &mut c[1] {
+        if ["postgres", "patroni"].contains(&e.service.service.as_str()) {
+            e.service.meta.insert("role".into(), "primary".into());
+            e.service
+                .meta
+                .insert("service".into(), "pg-test-primary".into());
+        }
+    }
+    let f = run(c, t, i);
+    let split = f.iter().find(|f| f.kind == Kind::ServiceRoleSplit).unwrap();
+    assert_eq!(split.instance.as_deref(), Some("pg-test-2"));
+    assert_eq!(split.sources["consul/postgres"], "primary");
+    assert_eq!(split.sources["consul/pgbouncer"], "replica");
+    // postgres speaks for the instance: consul now has two primaries and disagrees with targets
+    let k = kinds(&f);
+    assert!(
+        k.contains(&("multiple-primaries", Severity::Error, None)),
+        "{k:?}"
+    );
+    assert!(
+        k.contains(&("role-mismatch", Severity::Error, Some("pg-test-2"))),
+        "{k:?}"
+    );
+}
+
+#[test]
+fn two_addresses_for_one_instance_and_two_identities_on_one_address() {
+    let (mut c, t, mut i) = clean();
+    c.push(pigsty_node("pg-test", 3, "10.10.10.33", "offline"));
+    i.push(host("pg-test", 4, IPS[0], "replica"));
+    let f = run(c, t, i);
+    let coll: Vec<_> = f
+        .iter()
+        .filter(|f| f.kind == Kind::IdentityCollision)
+        .map(|f| (f.instance.as_deref(), f.sources.keys().next().cloned()))
+        .collect();
+    assert!(
+        coll.contains(&(Some("pg-test-3"), Some("consul".into()))),
+        "{coll:?}"
+    );
+    assert!(
+        coll.contains(&(Some("pg-test-1"), Some("inventory".into()))),
+        "{coll:?}"
+    );
+    assert!(
+        coll.contains(&(Some("pg-test-4"), Some("inventory".into()))),
+        "{coll:?}"
+    );
+}
+
+#[test]
+fn no_primary_and_multiple_primaries_per_source() {
+    let (c, mut t, mut i) = clean();
+    t[0] = good_target("pg-test", 1, IPS[0], "replica");
+    i[1] = host("pg-test", 2, IPS[1], "primary");
+    let f = run(c, t, i);
+    let cluster_level: Vec<_> = f
+        .iter()
+        .filter(|f| f.instance.is_none())
+        .map(|f| {
+            (
+                f.kind.code(),
+                f.sources.keys().next().cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cluster_level,
+        vec![
+            ("no-primary", "targets".to_string()),
+            ("multiple-primaries", "inventory".to_string())
+        ]
+    );
+}
+
+#[test]
+fn unknown_role_words_are_reported_not_compared() {
+    let (c, t, mut i) = clean();
+    i[1] = host("pg-test", 2, IPS[1], "standby_leader");
+    let f = run(c, t, i);
+    assert_eq!(
+        kinds(&f),
+        vec![("unknown-role", Severity::Warning, Some("pg-test-2"))]
+    );
+    assert!(f[0].message.contains("standby_leader"));
+}
+
+#[test]
+fn critical_checks_of_identity_services_and_their_node() {
+    let (mut c, t, i) = clean();
+    for e in &mut c[2] {
+        e.checks[0].status = "critical".into();
+        e.checks[0].output = "Agent not live or unreachable\nmore".into();
+    }
+    let f = run(c, t, i);
+    assert_eq!(
+        kinds(&f),
+        vec![("health-critical", Severity::Warning, Some("pg-test-3"))]
+    );
+    assert!(f[0].message.contains("serfHealth"));
+    assert!(f[0].sources.values().all(|v| !v.contains('\n')));
+}
+
+#[test]
+fn every_kind_is_exercised_and_has_a_unique_code() {
+    let codes: BTreeSet<&str> = Kind::ALL.iter().map(|k| k.code()).collect();
+    assert_eq!(codes.len(), Kind::ALL.len());
+    for k in Kind::ALL {
+        assert_eq!(Kind::from_code(k.code()), Some(k));
+    }
+}

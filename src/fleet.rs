@@ -1,0 +1,484 @@
+//! The merged fleet: clusters -> instances -> what each source says about them.
+
+use crate::identity::{Role, instance_name};
+use crate::observation::{Observation, Origin, SourceKind, SourceOutput, SourceReport};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How an instance is told apart inside its cluster, strongest first.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum InstanceId {
+    /// The Pigsty seq (the normal case).
+    Seq(u32),
+    /// A recorded instance name that does not follow `cls-seq`.
+    Name(String),
+    /// Only an address is known.
+    Ip(String),
+}
+
+/// One database instance and every observation of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Instance {
+    /// The cluster it belongs to.
+    pub cluster: String,
+    /// How it is keyed.
+    pub id: InstanceId,
+    /// Display name: `cls-seq` when the seq is known.
+    pub name: String,
+    /// Everything the sources said about it.
+    pub observations: Vec<Observation>,
+}
+
+/// What a source's role claims for one instance amount to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleView {
+    /// The source states no role.
+    None,
+    /// Every claim agrees.
+    One(Role),
+    /// The claims disagree (only Consul can, across its services); the first is the
+    /// role that counts for cross-source comparison.
+    Split(Role, Vec<Role>),
+}
+
+impl RoleView {
+    /// The role that represents the source in cross-source comparisons.
+    pub fn effective(&self) -> Option<&Role> {
+        match self {
+            RoleView::None => None,
+            RoleView::One(r) | RoleView::Split(r, _) => Some(r),
+        }
+    }
+
+    /// Short text for tables: `primary`, `split`, or `-`.
+    pub fn label(&self) -> String {
+        match self {
+            RoleView::None => "-".into(),
+            RoleView::One(r) => r.as_str().to_string(),
+            RoleView::Split(..) => "split".into(),
+        }
+    }
+}
+
+impl Instance {
+    /// The observations one source made of this instance.
+    pub fn by_source(&self, kind: SourceKind) -> impl Iterator<Item = &Observation> {
+        self.observations.iter().filter(move |o| o.source == kind)
+    }
+
+    /// True when the source said anything about this instance.
+    pub fn seen_by(&self, kind: SourceKind) -> bool {
+        self.by_source(kind).next().is_some()
+    }
+
+    /// The sources that observed this instance, in display order.
+    pub fn sources(&self) -> Vec<SourceKind> {
+        SourceKind::ALL
+            .into_iter()
+            .filter(|k| self.seen_by(*k))
+            .collect()
+    }
+
+    /// The role this source gives the instance.
+    ///
+    /// For Consul, where every service carries its own claim, the `postgres` service
+    /// speaks for the instance when the services disagree, since it is what routing uses.
+    pub fn role_view(&self, kind: SourceKind) -> RoleView {
+        let claims: Vec<(&Observation, &Role)> = self
+            .by_source(kind)
+            .filter_map(|o| o.role.as_ref().map(|c| (o, &c.role)))
+            .collect();
+        let Some((_, first)) = claims.first() else {
+            return RoleView::None;
+        };
+        let distinct: BTreeSet<&Role> = claims.iter().map(|(_, r)| *r).collect();
+        if distinct.len() == 1 {
+            return RoleView::One((*first).clone());
+        }
+        let lead = claims
+            .iter()
+            .find(|(o, _)| consul_service_name(o) == Some("postgres"))
+            .map(|(_, r)| (*r).clone())
+            .unwrap_or_else(|| majority(claims.iter().map(|(_, r)| *r)));
+        RoleView::Split(lead, distinct.into_iter().cloned().collect())
+    }
+
+    /// The distinct addresses this source gives the instance.
+    pub fn ips(&self, kind: SourceKind) -> BTreeSet<&str> {
+        self.by_source(kind)
+            .filter_map(|o| o.ip.as_deref())
+            .collect()
+    }
+
+    /// The one address a source gives, when it gives exactly one.
+    pub fn ip(&self, kind: SourceKind) -> Option<&str> {
+        let ips = self.ips(kind);
+        if ips.len() == 1 {
+            ips.into_iter().next()
+        } else {
+            None
+        }
+    }
+
+    /// The address most sources agree on, for display.
+    pub fn display_ip(&self) -> Option<&str> {
+        majority_str(self.observations.iter().filter_map(|o| o.ip.as_deref()))
+    }
+
+    /// The worst Consul check status of the instance's services and node, if any.
+    pub fn health(&self) -> Option<&str> {
+        let mut worst: Option<&str> = None;
+        for o in self.by_source(SourceKind::Consul) {
+            if let Origin::Consul(c) = &o.origin {
+                for ch in &c.checks {
+                    if rank(&ch.status) > worst.map(rank).unwrap_or(0) {
+                        worst = Some(ch.status.as_str());
+                    }
+                }
+            }
+        }
+        worst
+    }
+}
+
+fn rank(status: &str) -> u8 {
+    match status {
+        "passing" => 1,
+        "warning" => 2,
+        "critical" => 3,
+        _ => 2,
+    }
+}
+
+/// The Consul service name behind an observation, if it came from Consul.
+pub fn consul_service_name(o: &Observation) -> Option<&str> {
+    match &o.origin {
+        Origin::Consul(c) => Some(c.service_name.as_str()),
+        _ => None,
+    }
+}
+
+fn majority<'a>(roles: impl Iterator<Item = &'a Role>) -> Role {
+    let mut counts: BTreeMap<&Role, usize> = BTreeMap::new();
+    for r in roles {
+        *counts.entry(r).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(r, _)| r.clone())
+        .unwrap_or(Role::Unknown(String::new()))
+}
+
+fn majority_str<'a>(items: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in items {
+        *counts.entry(s).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(s, _)| s)
+}
+
+/// One cluster and its instances, ordered by seq.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cluster {
+    /// The cluster name.
+    pub name: String,
+    /// Its instances, by seq, then name, then address.
+    pub instances: Vec<Instance>,
+}
+
+impl Cluster {
+    /// Instances whose effective role in this source is primary.
+    pub fn primaries(&self, kind: SourceKind) -> Vec<&Instance> {
+        self.instances
+            .iter()
+            .filter(|i| {
+                i.role_view(kind)
+                    .effective()
+                    .is_some_and(|r| r.is_primary())
+            })
+            .collect()
+    }
+}
+
+/// The whole fleet as merged from every source read.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Fleet {
+    /// Clusters by name.
+    pub clusters: Vec<Cluster>,
+    /// How each source's read went, in the order they were given.
+    pub sources: Vec<SourceReport>,
+}
+
+impl Fleet {
+    /// Merges the outputs of every source into clusters and instances.
+    ///
+    /// Observations that state a seq are placed first, so that the weaker keys of
+    /// the others (an address, a recorded name) can find the instance they belong to.
+    pub fn build(outputs: Vec<SourceOutput>) -> Fleet {
+        let mut sources = Vec::with_capacity(outputs.len());
+        let mut anchored = Vec::new();
+        let mut loose = Vec::new();
+        for out in outputs {
+            sources.push(out.report);
+            for o in out.observations {
+                if stated_seq(&o).is_some() {
+                    anchored.push(o);
+                } else {
+                    loose.push(o);
+                }
+            }
+        }
+        let mut merger = Merger::default();
+        for o in anchored {
+            let seq = stated_seq(&o).unwrap_or_default();
+            merger.place(InstanceId::Seq(seq), o);
+        }
+        for o in loose {
+            let id = merger.find_home(&o);
+            merger.place(id, o);
+        }
+        Fleet {
+            clusters: merger.finish(),
+            sources,
+        }
+    }
+
+    /// The report of one source, if it was read.
+    pub fn source(&self, kind: SourceKind) -> Option<&SourceReport> {
+        self.sources.iter().find(|s| s.kind == kind)
+    }
+
+    /// True when the source was read and said something (so absences from it mean something).
+    pub fn source_usable(&self, kind: SourceKind) -> bool {
+        self.source(kind).is_some_and(|s| !s.failed_entirely())
+    }
+
+    /// Every instance of every cluster.
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.clusters.iter().flat_map(|c| c.instances.iter())
+    }
+
+    /// Number of instances in the fleet.
+    pub fn instance_count(&self) -> usize {
+        self.clusters.iter().map(|c| c.instances.len()).sum()
+    }
+}
+
+/// A seq the observation states outright (not one guessed from a name).
+fn stated_seq(o: &Observation) -> Option<u32> {
+    match o.source {
+        // Target files carry no seq label: theirs is always read off `ins`.
+        SourceKind::Targets => None,
+        _ => o.seq,
+    }
+}
+
+#[derive(Default)]
+struct Merger {
+    instances: HashMap<(String, InstanceId), Vec<Observation>>,
+    by_ip: HashMap<(String, String), BTreeSet<InstanceId>>,
+}
+
+impl Merger {
+    fn place(&mut self, id: InstanceId, o: Observation) {
+        if let Some(ip) = &o.ip {
+            self.by_ip
+                .entry((o.cluster.clone(), ip.clone()))
+                .or_default()
+                .insert(id.clone());
+        }
+        self.instances
+            .entry((o.cluster.clone(), id))
+            .or_default()
+            .push(o);
+    }
+
+    /// Where an observation without a stated seq belongs: the one instance at its
+    /// address, else the seq its name implies, else its name, else its address.
+    fn find_home(&self, o: &Observation) -> InstanceId {
+        if let Some(ip) = &o.ip
+            && let Some(ids) = self.by_ip.get(&(o.cluster.clone(), ip.clone()))
+            && ids.len() == 1
+            && let Some(id) = ids.iter().next()
+        {
+            return id.clone();
+        }
+        if let Some(seq) = o.seq {
+            return InstanceId::Seq(seq);
+        }
+        if let Some(name) = &o.instance {
+            return InstanceId::Name(name.clone());
+        }
+        InstanceId::Ip(o.ip.clone().unwrap_or_default())
+    }
+
+    fn finish(self) -> Vec<Cluster> {
+        let mut clusters: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+        for ((cluster, id), observations) in self.instances {
+            let name = match &id {
+                InstanceId::Seq(s) => instance_name(&cluster, *s),
+                InstanceId::Name(n) => n.clone(),
+                InstanceId::Ip(ip) => format!("{cluster}@{ip}"),
+            };
+            clusters.entry(cluster.clone()).or_default().push(Instance {
+                cluster,
+                id,
+                name,
+                observations,
+            });
+        }
+        clusters
+            .into_iter()
+            .map(|(name, mut instances)| {
+                instances.sort_by(|a, b| a.id.cmp(&b.id));
+                Cluster { name, instances }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::observation::{RoleClaim, TargetOrigin};
+    use std::path::PathBuf;
+
+    /// A bare observation for tests.
+    pub fn obs(
+        source: SourceKind,
+        cluster: &str,
+        seq: Option<u32>,
+        ins: Option<&str>,
+        role: Option<&str>,
+        ip: &str,
+    ) -> Observation {
+        Observation {
+            source,
+            cluster: cluster.into(),
+            seq,
+            instance: ins.map(String::from),
+            service: None,
+            role: role.map(|r| RoleClaim::new(r, "test")),
+            ip: Some(ip.into()),
+            origin: Origin::Targets(TargetOrigin {
+                file: PathBuf::from("t.yml"),
+                line: 1,
+                index: 0,
+                targets: vec![],
+                labels: BTreeMap::new(),
+            }),
+        }
+    }
+
+    fn out(kind: SourceKind, obs: Vec<Observation>) -> SourceOutput {
+        SourceOutput::new(SourceReport::new(kind, "test"), obs)
+    }
+
+    #[test]
+    fn merges_by_seq_then_address_then_name() {
+        let fleet = Fleet::build(vec![
+            out(
+                SourceKind::Inventory,
+                vec![
+                    obs(
+                        SourceKind::Inventory,
+                        "pg-a",
+                        Some(1),
+                        None,
+                        Some("primary"),
+                        "10.0.0.1",
+                    ),
+                    obs(
+                        SourceKind::Inventory,
+                        "pg-a",
+                        Some(2),
+                        None,
+                        Some("replica"),
+                        "10.0.0.2",
+                    ),
+                ],
+            ),
+            out(
+                SourceKind::Targets,
+                vec![
+                    // typo in ins, but the address places it on seq 2
+                    obs(
+                        SourceKind::Targets,
+                        "pg-a",
+                        Some(20),
+                        Some("pg-a-20"),
+                        None,
+                        "10.0.0.2",
+                    ),
+                    // unknown address, the name places it on seq 1
+                    obs(
+                        SourceKind::Targets,
+                        "pg-a",
+                        Some(1),
+                        Some("pg-a-1"),
+                        None,
+                        "10.9.9.9",
+                    ),
+                    // neither: stands alone under its name
+                    obs(
+                        SourceKind::Targets,
+                        "pg-a",
+                        None,
+                        Some("weird"),
+                        None,
+                        "10.0.0.7",
+                    ),
+                ],
+            ),
+        ]);
+        let c = &fleet.clusters[0];
+        let names: Vec<&str> = c.instances.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["pg-a-1", "pg-a-2", "weird"]);
+        assert_eq!(c.instances[0].observations.len(), 2);
+        assert_eq!(c.instances[1].observations.len(), 2);
+        assert_eq!(c.instances[0].ips(SourceKind::Targets).len(), 1);
+        assert_eq!(fleet.instance_count(), 3);
+    }
+
+    #[test]
+    fn role_view_prefers_postgres_when_split() {
+        use crate::observation::ConsulOrigin;
+        let mk = |svc: &str, role: &str| {
+            let mut o = obs(
+                SourceKind::Consul,
+                "pg-a",
+                Some(1),
+                None,
+                Some(role),
+                "10.0.0.1",
+            );
+            o.origin = Origin::Consul(ConsulOrigin {
+                node: "n".into(),
+                node_address: "10.0.0.1".into(),
+                service_id: svc.into(),
+                service_name: svc.into(),
+                service_address: String::new(),
+                port: 1,
+                tags: vec![],
+                meta: BTreeMap::new(),
+                checks: vec![],
+                datacenter: "dc1".into(),
+            });
+            o
+        };
+        let fleet = Fleet::build(vec![out(
+            SourceKind::Consul,
+            vec![
+                mk("pgbouncer", "replica"),
+                mk("postgres", "primary"),
+                mk("node-exporter", "replica"),
+            ],
+        )]);
+        let view = fleet.clusters[0].instances[0].role_view(SourceKind::Consul);
+        assert_eq!(view.effective(), Some(&Role::Primary));
+        assert!(matches!(view, RoleView::Split(_, ref all) if all.len() == 2));
+        assert_eq!(view.label(), "split");
+    }
+}

@@ -1,0 +1,88 @@
+//! Reads every configured source at once and hands the outputs to the fleet.
+
+use crate::config::Settings;
+use crate::consul::ConsulClient;
+use crate::observation::{SourceKind, SourceOutput, SourceReport};
+use crate::source;
+
+/// What one read of all sources produced.
+#[derive(Debug)]
+pub struct Gathered {
+    /// One output per source read, in the order consul, targets, inventory.
+    pub outputs: Vec<SourceOutput>,
+    /// What roster decided on the user's behalf while reading.
+    pub notes: Vec<String>,
+}
+
+/// Reads Consul, the target files and the inventory concurrently.
+///
+/// A Consul that was only tried at its conventional address and did not answer is
+/// left out with a note rather than reported as a failure: nobody asked for it.
+pub async fn gather(settings: &Settings) -> Gathered {
+    let mut notes = settings.notes.clone();
+    let consul = async {
+        let setting = settings.consul.as_ref()?;
+        let client = match ConsulClient::new(setting.config.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                let mut r =
+                    SourceReport::new(SourceKind::Consul, setting.config.endpoint.to_string());
+                r.error(e.to_string());
+                return Some(SourceOutput::new(r, Vec::new()));
+            }
+        };
+        Some(source::consul::read_consul(&client).await)
+    };
+    let targets = async {
+        if settings.targets.is_empty() {
+            return None;
+        }
+        let patterns = settings.targets.clone();
+        Some(
+            run_blocking(SourceKind::Targets, move || {
+                source::targets::read_targets(&patterns)
+            })
+            .await,
+        )
+    };
+    let inventory = async {
+        let path = settings.inventory.clone()?;
+        Some(
+            run_blocking(SourceKind::Inventory, move || {
+                source::inventory::read_inventory(&path)
+            })
+            .await,
+        )
+    };
+    let (c, t, i) = tokio::join!(consul, targets, inventory);
+    let mut outputs = Vec::new();
+    if let Some(c) = c {
+        let probe = settings.consul.as_ref().is_some_and(|s| s.probe_only);
+        if probe && c.report.facts.contains_key("unreachable") {
+            notes.push(format!(
+                "no Consul answered at {}; Consul not used",
+                c.report.location
+            ));
+        } else {
+            outputs.push(c);
+        }
+    }
+    outputs.extend(t);
+    outputs.extend(i);
+    Gathered { outputs, notes }
+}
+
+/// File parsing is blocking work; keep it off the async workers.
+async fn run_blocking(
+    kind: SourceKind,
+    f: impl FnOnce() -> SourceOutput + Send + 'static,
+) -> SourceOutput {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(out) => out,
+        Err(e) => {
+            let mut r = SourceReport::new(kind, "");
+            r.error(format!("reading {kind} failed: {e}"));
+            SourceOutput::new(r, Vec::new())
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The JSON document of `roster check --format json`.
+
+use super::{CheckResult, Summary};
+use crate::drift::Finding;
+use crate::observation::SourceReport;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    sources: Vec<JsonSource<'a>>,
+    notes: &'a [String],
+    instances: Vec<JsonInstance<'a>>,
+    findings: &'a [Finding],
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct JsonSource<'a> {
+    #[serde(flatten)]
+    report: &'a SourceReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonInstance<'a> {
+    cluster: &'a str,
+    instance: &'a str,
+    ip: Option<&'a str>,
+    roles: BTreeMap<&'static str, Option<String>>,
+    health: Option<&'a str>,
+    findings: usize,
+}
+
+/// Renders the document (pretty-printed, one trailing newline).
+pub fn render(r: &CheckResult) -> String {
+    let kinds = r.source_kinds();
+    let instances = r
+        .fleet
+        .clusters
+        .iter()
+        .flat_map(|c| c.instances.iter())
+        .map(|i| JsonInstance {
+            cluster: &i.cluster,
+            instance: &i.name,
+            ip: i.display_ip(),
+            roles: kinds
+                .iter()
+                .map(|k| {
+                    let v = i.seen_by(*k).then(|| i.role_view(*k).label());
+                    (k.name(), v)
+                })
+                .collect(),
+            health: i.health(),
+            findings: r
+                .findings
+                .iter()
+                .filter(|f| f.cluster == i.cluster && f.instance.as_deref() == Some(&i.name))
+                .count(),
+        })
+        .collect();
+    let doc = Doc {
+        sources: r
+            .fleet
+            .sources
+            .iter()
+            .map(|s| JsonSource {
+                report: s,
+                error: (!s.errors.is_empty()).then(|| s.errors.join("; ")),
+            })
+            .collect(),
+        notes: &r.notes,
+        instances,
+        findings: &r.findings,
+        summary: r.summary(),
+    };
+    match serde_json::to_string_pretty(&doc) {
+        Ok(s) => s + "\n",
+        Err(e) => format!("{{\"error\": {:?}}}\n", e.to_string()),
+    }
+}

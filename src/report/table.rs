@@ -1,0 +1,149 @@
+//! The human table: one row per instance, then the findings, then a summary line.
+
+use super::CheckResult;
+use crate::consul::error::sanitize;
+use crate::drift::Severity;
+use crate::observation::SourceStatus;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A one-letter marker, so severity never depends on colour.
+pub fn severity_letter(s: Severity) -> char {
+    match s {
+        Severity::Error => 'E',
+        Severity::Warning => 'W',
+        Severity::Info => 'I',
+    }
+}
+
+/// Renders the table.
+pub fn render(r: &CheckResult) -> String {
+    let mut out = String::new();
+    for note in &r.notes {
+        let _ = writeln!(out, "note: {}", sanitize(note, 400));
+    }
+    for s in &r.fleet.sources {
+        let state = match s.status {
+            SourceStatus::Ok => "ok".to_string(),
+            SourceStatus::Error => "ERROR".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "source {:<9} {:<5} {} ({} observations)",
+            s.kind.name(),
+            state,
+            sanitize(&s.location, 200),
+            s.observations
+        );
+        for e in &s.errors {
+            let _ = writeln!(out, "  error: {}", sanitize(e, 400));
+        }
+    }
+    if !r.fleet.sources.is_empty() {
+        out.push('\n');
+    }
+
+    let kinds = r.source_kinds();
+    let mut per_instance: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for f in &r.findings {
+        if let Some(i) = &f.instance {
+            per_instance
+                .entry((f.cluster.as_str(), i.as_str()))
+                .or_default()
+                .push(f.kind.code());
+        }
+    }
+    let mut header = vec!["CLUSTER".to_string(), "INSTANCE".into(), "IP".into()];
+    header.extend(kinds.iter().map(|k| k.name().to_uppercase()));
+    header.extend(["HEALTH".into(), "DRIFT".into()]);
+    let mut rows = vec![header];
+    for c in &r.fleet.clusters {
+        for i in &c.instances {
+            let mut row = vec![
+                c.name.clone(),
+                i.name.clone(),
+                i.display_ip().unwrap_or("-").to_string(),
+            ];
+            for k in &kinds {
+                row.push(if i.seen_by(*k) {
+                    i.role_view(*k).label()
+                } else {
+                    "absent".into()
+                });
+            }
+            row.push(i.health().unwrap_or("-").to_string());
+            row.push(
+                match per_instance.get(&(c.name.as_str(), i.name.as_str())) {
+                    Some(codes) => {
+                        let mut codes = codes.clone();
+                        codes.dedup();
+                        format!("! {}", codes.join(","))
+                    }
+                    None => "ok".into(),
+                },
+            );
+            rows.push(row.into_iter().map(|c| sanitize(&c, 60)).collect());
+        }
+    }
+    write_columns(&mut out, &rows);
+
+    if !r.findings.is_empty() {
+        let _ = writeln!(out, "\nFINDINGS");
+        for f in &r.findings {
+            let at = match &f.instance {
+                Some(i) => i.clone(),
+                None => format!("{} (cluster)", f.cluster),
+            };
+            let _ = writeln!(
+                out,
+                "{} {:<20} {:<24} {}",
+                severity_letter(f.severity),
+                f.kind.code(),
+                sanitize(&at, 60),
+                sanitize(&f.message, 300)
+            );
+        }
+    }
+    let s = r.summary();
+    let sources: Vec<String> = r
+        .fleet
+        .sources
+        .iter()
+        .map(|s| format!("{} {}", s.kind, if s.is_ok() { "ok" } else { "ERROR" }))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n{} clusters, {} instances ({} drifting), {} findings: {} error, {} warning, {} info; sources: {}",
+        s.clusters,
+        s.instances,
+        s.drifting_instances,
+        r.findings.len(),
+        s.errors,
+        s.warnings,
+        s.infos,
+        if sources.is_empty() {
+            "none".to_string()
+        } else {
+            sources.join(", ")
+        }
+    );
+    out
+}
+
+fn write_columns(out: &mut String, rows: &[Vec<String>]) {
+    let cols = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == cols {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}  ", w = widths[c]);
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}

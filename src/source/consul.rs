@@ -1,0 +1,239 @@
+//! Consul service registrations as an identity source.
+
+use crate::consul::wire::HealthEntry;
+use crate::consul::{ConsulClient, ConsulError};
+use crate::identity::{Role, parse_seq, role_from_service, seq_from_instance};
+use crate::observation::{
+    CheckState, ConsulOrigin, Observation, Origin, RoleClaim, SourceKind, SourceOutput,
+    SourceReport,
+};
+use futures::stream::{self, StreamExt};
+
+/// Reads every service from Consul and returns the identity-bearing instances.
+///
+/// A failing service is an error in the report; the other services still count.
+pub async fn read_consul(client: &ConsulClient) -> SourceOutput {
+    let mut report = SourceReport::new(SourceKind::Consul, client.endpoint().to_string());
+    if let Some(dc) = &client.config().datacenter {
+        report.facts.insert("datacenter".into(), dc.clone());
+    }
+    let (services, meta) = match client.services(None).await {
+        Ok(v) => v,
+        Err(e) => {
+            if matches!(e, ConsulError::Connect { .. }) {
+                report.facts.insert("unreachable".into(), "true".into());
+            }
+            report.error(e.to_string());
+            return SourceOutput::new(report, Vec::new());
+        }
+    };
+    report.facts.insert("index".into(), meta.index.to_string());
+    if let Some(leader) = meta.known_leader {
+        report
+            .facts
+            .insert("known_leader".into(), leader.to_string());
+    }
+    report
+        .facts
+        .insert("services".into(), services.len().to_string());
+    let names: Vec<String> = services.into_keys().collect();
+    let results: Vec<(String, Result<Vec<HealthEntry>, ConsulError>)> = stream::iter(names)
+        .map(|name| async move {
+            let r = client.health_service(&name, None).await.map(|(e, _)| e);
+            (name, r)
+        })
+        .buffer_unordered(client.config().concurrency.max(1))
+        .collect()
+        .await;
+    let mut observations = Vec::new();
+    let mut failed = Vec::new();
+    for (name, result) in results {
+        match result {
+            Ok(entries) => observations.extend(entries.iter().filter_map(observe)),
+            Err(e) => failed.push((name, e)),
+        }
+    }
+    failed.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, e) in failed {
+        report.error(e.to_string());
+    }
+    observations.sort_by(|a: &Observation, b: &Observation| {
+        (&a.cluster, a.seq, a.origin.location()).cmp(&(&b.cluster, b.seq, b.origin.location()))
+    });
+    SourceOutput::new(report, observations)
+}
+
+/// Turns one health entry into an observation when its meta carries Pigsty identity
+/// (`cluster` plus `instance` or `seq`).
+pub fn observe(entry: &HealthEntry) -> Option<Observation> {
+    let svc = &entry.service;
+    let cluster = svc.meta.get("cluster").filter(|c| !c.is_empty())?;
+    let instance = svc.meta.get("instance").filter(|s| !s.is_empty());
+    let seq_raw = svc.meta.get("seq").filter(|s| !s.is_empty());
+    if instance.is_none() && seq_raw.is_none() {
+        return None;
+    }
+    let seq = seq_raw
+        .and_then(|s| parse_seq(s))
+        .or_else(|| instance.and_then(|i| seq_from_instance(cluster, i)));
+    let ip = if svc.address.is_empty() {
+        &entry.node.address
+    } else {
+        &svc.address
+    };
+    Some(Observation {
+        source: SourceKind::Consul,
+        cluster: cluster.clone(),
+        seq,
+        instance: instance.cloned(),
+        service: svc.meta.get("service").cloned(),
+        role: role_claim(cluster, entry),
+        ip: Some(ip.clone()).filter(|s| !s.is_empty()),
+        origin: Origin::Consul(ConsulOrigin {
+            node: entry.node.node.clone(),
+            node_address: entry.node.address.clone(),
+            service_id: svc.id.clone(),
+            service_name: svc.service.clone(),
+            service_address: svc.address.clone(),
+            port: svc.port,
+            tags: svc.tags.clone(),
+            meta: svc.meta.clone(),
+            checks: entry
+                .checks
+                .iter()
+                .map(|c| CheckState {
+                    id: c.check_id.clone(),
+                    name: c.name.clone(),
+                    status: c.status.clone(),
+                    output: c.output.clone(),
+                    node_check: c.service_id.is_empty(),
+                })
+                .collect(),
+            datacenter: entry.node.datacenter.clone(),
+        }),
+    })
+}
+
+/// The node's role as one service states it, by Pigsty's reader rule: `meta.role`,
+/// else a `meta.service` of the form `<cluster>-<role>`, else (for a service with
+/// neither, and not a cluster service) a tag that is a role word.
+fn role_claim(cluster: &str, entry: &HealthEntry) -> Option<RoleClaim> {
+    let svc = &entry.service;
+    if let Some(role) = svc.meta.get("role").filter(|r| !r.trim().is_empty()) {
+        return Some(RoleClaim::new(role, "meta.role"));
+    }
+    if let Some(service) = svc.meta.get("service") {
+        let suffix = service
+            .strip_prefix(cluster)
+            .and_then(|s| s.strip_prefix('-'));
+        return match (role_from_service(cluster, service), suffix) {
+            (Some(_), Some(word)) => Some(RoleClaim::new(word, "meta.service")),
+            _ => None,
+        };
+    }
+    // The tags of `<cluster>-primary|replica` name the role the service routes to,
+    // which every member registers: reading them would invent a primary on every node.
+    if svc.service.starts_with(&format!("{cluster}-")) {
+        return None;
+    }
+    svc.tags
+        .iter()
+        .find(|t| t.len() > 1 && Role::parse_known(t).is_some())
+        .map(|t| RoleClaim::new(t, "tag"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consul::wire::{HealthNode, HealthService};
+    use std::collections::BTreeMap;
+
+    fn entry(name: &str, tags: &[&str], meta: &[(&str, &str)]) -> HealthEntry {
+        HealthEntry {
+            node: HealthNode {
+                node: "pg-test-1".into(),
+                address: "10.10.10.11".into(),
+                datacenter: "dc1".into(),
+            },
+            service: HealthService {
+                id: name.into(),
+                service: name.into(),
+                tags: tags.iter().map(|s| s.to_string()).collect(),
+                address: String::new(),
+                meta: meta
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+                port: 5432,
+            },
+            checks: vec![],
+        }
+    }
+
+    #[test]
+    fn identity_needs_cluster_and_instance_or_seq() {
+        assert!(observe(&entry("consul", &[], &[])).is_none());
+        assert!(observe(&entry("x", &[], &[("cluster", "pg-test")])).is_none());
+        let o = observe(&entry(
+            "x",
+            &[],
+            &[("cluster", "pg-test"), ("instance", "pg-test-3")],
+        ))
+        .unwrap();
+        assert_eq!(o.seq, Some(3));
+        assert_eq!(o.ip.as_deref(), Some("10.10.10.11"));
+        assert!(o.role.is_none());
+    }
+
+    #[test]
+    fn role_comes_from_meta_role_then_service_then_tags() {
+        let base = [
+            ("cluster", "pg-test"),
+            ("seq", "1"),
+            ("instance", "pg-test-1"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut m = base.to_vec();
+            m.extend_from_slice(extra);
+            m
+        };
+        let o = observe(&entry(
+            "postgres",
+            &["replica", "pg-test"],
+            &with(&[("role", "master"), ("service", "pg-test-replica")]),
+        ))
+        .unwrap();
+        let c = o.role.unwrap();
+        assert_eq!((c.role, c.from), (Role::Primary, "meta.role"));
+
+        let o = observe(&entry(
+            "pg-test-primary",
+            &["pg-test-primary", "pg-test", "primary"],
+            &with(&[("service", "pg-test-replica")]),
+        ))
+        .unwrap();
+        assert_eq!(
+            o.role.unwrap().role,
+            Role::Replica,
+            "cluster-service tags ignored"
+        );
+
+        let o = observe(&entry("pg-test-replica", &["replica"], &with(&[]))).unwrap();
+        assert!(o.role.is_none(), "cluster service without meta has no role");
+
+        let o = observe(&entry("patroni-own", &["pg", "master"], &with(&[]))).unwrap();
+        let c = o.role.unwrap();
+        assert_eq!((c.role, c.from), (Role::Primary, "tag"));
+
+        let o = observe(&entry(
+            "haproxy",
+            &["pg", "exporter", "pg-test"],
+            &with(&[]),
+        ))
+        .unwrap();
+        assert!(o.role.is_none());
+
+        let o = observe(&entry("x", &[], &with(&[("service", "pg-test-default")]))).unwrap();
+        assert!(o.role.is_none());
+    }
+}
