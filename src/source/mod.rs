@@ -2,3 +2,5 @@
 
 pub mod inventory;
 pub mod targets;
+pub mod consul;
+pub mod yaml;

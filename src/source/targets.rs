@@ -1,1 +1,830 @@
 //! Prometheus static target files (file_sd) as an identity source.
+//!
+//! Files are parsed as strictly as Prometheus parses them (unknown keys, `null` groups
+//! and bad label names are errors), because a file Prometheus rejects is a file whose
+//! targets Prometheus is not scraping: roster must say so rather than read it kindly.
+//! Every target group with a `cls` label becomes one observation; groups without it are
+//! not database instances (node or infra jobs) and are only counted.
+//!
+//! Patterns follow Prometheus' `file_sd_configs.files` (a `*` only in the last path
+//! element), plus two conveniences Prometheus does not have: a plain file path of any
+//! extension-checked name, and a directory, of which roster reads the target files
+//! directly inside it and inside its immediate subdirectories (Pigsty 1.x keeps
+//! `targets/pgsql/*.yml`). The report's notes say which directories were read.
+
+use crate::identity::seq_from_instance;
+use crate::observation::{
+    Observation, Origin, RoleClaim, SourceKind, SourceOutput, SourceReport, TargetOrigin,
+};
+use crate::source::yaml::{self, Place, Position, Problem, ReadFailure};
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Deepest YAML nesting a target file may have; real files need 3 (list, group, labels).
+pub const MAX_TARGET_DEPTH: usize = 16;
+
+/// Extensions Prometheus accepts in a `files` pattern (exactly these spellings).
+const PATTERN_EXTENSIONS: [&str; 6] = [".json", ".yml", ".yaml", ".JSON", ".YML", ".YAML"];
+
+/// What can go wrong with one target file or pattern; every message names its place.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetsError {
+    /// The file exists but could not be read (permissions, I/O, not UTF-8).
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The file is bigger than [`yaml::MAX_FILE_BYTES`].
+    #[error("{}: file is {size} bytes, larger than the {limit}-byte limit", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Nothing exists at the path.
+    #[error("{}: no such file or directory", path.display())]
+    NotFound {
+        /// The missing path.
+        path: PathBuf,
+    },
+    /// A target file was expected (glob match or `.yml`/`.json` path) but it is a directory.
+    #[error("{}: is a directory, expected a target file", path.display())]
+    IsDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The file's extension does not say YAML or JSON.
+    #[error("{}: unsupported extension, expected .yml, .yaml or .json", path.display())]
+    UnsupportedExtension {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A pattern Prometheus would refuse, or one the glob syntax cannot read.
+    #[error("invalid pattern {pattern:?}: {reason}")]
+    BadPattern {
+        /// The pattern as given.
+        pattern: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The text is not a valid target file (syntax, unknown key, null group, bad label).
+    #[error("{}: {message}", Place(path, Position { line: *line, column: *column }))]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, 0 when unknown.
+        line: usize,
+        /// 1-based column, 0 when unknown.
+        column: usize,
+        /// The parser's message without the position.
+        message: String,
+    },
+}
+
+impl TargetsError {
+    fn parse(path: &Path, problem: Problem) -> TargetsError {
+        TargetsError::Parse {
+            path: path.to_path_buf(),
+            line: problem.at.line,
+            column: problem.at.column,
+            message: problem.message,
+        }
+    }
+
+    fn read(path: &Path, failure: ReadFailure) -> TargetsError {
+        let path = path.to_path_buf();
+        match failure {
+            ReadFailure::TooLarge(size) => TargetsError::TooLarge {
+                path,
+                size,
+                limit: yaml::MAX_FILE_BYTES,
+            },
+            ReadFailure::Io(e) if e.kind() == io::ErrorKind::IsADirectory => {
+                TargetsError::IsDirectory { path }
+            }
+            ReadFailure::Io(e) if e.kind() == io::ErrorKind::NotFound => {
+                TargetsError::NotFound { path }
+            }
+            ReadFailure::Io(source) => TargetsError::Read { path, source },
+        }
+    }
+}
+
+/// A label name Prometheus accepts: `[a-zA-Z_][a-zA-Z0-9_]*`, checked while parsing so the
+/// error carries the parser's position.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct LabelName(String);
+
+impl<'de> Deserialize<'de> for LabelName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if valid_label_name(&name) {
+            Ok(LabelName(name))
+        } else {
+            Err(de::Error::custom(format!(
+                "{name:?} is not a valid label name"
+            )))
+        }
+    }
+}
+
+/// True for names matching Prometheus' `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn valid_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// One target group exactly as Prometheus reads it; `null` members mean "absent" as in Go.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupFields {
+    #[serde(default)]
+    targets: Option<Vec<String>>,
+    #[serde(default)]
+    labels: Option<BTreeMap<LabelName, Option<String>>>,
+}
+
+/// A group that must be written as a mapping: serde's derived structs would also accept
+/// a sequence (`[[targets], {labels}]`), which Prometheus refuses.
+#[derive(Debug)]
+struct RawGroup(GroupFields);
+
+impl<'de> Deserialize<'de> for RawGroup {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MapOnly;
+        impl<'de> de::Visitor<'de> for MapOnly {
+            type Value = GroupFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a target group mapping with `targets` and `labels`")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<GroupFields, A::Error> {
+                GroupFields::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(MapOnly).map(RawGroup)
+    }
+}
+
+/// A list item that must be a group: Prometheus refuses `null` items outright.
+#[derive(Debug)]
+struct GroupItem(RawGroup);
+
+impl<'de> Deserialize<'de> for GroupItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Option::<RawGroup>::deserialize(d)? {
+            Some(group) => Ok(GroupItem(group)),
+            None => Err(de::Error::custom("nil target group item found")),
+        }
+    }
+}
+
+/// A parsed group with its plain labels and where it starts.
+struct Group {
+    line: usize,
+    targets: Vec<String>,
+    labels: BTreeMap<String, String>,
+}
+
+impl Group {
+    fn new(line: usize, raw: RawGroup) -> Group {
+        let raw = raw.0;
+        let labels = raw
+            .labels
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.0, v.unwrap_or_default()))
+            .collect();
+        Group {
+            line,
+            targets: raw.targets.unwrap_or_default(),
+            labels,
+        }
+    }
+}
+
+/// The file formats file_sd knows, chosen by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "yml" | "yaml" => Some(Format::Yaml),
+        "json" => Some(Format::Json),
+        _ => None,
+    }
+}
+
+/// The groups of one file plus the count of groups that were not database instances.
+struct ParsedFile {
+    observations: Vec<Observation>,
+    groups: usize,
+}
+
+/// Parses one target file (format by extension) into one observation per `cls` group.
+pub fn parse_target_file(path: &Path, text: &str) -> Result<Vec<Observation>, TargetsError> {
+    parse_file(path, text).map(|p| p.observations)
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, TargetsError> {
+    if text.len() as u64 > yaml::MAX_FILE_BYTES {
+        return Err(TargetsError::TooLarge {
+            path: path.to_path_buf(),
+            size: text.len() as u64,
+            limit: yaml::MAX_FILE_BYTES,
+        });
+    }
+    let groups = match format_of(path) {
+        Some(Format::Yaml) => parse_yaml_groups(text),
+        Some(Format::Json) => parse_json_groups(text),
+        None => {
+            return Err(TargetsError::UnsupportedExtension {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    .map_err(|p| TargetsError::parse(path, p))?;
+    let count = groups.len();
+    let observations = groups
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, g)| observation(path, index, g))
+        .collect();
+    Ok(ParsedFile {
+        observations,
+        groups: count,
+    })
+}
+
+fn parse_yaml_groups(text: &str) -> Result<Vec<Group>, Problem> {
+    let opts = yaml::options(MAX_TARGET_DEPTH, serde_saphyr::DuplicateKeyPolicy::Error);
+    let items: Option<Vec<Spanned<GroupItem>>> = serde_saphyr::from_str_with_options(text, opts)
+        .map_err(|e| yaml::yaml_problem(&e, MAX_TARGET_DEPTH))?;
+    Ok(items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| {
+            let line = usize::try_from(s.referenced.line()).unwrap_or(0);
+            Group::new(line, s.value.0)
+        })
+        .collect())
+}
+
+fn parse_json_groups(text: &str) -> Result<Vec<Group>, Problem> {
+    // Prometheus errors on an empty JSON file; roster treats it like an empty YAML file
+    // because a file that is being (re)written is often momentarily empty.
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    // Null items are read as `None` and refused here rather than inside serde_json,
+    // whose position for a custom error is wherever its reader stopped, not the item.
+    let items: Option<Vec<Option<RawGroup>>> =
+        serde_json::from_str(text).map_err(|e| yaml::json_problem(&e))?;
+    let lines = json_element_lines(text);
+    let line_of = |i: usize| lines.get(i).copied().unwrap_or(0);
+    let mut groups = Vec::new();
+    for (i, item) in items.unwrap_or_default().into_iter().enumerate() {
+        let Some(raw) = item else {
+            return Err(Problem {
+                at: Position {
+                    line: line_of(i),
+                    column: 0,
+                },
+                message: "nil target group item found".to_string(),
+            });
+        };
+        groups.push(Group::new(line_of(i), raw));
+    }
+    Ok(groups)
+}
+
+/// The 1-based line on which each element of the top-level JSON array starts.
+///
+/// serde_json keeps no positions for values, so this scans the (already validated) text,
+/// tracking strings and nesting, and records where each depth-1 value begins.
+fn json_element_lines(text: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let (mut line, mut depth) = (1usize, 0usize);
+    let (mut in_string, mut escaped, mut expect_value) = (false, false, false);
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+        }
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if c.is_whitespace() {
+            continue;
+        }
+        if depth == 1 && expect_value && c != ']' {
+            lines.push(line);
+        }
+        expect_value = false;
+        match c {
+            '"' => in_string = true,
+            '[' | '{' => {
+                depth += 1;
+                expect_value = depth == 1;
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            ',' => expect_value = depth == 1,
+            _ => {}
+        }
+    }
+    lines
+}
+
+/// A label value, treating an empty value as absent like Prometheus does.
+fn label<'a>(labels: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
+    labels.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+fn observation(path: &Path, index: usize, group: Group) -> Option<Observation> {
+    let labels = &group.labels;
+    let cluster = label(labels, "cls")?.to_string();
+    let instance = label(labels, "ins").map(str::to_string);
+    let seq = instance
+        .as_deref()
+        .and_then(|ins| seq_from_instance(&cluster, ins));
+    let ip = label(labels, "ip")
+        .map(str::to_string)
+        .or_else(|| group.targets.first().and_then(|t| target_host(t)));
+    Some(Observation {
+        source: SourceKind::Targets,
+        seq,
+        instance,
+        service: label(labels, "svc").map(str::to_string),
+        role: label(labels, "role").map(|r| RoleClaim::new(r, "label role")),
+        ip,
+        origin: Origin::Targets(TargetOrigin {
+            file: path.to_path_buf(),
+            line: group.line,
+            index,
+            targets: group.targets,
+            labels: group.labels,
+        }),
+        cluster,
+    })
+}
+
+/// The host part of a target: `[v6]:port`, `host:port`, a bare host or a bare IPv6 address.
+pub fn target_host(target: &str) -> Option<String> {
+    let t = target.trim();
+    let host = if let Some(rest) = t.strip_prefix('[') {
+        rest.split_once(']').map(|(h, _)| h)?
+    } else if t.matches(':').count() == 1 {
+        t.split_once(':').map(|(h, _)| h)?
+    } else {
+        t
+    };
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// Checks a glob the way Prometheus does: `^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`.
+pub fn check_pattern(pattern: &str) -> Result<(), TargetsError> {
+    let bad = |reason: &str| TargetsError::BadPattern {
+        pattern: pattern.to_string(),
+        reason: reason.to_string(),
+    };
+    if !PATTERN_EXTENSIONS.iter().any(|e| pattern.ends_with(e)) {
+        return Err(bad(
+            "must end in .json, .yml or .yaml (Prometheus file_sd rule)",
+        ));
+    }
+    if let Some(star) = pattern.find('*')
+        && pattern[star..].contains('/')
+    {
+        return Err(bad(
+            "`*` is only allowed in the last path element (Prometheus file_sd rule)",
+        ));
+    }
+    Ok(())
+}
+
+fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
+}
+
+/// The files to read, deduplicated and sorted, with the problems and notes met finding them.
+#[derive(Default)]
+struct Collected {
+    files: Vec<PathBuf>,
+    errors: Vec<TargetsError>,
+    notes: Vec<String>,
+}
+
+fn collect_pattern(pattern: &str, out: &mut Collected) {
+    if is_glob(pattern) {
+        collect_glob(pattern, out);
+        return;
+    }
+    let path = PathBuf::from(pattern);
+    match fs::metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            out.errors.push(TargetsError::NotFound { path });
+        }
+        Err(source) => out.errors.push(TargetsError::Read { path, source }),
+        Ok(meta) if meta.is_dir() && format_of(&path).is_some() => {
+            out.errors.push(TargetsError::IsDirectory { path });
+        }
+        Ok(meta) if meta.is_dir() => collect_dir(&path, out),
+        Ok(_) => out.files.push(path),
+    }
+}
+
+fn collect_glob(pattern: &str, out: &mut Collected) {
+    if let Err(e) = check_pattern(pattern) {
+        out.errors.push(e);
+        return;
+    }
+    let paths = match glob::glob(pattern) {
+        Ok(paths) => paths,
+        Err(e) => {
+            out.errors.push(TargetsError::BadPattern {
+                pattern: pattern.to_string(),
+                reason: e.to_string(),
+            });
+            return;
+        }
+    };
+    let mut matched = 0usize;
+    for entry in paths {
+        matched += 1;
+        match entry {
+            Ok(path) if path.is_dir() => out.errors.push(TargetsError::IsDirectory { path }),
+            Ok(path) => out.files.push(path),
+            Err(e) => out.errors.push(TargetsError::Read {
+                path: e.path().to_path_buf(),
+                source: io::Error::new(e.error().kind(), e.error().to_string()),
+            }),
+        }
+    }
+    if matched == 0 {
+        note_empty_glob(pattern, out);
+    }
+}
+
+/// Prometheus silently reads nothing for a glob that matches nothing; roster notes it,
+/// and calls it an error when even the directory the glob looks in is missing.
+fn note_empty_glob(pattern: &str, out: &mut Collected) {
+    let dir = Path::new(pattern)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !is_glob(&d.to_string_lossy()));
+    match dir {
+        Some(d) if !d.exists() => out.errors.push(TargetsError::NotFound {
+            path: d.to_path_buf(),
+        }),
+        _ => out
+            .notes
+            .push(format!("pattern {pattern:?} matched no files")),
+    }
+}
+
+/// Reads a directory's own target files and those of its immediate subdirectories.
+fn collect_dir(dir: &Path, out: &mut Collected) {
+    let mut files = 0usize;
+    let mut skipped = 0usize;
+    let mut subdirs = BTreeSet::new();
+    for entry in dir_entries(dir, out) {
+        if entry.is_dir() {
+            for inner in dir_entries(&entry, out) {
+                if !inner.is_dir() && format_of(&inner).is_some() {
+                    files += 1;
+                    subdirs.insert(entry.clone());
+                    out.files.push(inner);
+                } else if !inner.is_dir() {
+                    skipped += 1;
+                }
+            }
+        } else if format_of(&entry).is_some() {
+            files += 1;
+            out.files.push(entry);
+        } else {
+            skipped += 1;
+        }
+    }
+    out.notes.push(dir_note(dir, files, skipped, &subdirs));
+}
+
+fn dir_note(dir: &Path, files: usize, skipped: usize, subdirs: &BTreeSet<PathBuf>) -> String {
+    let mut note = format!("directory {}: {files} target file(s)", dir.display());
+    if !subdirs.is_empty() {
+        let names: Vec<String> = subdirs.iter().map(|d| d.display().to_string()).collect();
+        note.push_str(&format!(", read from it and from {}", names.join(", ")));
+    }
+    if skipped > 0 {
+        note.push_str(&format!(
+            "; {skipped} other file(s) skipped (not .yml/.yaml/.json)"
+        ));
+    }
+    note
+}
+
+fn dir_entries(dir: &Path, out: &mut Collected) -> Vec<PathBuf> {
+    match fs::read_dir(dir) {
+        Ok(rd) => {
+            let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            v.sort();
+            v
+        }
+        Err(source) => {
+            out.errors.push(TargetsError::Read {
+                path: dir.to_path_buf(),
+                source,
+            });
+            Vec::new()
+        }
+    }
+}
+
+/// Sorts and drops files reached twice (through two patterns, or a symlink).
+fn dedup_files(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = BTreeSet::new();
+    let mut sorted = files;
+    sorted.sort();
+    sorted
+        .into_iter()
+        .filter(|p| seen.insert(fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+        .collect()
+}
+
+/// Totals kept while reading, reported as facts.
+#[derive(Default)]
+struct Tally {
+    /// Files read from disk (parsed or not).
+    files: usize,
+    /// Files found but not readable.
+    unread: usize,
+    /// Files read that did not parse.
+    unparsed: usize,
+    groups: usize,
+    observations: usize,
+}
+
+/// Reads every target file the patterns name; one bad file never hides the others.
+pub fn read_targets(patterns: &[String]) -> SourceOutput {
+    let mut report = SourceReport::new(SourceKind::Targets, patterns.join(", "));
+    if patterns.is_empty() {
+        report.error("no target file patterns given");
+    }
+    let mut collected = Collected::default();
+    for pattern in patterns {
+        collect_pattern(pattern, &mut collected);
+    }
+    let files = dedup_files(std::mem::take(&mut collected.files));
+    let mut observations = Vec::new();
+    let mut tally = Tally::default();
+    for file in &files {
+        let text = match yaml::read_limited(file) {
+            Ok(text) => text,
+            Err(f) => {
+                tally.unread += 1;
+                collected.errors.push(TargetsError::read(file, f));
+                continue;
+            }
+        };
+        tally.files += 1;
+        match parse_file(file, &text) {
+            Ok(parsed) => {
+                tally.groups += parsed.groups;
+                tally.observations += parsed.observations.len();
+                observations.extend(parsed.observations);
+            }
+            Err(e) => {
+                tally.unparsed += 1;
+                collected.errors.push(e);
+            }
+        }
+    }
+    finish_report(&mut report, collected, &tally);
+    SourceOutput::new(report, observations)
+}
+
+fn finish_report(report: &mut SourceReport, collected: Collected, tally: &Tally) {
+    for e in collected.errors {
+        report.error(e.to_string());
+    }
+    report.notes.extend(collected.notes);
+    let skipped = tally.groups - tally.observations;
+    if skipped > 0 {
+        report.notes.push(format!(
+            "{skipped} target group(s) without a cls label skipped (not database instances)"
+        ));
+    }
+    let facts = [
+        ("files", tally.files),
+        ("files_unreadable", tally.unread),
+        ("files_unparsed", tally.unparsed),
+        ("groups", tally.groups),
+        ("groups_without_cls", skipped),
+    ];
+    for (name, value) in facts {
+        report.facts.insert(name.to_string(), value.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Role;
+
+    fn yml(text: &str) -> Result<Vec<Observation>, TargetsError> {
+        parse_target_file(Path::new("t.yml"), text)
+    }
+
+    fn origin(o: &Observation) -> &TargetOrigin {
+        match &o.origin {
+            Origin::Targets(t) => t,
+            other => panic!("not a target origin: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pigsty_flow_group_becomes_an_observation() {
+        let text = "#======> pg-test-1 [primary] @ 10.10.10.11\n\
+            - labels: {cls: pg-test, ins: pg-test-1, ip: 10.10.10.11, role: primary, svc: pg-test-primary}\n\
+            \x20 targets: [10.10.10.11:9630, 10.10.10.11:9100]\n";
+        let obs = yml(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(obs.len(), 1);
+        let o = &obs[0];
+        assert_eq!(o.source, SourceKind::Targets);
+        assert_eq!(o.cluster, "pg-test");
+        assert_eq!(o.seq, Some(1));
+        assert_eq!(o.instance.as_deref(), Some("pg-test-1"));
+        assert_eq!(o.service.as_deref(), Some("pg-test-primary"));
+        assert_eq!(o.ip.as_deref(), Some("10.10.10.11"));
+        let role = o.role.as_ref().map(|r| (r.role.clone(), r.from));
+        assert_eq!(role, Some((Role::Primary, "label role")));
+        let t = origin(o);
+        assert_eq!((t.line, t.index), (2, 0));
+        assert_eq!(t.targets.len(), 2);
+        assert_eq!(t.labels.len(), 5);
+    }
+
+    #[test]
+    fn groups_without_cls_are_skipped_but_keep_their_index() {
+        let text = "- targets: [10.0.0.1:9100]\n  labels: {job: node}\n\
+                    - targets: ['[fe80::1]:9630']\n  labels: {cls: pg-a}\n";
+        let parsed = parse_file(Path::new("t.yml"), text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.groups, 2);
+        assert_eq!(parsed.observations.len(), 1);
+        let o = &parsed.observations[0];
+        assert_eq!(origin(o).index, 1);
+        assert_eq!(origin(o).line, 3);
+        assert_eq!(o.ip.as_deref(), Some("fe80::1"));
+        assert_eq!(o.seq, None);
+        assert_eq!(o.role, None);
+    }
+
+    #[test]
+    fn empty_and_null_files_have_no_groups() {
+        for text in ["", "\n# just a comment\n", "~\n", "[]"] {
+            assert_eq!(yml(text).map(|v| v.len()).ok(), Some(0), "{text:?}");
+        }
+        let json = parse_target_file(Path::new("t.json"), "  \n");
+        assert_eq!(json.map(|v| v.len()).ok(), Some(0));
+    }
+
+    fn parse_error(path: &str, text: &str) -> String {
+        match parse_target_file(Path::new(path), text) {
+            Ok(v) => panic!("expected an error for {text:?}, got {v:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn strictness_matches_prometheus() {
+        let e = parse_error("t.yml", "- labels: {cls: a}\n  target: [x]\n");
+        assert!(e.starts_with("t.yml:2:3: unknown field `target`"), "{e}");
+        let e = parse_error("t.yml", "- labels: {cls: a}\n- null\n");
+        assert!(
+            e.starts_with("t.yml:2:") && e.ends_with("nil target group item found"),
+            "{e}"
+        );
+        let e = parse_error("t.yml", "- labels: {cls: a, 1bad: x}\n");
+        assert!(e.contains("\"1bad\" is not a valid label name"), "{e}");
+        assert!(e.starts_with("t.yml:1:"), "{e}");
+        let e = parse_error("t.yml", "- labels: {cls: a, cls: b}\n");
+        assert!(e.contains("duplicate"), "{e}");
+        let e = parse_error("t.yml", "labels: {cls: a}\n");
+        assert!(e.starts_with("t.yml:1:1: "), "{e}");
+        let e = parse_error("t.json", "[\n {\"labels\": {\"cls\": \"a\"}},\n null\n]");
+        assert!(
+            e.starts_with("t.json:3:") && e.contains("nil target group item found"),
+            "{e}"
+        );
+        let e = parse_error("t.json", "[{\"labels\": {\"cls\": 1}}]");
+        assert!(e.starts_with("t.json:1:"), "{e}");
+        let e = parse_error("t.yml", "- [[h:1], {cls: a}]\n");
+        assert!(e.starts_with("t.yml:1:3: "), "{e}");
+        let e = parse_error("t.json", "[[[\"h:1\"], {\"cls\": \"a\"}]]");
+        assert!(e.starts_with("t.json:1:"), "{e}");
+        let e = parse_error("t.txt", "[]");
+        assert!(e.contains("unsupported extension"), "{e}");
+    }
+
+    #[test]
+    fn yaml_scalars_are_label_text() {
+        let obs = yml("- labels: {cls: pg-a, ins: pg-a-2, port: 9630, on: yes, empty: ~}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let t = origin(&obs[0]);
+        assert_eq!(t.labels.get("port").map(String::as_str), Some("9630"));
+        assert_eq!(t.labels.get("on").map(String::as_str), Some("yes"));
+        assert_eq!(t.labels.get("empty").map(String::as_str), Some(""));
+        assert_eq!(obs[0].seq, Some(2));
+    }
+
+    #[test]
+    fn json_lines_follow_elements() {
+        let text = "[\n  {\"labels\": {\"cls\": \"a\", \"x\": \"[,{\\\"\"}},\n\n  {\"labels\": {\"cls\": \"b\"},\n   \"targets\": [\"h:1\"]}\n]\n";
+        let obs = parse_target_file(Path::new("t.JSON"), text).unwrap_or_else(|e| panic!("{e}"));
+        let lines: Vec<usize> = obs.iter().map(|o| origin(o).line).collect();
+        assert_eq!(lines, vec![2, 4]);
+        assert_eq!(json_element_lines("[{}, {},\n{}]"), vec![1, 1, 2]);
+        assert_eq!(json_element_lines("[]"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn deep_nesting_hits_a_limit() {
+        // The scanner refuses deep flow nesting before the schema sees it; block nesting
+        // is refused by the schema (a group is a mapping of at most two levels).
+        let deep = format!("{}{}\n", "[".repeat(5000), "]".repeat(5000));
+        let e = parse_error("t.yml", &deep);
+        assert!(
+            e.starts_with("t.yml:1:17: nesting deeper than 16 levels"),
+            "{e}"
+        );
+        let block: String = (0..5000)
+            .map(|i| format!("{}- \n", " ".repeat(i)))
+            .collect();
+        let e = parse_error("t.yml", &block);
+        assert!(e.starts_with("t.yml:2:"), "{e}");
+        let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = parse_error("t.json", &deep_json);
+        assert!(e.starts_with("t.json:1:"), "{e}");
+    }
+
+    #[test]
+    fn target_hosts() {
+        assert_eq!(target_host("10.0.0.1:9630").as_deref(), Some("10.0.0.1"));
+        assert_eq!(target_host("db1").as_deref(), Some("db1"));
+        assert_eq!(target_host("[::1]:9630").as_deref(), Some("::1"));
+        assert_eq!(target_host("[::1]").as_deref(), Some("::1"));
+        assert_eq!(target_host("fe80::2").as_deref(), Some("fe80::2"));
+        assert_eq!(target_host(":9630"), None);
+        assert_eq!(target_host("[oops"), None);
+        assert_eq!(target_host(""), None);
+    }
+
+    #[test]
+    fn label_names() {
+        for ok in ["cls", "_x", "A_1", "__meta_x"] {
+            assert!(valid_label_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a.b", "é"] {
+            assert!(!valid_label_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn patterns_follow_the_prometheus_rule() {
+        for ok in [
+            "targets/*.yml",
+            "/etc/prometheus/targets/pg*.json",
+            "a.YAML",
+            "x/*-*.yaml",
+        ] {
+            assert!(check_pattern(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "targets/*/x.yml",
+            "*/all.yml",
+            "targets/*",
+            "targets/*.Yml",
+            "t/*.txt",
+        ] {
+            assert!(check_pattern(bad).is_err(), "{bad}");
+        }
+    }
+}
