@@ -9,7 +9,8 @@ use std::path::PathBuf;
 /// A running demo: a simulated Consul plus files in a temporary directory (removed on drop).
 pub struct Demo {
     server: SimServer,
-    dir: tempfile::TempDir,
+    // Held only so the files live exactly as long as the demo.
+    _dir: tempfile::TempDir,
     targets: PathBuf,
     inventory: PathBuf,
 }
@@ -22,6 +23,11 @@ impl Demo {
 
     /// Starts a demo of any fleet spec.
     pub async fn start_with(spec: FleetSpec) -> anyhow::Result<Demo> {
+        Demo::start_with_options(spec, SimOptions::default()).await
+    }
+
+    /// Starts a demo of any fleet spec with simulator options (an ACL token, say).
+    pub async fn start_with_options(spec: FleetSpec, options: SimOptions) -> anyhow::Result<Demo> {
         let dir = tempfile::Builder::new()
             .prefix("roster-demo-")
             .tempdir()
@@ -34,12 +40,12 @@ impl Demo {
         spec.write_inventory(&inventory)
             .context("writing the demo inventory")?;
         let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
-        let server = SimServer::start(listen, Catalog::from_spec(&spec), SimOptions::default())
+        let server = SimServer::start(listen, Catalog::from_spec(&spec), options)
             .await
             .context("starting the Consul simulator")?;
         Ok(Demo {
             server,
-            dir,
+            _dir: dir,
             targets,
             inventory,
         })
@@ -58,6 +64,16 @@ impl Demo {
             timeout: None,
             concurrency: None,
         }
+    }
+
+    /// The directory holding the target files.
+    pub fn targets_dir(&self) -> &std::path::Path {
+        &self.targets
+    }
+
+    /// The inventory file.
+    pub fn inventory_path(&self) -> &std::path::Path {
+        &self.inventory
     }
 
     /// The simulator, for tests that change the fleet while it runs.

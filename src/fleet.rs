@@ -121,9 +121,14 @@ impl Instance {
         }
     }
 
-    /// The address most sources agree on, for display.
+    /// The address most sources agree on, for display (one vote per source, since
+    /// Consul alone repeats it once per service).
     pub fn display_ip(&self) -> Option<&str> {
-        majority_str(self.observations.iter().filter_map(|o| o.ip.as_deref()))
+        majority_str(
+            SourceKind::ALL
+                .into_iter()
+                .flat_map(|k| self.ips(k).into_iter()),
+        )
     }
 
     /// The worst Consul check status of the instance's services and node, if any.

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod consul;
+pub mod demo;
 pub mod drift;
 pub mod fleet;
 pub mod gather;

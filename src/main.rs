@@ -48,6 +48,8 @@ enum Command {
     Check(CheckArgs),
     /// Run against the built-in demo fleet (a simulated Consul, target files, an inventory)
     Demo(CheckArgs),
+    /// Run the Consul-compatible simulator standalone
+    Sim(Box<roster::sim::SimArgs>),
 }
 
 #[derive(clap::Args, Debug)]
@@ -84,6 +86,13 @@ async fn run(cli: Cli) -> u8 {
     match cli.command {
         Some(Command::Check(args)) => check(&cli.sources, &args).await,
         Some(Command::Demo(args)) => demo(&args).await,
+        Some(Command::Sim(args)) => match roster::sim::run(*args).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("roster sim: {e:#}");
+                2
+            }
+        },
         None => {
             eprintln!(
                 "roster: choose a command (try `roster demo`, or `roster check --help`); see `roster --help`"
@@ -129,6 +138,14 @@ fn emit(result: &CheckResult, args: &CheckArgs) -> u8 {
 }
 
 async fn demo(args: &CheckArgs) -> u8 {
-    let _ = args;
-    2
+    let demo = match roster::demo::Demo::start().await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("roster demo: {e:#}");
+            return 2;
+        }
+    };
+    let code = check(&demo.source_args(), args).await;
+    demo.stop().await;
+    code
 }

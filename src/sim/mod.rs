@@ -1,1 +1,28 @@
 //! A Consul-compatible catalog simulator and a Pigsty-shaped fleet generator.
+//!
+//! One [`FleetSpec`] (the demo, a YAML file or a generated fleet) renders into all three
+//! places roster reads: a Consul catalog served over HTTP by [`SimServer`], Prometheus
+//! static target files and a Pigsty inventory, with drift planted per place.
+
+pub mod catalog;
+pub mod cli;
+mod decode;
+pub mod faults;
+pub mod generate;
+mod handlers;
+pub mod pigsty;
+pub mod query;
+pub mod render;
+pub mod server;
+pub mod spec;
+mod wire;
+
+pub use catalog::{
+    Catalog, CatalogError, CheckDef, CheckKind, CheckStatus, NodeDef, ServiceDef, Weights,
+};
+pub use cli::{SimArgs, run};
+pub use faults::Faults;
+pub use generate::GenerateOptions;
+pub use render::TargetLayout;
+pub use server::{SimOptions, SimServer};
+pub use spec::{FleetSpec, Release, SpecError};

@@ -1,6 +1,6 @@
 //! Identity sources: each turns one place into observations and never compares.
 
+pub mod consul;
 pub mod inventory;
 pub mod targets;
-pub mod consul;
 pub mod yaml;

@@ -1,0 +1,440 @@
+//! `roster check` end to end: the real binary against the simulator, real target files
+//! on disk and a real inventory file.
+
+mod common;
+
+use common::{findings, has, json, roster, stderr, stdout};
+use roster::demo::Demo;
+use roster::sim::{FleetSpec, ServiceDef};
+
+fn args(demo: &Demo, extra: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "check".to_string(),
+        "--consul".into(),
+        demo.server().url(),
+        "--targets".into(),
+        demo.targets_dir().display().to_string(),
+        "--inventory".into(),
+        demo.inventory_path().display().to_string(),
+    ];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_fleet_reports_every_planted_drift_and_nothing_else() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = roster(home.path(), &args(&demo, &["--format", "json"]), &[]).await;
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for s in doc["sources"].as_array().unwrap() {
+        assert_eq!(s["status"], "ok", "{s}");
+    }
+    let expected: &[(&str, &str, Option<&str>)] = &[
+        ("role-mismatch", "pg-test", Some("pg-test-1")),
+        ("role-mismatch", "pg-test", Some("pg-test-2")),
+        ("service-role-split", "pg-src", Some("pg-src-2")),
+        ("missing-in-targets", "pg-orders", Some("pg-orders-5")),
+        ("missing-in-inventory", "pg-orders", Some("pg-orders-5")),
+        ("health-critical", "pg-orders", Some("pg-orders-5")),
+        ("name-mismatch", "pg-stats", Some("pg-stats-4")),
+        ("unknown-role", "pg-stats", Some("pg-stats-6")),
+        ("ip-mismatch", "pg-stats", Some("pg-stats-7")),
+        ("missing-in-consul", "pg-new", Some("pg-new-1")),
+        ("missing-in-targets", "pg-new", Some("pg-new-2")),
+    ];
+    for (kind, cluster, inst) in expected {
+        assert!(
+            has(&doc, kind, cluster, *inst),
+            "missing {kind} {cluster} {inst:?}; got {:#?}",
+            findings(&doc)
+        );
+    }
+    // Clean clusters and members stay clean; pg-web's switchover is invisible without a live check.
+    for (_, _, cluster, inst) in findings(&doc) {
+        assert!(
+            !["pg-meta", "pg-web"].contains(&cluster.as_str()),
+            "unexpected finding in {cluster}: {:#?}",
+            findings(&doc)
+        );
+        assert_ne!(inst.as_deref(), Some("pg-test-3"));
+        assert_ne!(inst.as_deref(), Some("pg-stats-8"));
+    }
+    let instances = doc["instances"].as_array().unwrap();
+    assert!(instances.iter().any(|i| i["instance"] == "pg-meta-1"));
+    assert_eq!(doc["summary"]["clusters"], 7);
+    demo.stop().await;
+}
+
+const EXTRA_KINDS: &str = r#"
+datacenter: dc1
+release: "0.7"
+clusters:
+  - name: pg-dup
+    members:
+      - { seq: 1, ip: 127.10.20.1, role: primary }
+      - { seq: 2, ip: 127.10.20.2, role: replica, consul: { role: primary } }
+      - { seq: 3, ip: 127.10.20.3, role: replica }
+      - { seq: 4, ip: 127.10.20.4, role: replica, targets: { ip: 127.10.20.2 } }
+  - name: pg-headless
+    members:
+      - { seq: 1, ip: 127.10.20.11, role: primary, targets: { role: replica } }
+      - { seq: 2, ip: 127.10.20.12, role: replica }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collisions_and_primary_counts() {
+    let spec = FleetSpec::from_yaml(EXTRA_KINDS).unwrap();
+    let demo = Demo::start_with(spec).await.unwrap();
+    // A stray registration claims pg-dup-3 from a second address (a copied svc file).
+    let stray = ServiceDef {
+        name: "postgres-copy".into(),
+        address: "127.10.20.1".into(),
+        port: 5432,
+        meta: [
+            ("cluster", "pg-dup"),
+            ("seq", "3"),
+            ("instance", "pg-dup-3"),
+            ("role", "replica"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        ..ServiceDef::default()
+    };
+    demo.server()
+        .catalog()
+        .register_service("pg-dup-1", stray)
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = roster(home.path(), &args(&demo, &["--format", "json"]), &[]).await;
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        has(&doc, "multiple-primaries", "pg-dup", None),
+        "{:#?}",
+        findings(&doc)
+    );
+    assert!(
+        has(&doc, "identity-collision", "pg-dup", Some("pg-dup-1")),
+        "{:#?}",
+        findings(&doc)
+    );
+    assert!(
+        has(&doc, "identity-collision", "pg-dup", Some("pg-dup-3")),
+        "{:#?}",
+        findings(&doc)
+    );
+    // one address holding two identities inside the target files
+    assert!(
+        has(&doc, "identity-collision", "pg-dup", Some("pg-dup-2")),
+        "{:#?}",
+        findings(&doc)
+    );
+    assert!(
+        has(&doc, "no-primary", "pg-headless", None),
+        "{:#?}",
+        findings(&doc)
+    );
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consul_down_is_a_source_error_and_the_others_still_report() {
+    let demo = Demo::start().await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let home = tempfile::tempdir().unwrap();
+    let mut a = args(&demo, &["--format", "json"]);
+    a[2] = format!("127.0.0.1:{port}");
+    let out = roster(home.path(), &a, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json(&out);
+    let consul = &doc["sources"][0];
+    assert_eq!(consul["name"], "consul");
+    assert_eq!(consul["status"], "error");
+    let err = consul["error"].as_str().unwrap();
+    assert!(
+        err.contains("cannot reach Consul") && err.contains(&port.to_string()),
+        "{err}"
+    );
+    assert_eq!(doc["sources"][1]["status"], "ok");
+    assert!(doc["summary"]["instances"].as_u64().unwrap() > 20);
+    // Consul said nothing, so nothing can be missing from it.
+    assert!(
+        !findings(&doc)
+            .iter()
+            .any(|f| f.0 == "missing-in-consul" && f.2 != "pg-new")
+    );
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_target_file_is_named_and_hides_nothing_else() {
+    let demo = Demo::start().await.unwrap();
+    std::fs::write(
+        demo.targets_dir().join("zz-broken.yml"),
+        "- labels: {cls: pg-x, ins: pg-x-1\n  targets: [127.0.0.1:9630]\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = roster(home.path(), &args(&demo, &["--format", "json"]), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json(&out);
+    let targets = doc["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "targets")
+        .unwrap()
+        .clone();
+    assert_eq!(targets["status"], "error");
+    let err = targets["error"].as_str().unwrap();
+    assert!(err.contains("zz-broken.yml:"), "{err}");
+    assert!(
+        err.split("zz-broken.yml:")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .next()
+            .unwrap()
+            .is_ascii_digit(),
+        "line number follows the file: {err}"
+    );
+    // The good files still count: pg-test is still compared (and still drifts).
+    assert!(has(&doc, "role-mismatch", "pg-test", Some("pg-test-1")));
+    assert!(!has(
+        &doc,
+        "missing-in-targets",
+        "pg-meta",
+        Some("pg-meta-1")
+    ));
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_and_prometheus_formats_and_fail_on() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = roster(home.path(), &args(&demo, &[]), &[]).await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("CLUSTER"))
+        .expect("a header row");
+    for col in [
+        "INSTANCE",
+        "IP",
+        "CONSUL",
+        "TARGETS",
+        "INVENTORY",
+        "HEALTH",
+        "DRIFT",
+    ] {
+        assert!(header.contains(col), "{header}");
+    }
+    let row = text.lines().find(|l| l.contains("pg-test-1 ")).unwrap();
+    assert!(
+        row.contains("replica") && row.contains("primary") && row.contains("! role-mismatch"),
+        "{row}"
+    );
+    assert!(text.contains("FINDINGS"));
+    assert!(
+        text.lines().last().unwrap().contains("7 clusters"),
+        "{text}"
+    );
+
+    let out = roster(home.path(), &args(&demo, &["--format", "prometheus"]), &[]).await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("roster_source_up{source=\"consul\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "roster_finding{kind=\"role-mismatch\",severity=\"error\",cluster=\"pg-test\",instance=\"pg-test-1\"} 1"
+    ));
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        assert!(series.starts_with("roster_"), "{line}");
+    }
+
+    // Only warnings and worse make it fail; errors exist in the demo, so --fail-on error fails too.
+    let out = roster(
+        home.path(),
+        &args(&demo, &["--fail-on", "error", "-f", "json"]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_fleet_exits_zero() {
+    let spec = FleetSpec::from_yaml(
+        "datacenter: dc1\nclusters:\n  - name: pg-ok\n    members:\n      - { seq: 1, ip: 127.10.30.1, role: primary }\n      - { seq: 2, ip: 127.10.30.2, role: replica }\n",
+    )
+    .unwrap();
+    let demo = Demo::start_with(spec).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = roster(home.path(), &args(&demo, &["-f", "json"]), &[]).await;
+    let doc = json(&out);
+    assert_eq!(findings(&doc), vec![]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_to_read_is_a_clear_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = roster(home.path(), &["check".into(), "--no-consul".into()], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no source to read"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = roster(
+        home.path(),
+        &[
+            "check".into(),
+            "--inventory".into(),
+            "/nonexistent/pigsty.yml".into(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("/nonexistent/pigsty.yml"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = roster(
+        home.path(),
+        &["check".into(), "--consul".into(), "ftp://x".into()],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("scheme"), "{}", stderr(&out));
+}
+
+fn source<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no source {name} in {doc}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consul_500_and_malformed_json_are_source_errors_with_the_url() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+
+    demo.server()
+        .faults()
+        .fail_next(1, 500, "rpc error making call: No cluster leader");
+    let out = roster(home.path(), &args(&demo, &["-f", "json"]), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json(&out);
+    let err = source(&doc, "consul")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("/v1/catalog/services"), "{err}");
+    assert!(
+        err.contains("500 rpc error making call: No cluster leader"),
+        "{err}"
+    );
+    assert_eq!(source(&doc, "targets")["status"], "ok");
+
+    demo.server().faults().truncate_next(1);
+    let out = roster(home.path(), &args(&demo, &["-f", "json"]), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let doc = json(&out);
+    let err = source(&doc, "consul")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("not the JSON Consul sends") || err.contains("cut off"),
+        "{err}"
+    );
+
+    demo.server().faults().clear();
+    let out = roster(home.path(), &args(&demo, &["-f", "json"]), &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "recovers once the fault is gone"
+    );
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acl_denied_names_the_reason_and_never_the_token() {
+    let token = "5b9a1c2e-roster-test-token-0001";
+    let options = roster::sim::SimOptions {
+        acl_token: Some(token.to_string()),
+        ..Default::default()
+    };
+    let demo = Demo::start_with_options(FleetSpec::demo(), options)
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+
+    let out = roster(home.path(), &args(&demo, &["-f", "json"]), &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = source(&json(&out), "consul")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("403") && err.contains("Permission denied"),
+        "{err}"
+    );
+
+    let wrong = "wrong-token-should-never-print-7f3e";
+    let out = roster(
+        home.path(),
+        &args(&demo, &["-f", "json"]),
+        &[("CONSUL_HTTP_TOKEN", wrong)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = source(&json(&out), "consul")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("403") && err.contains("ACL not found"),
+        "{err}"
+    );
+    assert!(!stdout(&out).contains(wrong) && !stderr(&out).contains(wrong));
+
+    let token_file = home.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    for format in ["json", "table", "prometheus"] {
+        let out = roster(
+            home.path(),
+            &args(
+                &demo,
+                &["-f", format, "--token-file", token_file.to_str().unwrap()],
+            ),
+            &[],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(!stdout(&out).contains(token) && !stderr(&out).contains(token));
+    }
+    demo.stop().await;
+}
