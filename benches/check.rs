@@ -11,7 +11,7 @@ use roster::report::{CheckResult, Format};
 use roster::sim::{Catalog, FleetSpec, GenerateOptions, SimOptions, SimServer, TargetLayout};
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 7;
+const RUNS: usize = 5;
 const CONCURRENCY: usize = 16;
 
 fn main() {
@@ -80,6 +80,7 @@ async fn run(instances: usize) {
     // Warm both paths once (connection pool, simulator response cache).
     let raw_bytes = raw_fetch(&http, &url).await;
     let warm = check(&consul_only).await;
+    phases(&consul_only).await;
     println!(
         "one check reads {} services ({} MB of JSON), finds {} instances and {} findings",
         warm.0,
@@ -157,6 +158,30 @@ async fn check(settings: &Settings) -> (usize, usize, usize) {
         result.fleet.instance_count(),
         result.findings.len(),
     )
+}
+
+/// One timed pass through the pipeline, phase by phase.
+async fn phases(settings: &Settings) {
+    let t = Instant::now();
+    let g = gather(settings).await;
+    let fetched = t.elapsed();
+    let t = Instant::now();
+    let fleet = Fleet::build(g.outputs);
+    let built = t.elapsed();
+    let t = Instant::now();
+    let result = CheckResult::new(fleet, g.notes);
+    let checked = t.elapsed();
+    let t = Instant::now();
+    let text = result.render(Format::Json);
+    let rendered = t.elapsed();
+    println!(
+        "phases: fetch+decode {:.1} ms, merge {:.1} ms, drift {:.1} ms, render {:.1} ms ({} KB)",
+        ms(fetched),
+        ms(built),
+        ms(checked),
+        ms(rendered),
+        text.len() / 1000
+    );
 }
 
 async fn raw_fetch(http: &reqwest::Client, url: &str) -> usize {

@@ -454,41 +454,37 @@ fn collisions_within(inst: &Instance, out: &mut Vec<Finding>) {
     for kind in COMPARED {
         let ips = inst.ips(kind);
         if ips.len() > 1 {
-            let sources = BTreeMap::from([(kind.name().to_string(), join(ips.iter()))]);
-            out.push(finding(
-                Kind::IdentityCollision,
-                Severity::Error,
-                inst,
-                sources,
-                format!(
-                    "{kind} has {} at {} addresses: {}",
-                    inst.name,
-                    ips.len(),
-                    join(ips.iter())
-                ),
-            ));
+            let list = join(ips.iter());
+            let message = format!(
+                "{kind} has {} at {} addresses: {list}",
+                inst.name,
+                ips.len()
+            );
+            out.push(collision(inst, kind, list, message));
         }
         let names: BTreeSet<&str> = inst
             .by_source(kind)
             .filter_map(|o| o.instance.as_deref())
             .collect();
+        // Only target groups are placed by address, so only they can pile up on one instance.
         if kind == SourceKind::Targets && names.len() > 1 {
             let ip = inst.ip(kind).unwrap_or("one address");
-            let sources = BTreeMap::from([(kind.name().to_string(), join(names.iter()))]);
-            out.push(finding(
-                Kind::IdentityCollision,
-                Severity::Error,
-                inst,
-                sources,
-                format!(
-                    "{kind} has {} holding {} identities: {}",
-                    ip,
-                    names.len(),
-                    join(names.iter())
-                ),
-            ));
+            let list = join(names.iter());
+            let message = format!("{kind} has {ip} holding {} identities: {list}", names.len());
+            out.push(collision(inst, kind, list, message));
         }
     }
+}
+
+fn collision(inst: &Instance, kind: SourceKind, value: String, message: String) -> Finding {
+    let sources = BTreeMap::from([(kind.name().to_string(), value)]);
+    finding(
+        Kind::IdentityCollision,
+        Severity::Error,
+        inst,
+        sources,
+        message,
+    )
 }
 
 /// One address holding several instances inside one source, fleet-wide.
@@ -506,14 +502,8 @@ fn address_collisions(fleet: &Fleet, out: &mut Vec<Finding>) {
         for (ip, insts) in collided {
             let names = join(insts.iter().map(|i| i.name.as_str()));
             for inst in &insts {
-                let sources = BTreeMap::from([(kind.name().to_string(), format!("{ip}: {names}"))]);
-                out.push(finding(
-                    Kind::IdentityCollision,
-                    Severity::Error,
-                    inst,
-                    sources,
-                    format!("{kind} puts {} instances at {ip}: {names}", insts.len()),
-                ));
+                let message = format!("{kind} puts {} instances at {ip}: {names}", insts.len());
+                out.push(collision(inst, kind, format!("{ip}: {names}"), message));
             }
         }
     }

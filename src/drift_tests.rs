@@ -97,7 +97,7 @@ fn pigsty_node(cls: &str, seq: u32, ip: &str, role: &str) -> Vec<HealthEntry> {
 
 fn consul(entries: Vec<Vec<HealthEntry>>) -> SourceOutput {
     let obs = entries
-        .iter()
+        .into_iter()
         .flatten()
         .filter_map(crate::source::consul::observe)
         .collect();

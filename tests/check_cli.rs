@@ -183,13 +183,7 @@ async fn a_broken_target_file_is_named_and_hides_nothing_else() {
     let out = roster(home.path(), &args(&demo, &["--format", "json"]), &[]).await;
     assert_eq!(out.status.code(), Some(2));
     let doc = json(&out);
-    let targets = doc["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "targets")
-        .unwrap()
-        .clone();
+    let targets = source(&doc, "targets");
     assert_eq!(targets["status"], "error");
     let err = targets["error"].as_str().unwrap();
     assert!(err.contains("zz-broken.yml:"), "{err}");

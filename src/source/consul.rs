@@ -37,10 +37,27 @@ pub async fn read_consul(client: &ConsulClient) -> SourceOutput {
         .facts
         .insert("services".into(), services.len().to_string());
     let names: Vec<String> = services.into_keys().collect();
-    let results: Vec<(String, Result<Vec<HealthEntry>, ConsulError>)> = stream::iter(names)
-        .map(|name| async move {
-            let r = client.health_service(&name, None).await.map(|(e, _)| e);
-            (name, r)
+    // Each read is its own task so that decoding (the bulk of the work on a large
+    // fleet) spreads over every core instead of running inside this one future.
+    let results: Vec<(String, Result<Vec<Observation>, String>)> = stream::iter(names)
+        .map(|name| {
+            let client = client.clone();
+            async move {
+                let task = tokio::spawn({
+                    let name = name.clone();
+                    async move {
+                        client
+                            .health_service(&name, None)
+                            .await
+                            .map(|(entries, _)| entries.into_iter().filter_map(observe).collect())
+                            .map_err(|e| e.to_string())
+                    }
+                });
+                let result = task
+                    .await
+                    .unwrap_or_else(|e| Err(format!("reading service {name:?} failed: {e}")));
+                (name, result)
+            }
         })
         .buffer_unordered(client.config().concurrency.max(1))
         .collect()
@@ -49,13 +66,13 @@ pub async fn read_consul(client: &ConsulClient) -> SourceOutput {
     let mut failed = Vec::new();
     for (name, result) in results {
         match result {
-            Ok(entries) => observations.extend(entries.iter().filter_map(observe)),
+            Ok(obs) => observations.extend(obs),
             Err(e) => failed.push((name, e)),
         }
     }
     failed.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, e) in failed {
-        report.error(e.to_string());
+        report.error(e);
     }
     observations.sort_by(|a: &Observation, b: &Observation| {
         (&a.cluster, a.seq, a.origin.location()).cmp(&(&b.cluster, b.seq, b.origin.location()))
@@ -65,51 +82,57 @@ pub async fn read_consul(client: &ConsulClient) -> SourceOutput {
 
 /// Turns one health entry into an observation when its meta carries Pigsty identity
 /// (`cluster` plus `instance` or `seq`).
-pub fn observe(entry: &HealthEntry) -> Option<Observation> {
-    let svc = &entry.service;
-    let cluster = svc.meta.get("cluster").filter(|c| !c.is_empty())?;
-    let instance = svc.meta.get("instance").filter(|s| !s.is_empty());
-    let seq_raw = svc.meta.get("seq").filter(|s| !s.is_empty());
+pub fn observe(entry: HealthEntry) -> Option<Observation> {
+    let meta = &entry.service.meta;
+    let cluster = meta.get("cluster").filter(|c| !c.is_empty())?.clone();
+    let instance = meta.get("instance").filter(|s| !s.is_empty()).cloned();
+    let seq_raw = meta.get("seq").filter(|s| !s.is_empty());
     if instance.is_none() && seq_raw.is_none() {
         return None;
     }
     let seq = seq_raw
         .and_then(|s| parse_seq(s))
-        .or_else(|| instance.and_then(|i| seq_from_instance(cluster, i)));
+        .or_else(|| instance.as_deref().and_then(|i| seq_from_instance(&cluster, i)));
+    let role = role_claim(&cluster, &entry);
+    let service = meta.get("service").cloned();
+    let HealthEntry {
+        node,
+        service: svc,
+        checks,
+    } = entry;
     let ip = if svc.address.is_empty() {
-        &entry.node.address
+        node.address.clone()
     } else {
-        &svc.address
+        svc.address.clone()
     };
     Some(Observation {
         source: SourceKind::Consul,
-        cluster: cluster.clone(),
+        cluster,
         seq,
-        instance: instance.cloned(),
-        service: svc.meta.get("service").cloned(),
-        role: role_claim(cluster, entry),
-        ip: Some(ip.clone()).filter(|s| !s.is_empty()),
+        instance,
+        service,
+        role,
+        ip: Some(ip).filter(|s| !s.is_empty()),
         origin: Origin::Consul(ConsulOrigin {
-            node: entry.node.node.clone(),
-            node_address: entry.node.address.clone(),
-            service_id: svc.id.clone(),
-            service_name: svc.service.clone(),
-            service_address: svc.address.clone(),
+            node: node.node,
+            node_address: node.address,
+            service_id: svc.id,
+            service_name: svc.service,
+            service_address: svc.address,
             port: svc.port,
-            tags: svc.tags.clone(),
-            meta: svc.meta.clone(),
-            checks: entry
-                .checks
-                .iter()
+            tags: svc.tags,
+            meta: svc.meta,
+            checks: checks
+                .into_iter()
                 .map(|c| CheckState {
-                    id: c.check_id.clone(),
-                    name: c.name.clone(),
-                    status: c.status.clone(),
-                    output: c.output.clone(),
                     node_check: c.service_id.is_empty(),
+                    id: c.check_id,
+                    name: c.name,
+                    status: c.status,
+                    output: c.output,
                 })
                 .collect(),
-            datacenter: entry.node.datacenter.clone(),
+            datacenter: node.datacenter,
         }),
     })
 }
@@ -172,9 +195,9 @@ mod tests {
 
     #[test]
     fn identity_needs_cluster_and_instance_or_seq() {
-        assert!(observe(&entry("consul", &[], &[])).is_none());
-        assert!(observe(&entry("x", &[], &[("cluster", "pg-test")])).is_none());
-        let o = observe(&entry(
+        assert!(observe(entry("consul", &[], &[])).is_none());
+        assert!(observe(entry("x", &[], &[("cluster", "pg-test")])).is_none());
+        let o = observe(entry(
             "x",
             &[],
             &[("cluster", "pg-test"), ("instance", "pg-test-3")],
@@ -197,7 +220,7 @@ mod tests {
             m.extend_from_slice(extra);
             m
         };
-        let o = observe(&entry(
+        let o = observe(entry(
             "postgres",
             &["replica", "pg-test"],
             &with(&[("role", "master"), ("service", "pg-test-replica")]),
@@ -206,7 +229,7 @@ mod tests {
         let c = o.role.unwrap();
         assert_eq!((c.role, c.from), (Role::Primary, "meta.role"));
 
-        let o = observe(&entry(
+        let o = observe(entry(
             "pg-test-primary",
             &["pg-test-primary", "pg-test", "primary"],
             &with(&[("service", "pg-test-replica")]),
@@ -218,14 +241,14 @@ mod tests {
             "cluster-service tags ignored"
         );
 
-        let o = observe(&entry("pg-test-replica", &["replica"], &with(&[]))).unwrap();
+        let o = observe(entry("pg-test-replica", &["replica"], &with(&[]))).unwrap();
         assert!(o.role.is_none(), "cluster service without meta has no role");
 
-        let o = observe(&entry("patroni-own", &["pg", "master"], &with(&[]))).unwrap();
+        let o = observe(entry("patroni-own", &["pg", "master"], &with(&[]))).unwrap();
         let c = o.role.unwrap();
         assert_eq!((c.role, c.from), (Role::Primary, "tag"));
 
-        let o = observe(&entry(
+        let o = observe(entry(
             "haproxy",
             &["pg", "exporter", "pg-test"],
             &with(&[]),
@@ -233,7 +256,7 @@ mod tests {
         .unwrap();
         assert!(o.role.is_none());
 
-        let o = observe(&entry("x", &[], &with(&[("service", "pg-test-default")]))).unwrap();
+        let o = observe(entry("x", &[], &with(&[("service", "pg-test-default")]))).unwrap();
         assert!(o.role.is_none());
     }
 }
