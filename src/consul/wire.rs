@@ -60,7 +60,7 @@ pub struct HealthService {
     #[serde(default, deserialize_with = "nullable")]
     pub meta: BTreeMap<String, String>,
     /// Port; Consul omits it when 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub port: u16,
 }
 

@@ -90,9 +90,11 @@ pub fn observe(entry: HealthEntry) -> Option<Observation> {
     if instance.is_none() && seq_raw.is_none() {
         return None;
     }
-    let seq = seq_raw
-        .and_then(|s| parse_seq(s))
-        .or_else(|| instance.as_deref().and_then(|i| seq_from_instance(&cluster, i)));
+    let seq = seq_raw.and_then(|s| parse_seq(s)).or_else(|| {
+        instance
+            .as_deref()
+            .and_then(|i| seq_from_instance(&cluster, i))
+    });
     let role = role_claim(&cluster, &entry);
     let service = meta.get("service").cloned();
     let HealthEntry {
@@ -248,15 +250,66 @@ mod tests {
         let c = o.role.unwrap();
         assert_eq!((c.role, c.from), (Role::Primary, "tag"));
 
-        let o = observe(entry(
-            "haproxy",
-            &["pg", "exporter", "pg-test"],
-            &with(&[]),
-        ))
-        .unwrap();
+        let o = observe(entry("haproxy", &["pg", "exporter", "pg-test"], &with(&[]))).unwrap();
         assert!(o.role.is_none());
 
         let o = observe(entry("x", &[], &with(&[("service", "pg-test-default")]))).unwrap();
         assert!(o.role.is_none());
+    }
+
+    mod never_panics {
+        use super::super::observe;
+        use crate::consul::wire::HealthEntry;
+        use proptest::prelude::*;
+
+        fn meta_value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(String::new()),
+                Just("pg-test".to_string()),
+                Just("pg-test-1".to_string()),
+                Just("primary".to_string()),
+                "[0-9]{1,12}",
+                "\\PC{0,12}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn decoding_arbitrary_text_never_panics(text in "\\PC{0,200}") {
+                if let Ok(entries) = serde_json::from_str::<Vec<HealthEntry>>(&text) {
+                    for e in entries {
+                        let _ = observe(e);
+                    }
+                }
+            }
+
+            #[test]
+            fn observing_plausible_entries_never_panics(
+                cluster in meta_value(), seq in meta_value(), instance in meta_value(),
+                role in meta_value(), service in meta_value(), name in meta_value(),
+                tags in proptest::collection::vec(meta_value(), 0..4),
+                port in proptest::option::of(any::<i64>()),
+            ) {
+                let body = serde_json::json!([{
+                    "Node": {"Node": "n", "Address": "10.0.0.1", "Datacenter": "dc1"},
+                    "Service": {"ID": name, "Service": name, "Tags": tags, "Address": "",
+                        "Meta": {"cluster": cluster, "seq": seq, "instance": instance,
+                                 "role": role, "service": service},
+                        "Port": port},
+                    "Checks": null
+                }]);
+                match serde_json::from_value::<Vec<HealthEntry>>(body) {
+                    Ok(entries) => {
+                        for e in entries {
+                            if let Some(o) = observe(e) {
+                                prop_assert!(!o.cluster.is_empty());
+                            }
+                        }
+                    }
+                    // a port outside 0..=65535 is a decode error, never a panic
+                    Err(e) => prop_assert!(e.to_string().contains("Port") || e.to_string().contains("invalid value")),
+                }
+            }
+        }
     }
 }

@@ -18,94 +18,21 @@ use crate::identity::parse_seq;
 use crate::observation::{
     InventoryOrigin, Observation, Origin, RoleClaim, SourceKind, SourceOutput, SourceReport,
 };
-use crate::source::yaml::{self, Place, Position, Problem, ReadFailure};
+use crate::source::file_error::{FileError, FileKind};
+use crate::source::yaml::{self, Position, Problem};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::io;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Deepest YAML nesting an inventory may have; Pigsty's deepest vars need about 10.
 pub const MAX_INVENTORY_DEPTH: usize = 48;
 
 /// What stops an inventory from being read at all; every message names its place.
-#[derive(Debug, thiserror::Error)]
-pub enum InventoryError {
-    /// Nothing exists at the path.
-    #[error("{}: no such file", path.display())]
-    NotFound {
-        /// The missing path.
-        path: PathBuf,
-    },
-    /// The path is a directory, not an inventory file.
-    #[error("{}: is a directory, expected an inventory file", path.display())]
-    IsDirectory {
-        /// The directory.
-        path: PathBuf,
-    },
-    /// The file exists but could not be read (permissions, I/O, not UTF-8).
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's reason.
-        source: io::Error,
-    },
-    /// The file is bigger than [`yaml::MAX_FILE_BYTES`].
-    #[error("{}: file is {size} bytes, larger than the {limit}-byte limit", path.display())]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// Its size.
-        size: u64,
-        /// The limit.
-        limit: u64,
-    },
-    /// The text is not YAML, breaks a limit, or is not a mapping of groups.
-    #[error("{}: {message}", Place(path, Position { line: *line, column: *column }))]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line, 0 when unknown.
-        line: usize,
-        /// 1-based column, 0 when unknown.
-        column: usize,
-        /// What went wrong, without the position.
-        message: String,
-    },
-}
-
-impl InventoryError {
-    fn parse(path: &Path, problem: Problem) -> InventoryError {
-        InventoryError::Parse {
-            path: path.to_path_buf(),
-            line: problem.at.line,
-            column: problem.at.column,
-            message: problem.message,
-        }
-    }
-
-    fn read(path: &Path, failure: ReadFailure) -> InventoryError {
-        let path = path.to_path_buf();
-        match failure {
-            ReadFailure::TooLarge(size) => InventoryError::TooLarge {
-                path,
-                size,
-                limit: yaml::MAX_FILE_BYTES,
-            },
-            ReadFailure::Io(e) if e.kind() == io::ErrorKind::NotFound => {
-                InventoryError::NotFound { path }
-            }
-            ReadFailure::Io(e) if e.kind() == io::ErrorKind::IsADirectory => {
-                InventoryError::IsDirectory { path }
-            }
-            ReadFailure::Io(source) => InventoryError::Read { path, source },
-        }
-    }
-}
+pub type InventoryError = FileError;
 
 /// A YAML value with positions on every node and key, in file order.
 ///
@@ -475,11 +402,7 @@ fn host_ip(key: &str, ansible_host: Option<String>) -> String {
 
 fn parse_tree(path: &Path, text: &str) -> Result<Spanned<Node>, InventoryError> {
     if text.len() as u64 > yaml::MAX_FILE_BYTES {
-        return Err(InventoryError::TooLarge {
-            path: path.to_path_buf(),
-            size: text.len() as u64,
-            limit: yaml::MAX_FILE_BYTES,
-        });
+        return Err(InventoryError::too_large(path, text.len() as u64));
     }
     let opts = yaml::options(
         MAX_INVENTORY_DEPTH,
@@ -548,7 +471,7 @@ pub fn parse_inventory(path: &Path, text: &str) -> Result<Vec<Observation>, Inve
 pub fn read_inventory(path: &Path) -> SourceOutput {
     let mut report = SourceReport::new(SourceKind::Inventory, path.display().to_string());
     let parsed = yaml::read_limited(path)
-        .map_err(|f| InventoryError::read(path, f))
+        .map_err(|f| InventoryError::read(FileKind::Inventory, path, f))
         .and_then(|text| parse_detailed(path, &text));
     match parsed {
         Ok(p) => {

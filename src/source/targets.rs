@@ -16,7 +16,8 @@ use crate::identity::seq_from_instance;
 use crate::observation::{
     Observation, Origin, RoleClaim, SourceKind, SourceOutput, SourceReport, TargetOrigin,
 };
-use crate::source::yaml::{self, Place, Position, Problem, ReadFailure};
+use crate::source::file_error::{FileError, FileKind};
+use crate::source::yaml::{self, Position, Problem};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_saphyr::Spanned;
@@ -34,36 +35,9 @@ const PATTERN_EXTENSIONS: [&str; 6] = [".json", ".yml", ".yaml", ".JSON", ".YML"
 /// What can go wrong with one target file or pattern; every message names its place.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetsError {
-    /// The file exists but could not be read (permissions, I/O, not UTF-8).
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's reason.
-        source: io::Error,
-    },
-    /// The file is bigger than [`yaml::MAX_FILE_BYTES`].
-    #[error("{}: file is {size} bytes, larger than the {limit}-byte limit", path.display())]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// Its size.
-        size: u64,
-        /// The limit.
-        limit: u64,
-    },
-    /// Nothing exists at the path.
-    #[error("{}: no such file or directory", path.display())]
-    NotFound {
-        /// The missing path.
-        path: PathBuf,
-    },
-    /// A target file was expected (glob match or `.yml`/`.json` path) but it is a directory.
-    #[error("{}: is a directory, expected a target file", path.display())]
-    IsDirectory {
-        /// The directory.
-        path: PathBuf,
-    },
+    /// The file is missing, a directory, unreadable, too large or not a valid target file.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The file's extension does not say YAML or JSON.
     #[error("{}: unsupported extension, expected .yml, .yaml or .json", path.display())]
     UnsupportedExtension {
@@ -78,47 +52,29 @@ pub enum TargetsError {
         /// Why it is refused.
         reason: String,
     },
-    /// The text is not a valid target file (syntax, unknown key, null group, bad label).
-    #[error("{}: {message}", Place(path, Position { line: *line, column: *column }))]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line, 0 when unknown.
-        line: usize,
-        /// 1-based column, 0 when unknown.
-        column: usize,
-        /// The parser's message without the position.
-        message: String,
-    },
 }
 
-impl TargetsError {
-    fn parse(path: &Path, problem: Problem) -> TargetsError {
-        TargetsError::Parse {
-            path: path.to_path_buf(),
-            line: problem.at.line,
-            column: problem.at.column,
-            message: problem.message,
-        }
+/// Nothing exists at `path`.
+fn not_found(path: PathBuf) -> TargetsError {
+    FileError::NotFound {
+        path,
+        kind: FileKind::Target,
     }
+    .into()
+}
 
-    fn read(path: &Path, failure: ReadFailure) -> TargetsError {
-        let path = path.to_path_buf();
-        match failure {
-            ReadFailure::TooLarge(size) => TargetsError::TooLarge {
-                path,
-                size,
-                limit: yaml::MAX_FILE_BYTES,
-            },
-            ReadFailure::Io(e) if e.kind() == io::ErrorKind::IsADirectory => {
-                TargetsError::IsDirectory { path }
-            }
-            ReadFailure::Io(e) if e.kind() == io::ErrorKind::NotFound => {
-                TargetsError::NotFound { path }
-            }
-            ReadFailure::Io(source) => TargetsError::Read { path, source },
-        }
+/// A target file was expected (glob match or `.yml`/`.json` path) but `path` is a directory.
+fn is_directory(path: PathBuf) -> TargetsError {
+    FileError::IsDirectory {
+        path,
+        kind: FileKind::Target,
     }
+    .into()
+}
+
+/// `path` exists but could not be read.
+fn unreadable(path: PathBuf, source: io::Error) -> TargetsError {
+    FileError::Read { path, source }.into()
 }
 
 /// A label name Prometheus accepts: `[a-zA-Z_][a-zA-Z0-9_]*`, checked while parsing so the
@@ -243,11 +199,7 @@ pub fn parse_target_file(path: &Path, text: &str) -> Result<Vec<Observation>, Ta
 
 fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, TargetsError> {
     if text.len() as u64 > yaml::MAX_FILE_BYTES {
-        return Err(TargetsError::TooLarge {
-            path: path.to_path_buf(),
-            size: text.len() as u64,
-            limit: yaml::MAX_FILE_BYTES,
-        });
+        return Err(FileError::too_large(path, text.len() as u64).into());
     }
     let groups = match format_of(path) {
         Some(Format::Yaml) => parse_yaml_groups(text),
@@ -258,7 +210,7 @@ fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, TargetsError> {
             });
         }
     }
-    .map_err(|p| TargetsError::parse(path, p))?;
+    .map_err(|p| FileError::parse(path, p))?;
     let count = groups.len();
     let observations = groups
         .into_iter()
@@ -442,11 +394,11 @@ fn collect_pattern(pattern: &str, out: &mut Collected) {
     let path = PathBuf::from(pattern);
     match fs::metadata(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            out.errors.push(TargetsError::NotFound { path });
+            out.errors.push(not_found(path));
         }
-        Err(source) => out.errors.push(TargetsError::Read { path, source }),
+        Err(source) => out.errors.push(unreadable(path, source)),
         Ok(meta) if meta.is_dir() && format_of(&path).is_some() => {
-            out.errors.push(TargetsError::IsDirectory { path });
+            out.errors.push(is_directory(path));
         }
         Ok(meta) if meta.is_dir() => collect_dir(&path, out),
         Ok(_) => out.files.push(path),
@@ -472,12 +424,12 @@ fn collect_glob(pattern: &str, out: &mut Collected) {
     for entry in paths {
         matched += 1;
         match entry {
-            Ok(path) if path.is_dir() => out.errors.push(TargetsError::IsDirectory { path }),
+            Ok(path) if path.is_dir() => out.errors.push(is_directory(path)),
             Ok(path) => out.files.push(path),
-            Err(e) => out.errors.push(TargetsError::Read {
-                path: e.path().to_path_buf(),
-                source: io::Error::new(e.error().kind(), e.error().to_string()),
-            }),
+            Err(e) => out.errors.push(unreadable(
+                e.path().to_path_buf(),
+                io::Error::new(e.error().kind(), e.error().to_string()),
+            )),
         }
     }
     if matched == 0 {
@@ -492,9 +444,7 @@ fn note_empty_glob(pattern: &str, out: &mut Collected) {
         .parent()
         .filter(|d| !d.as_os_str().is_empty() && !is_glob(&d.to_string_lossy()));
     match dir {
-        Some(d) if !d.exists() => out.errors.push(TargetsError::NotFound {
-            path: d.to_path_buf(),
-        }),
+        Some(d) if !d.exists() => out.errors.push(not_found(d.to_path_buf())),
         _ => out
             .notes
             .push(format!("pattern {pattern:?} matched no files")),
@@ -549,10 +499,7 @@ fn dir_entries(dir: &Path, out: &mut Collected) -> Vec<PathBuf> {
             v
         }
         Err(source) => {
-            out.errors.push(TargetsError::Read {
-                path: dir.to_path_buf(),
-                source,
-            });
+            out.errors.push(unreadable(dir.to_path_buf(), source));
             Vec::new()
         }
     }
@@ -600,7 +547,9 @@ pub fn read_targets(patterns: &[String]) -> SourceOutput {
             Ok(text) => text,
             Err(f) => {
                 tally.unread += 1;
-                collected.errors.push(TargetsError::read(file, f));
+                collected
+                    .errors
+                    .push(FileError::read(FileKind::Target, file, f).into());
                 continue;
             }
         };
