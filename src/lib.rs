@@ -12,3 +12,4 @@ pub mod observation;
 pub mod report;
 pub mod sim;
 pub mod source;
+pub mod tui;

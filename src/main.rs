@@ -6,12 +6,17 @@ use roster::drift::Severity;
 use roster::fleet::Fleet;
 use roster::gather::gather;
 use roster::report::{CheckResult, Format};
-use std::io::Write;
+use roster::tui::state::Options;
+use roster::tui::theme::ThemeKind;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
+Without a command, roster opens the interactive UI on the configured sources.
+
 Examples:
-  roster demo                                   run on the built-in demo fleet
+  roster demo                                   the interactive UI on the built-in demo fleet
+  roster --consul 10.10.10.10:8500 --targets /etc/prometheus/targets --inventory pigsty.yml
   roster check --consul 10.10.10.10:8500 --targets /etc/prometheus/targets
   roster check --inventory pigsty.yml --targets 'targets/*.yml' --format json
   roster check --format prometheus > /var/lib/node_exporter/roster.prom
@@ -37,6 +42,8 @@ Examples:
 struct Cli {
     #[command(flatten)]
     sources: SourceArgs,
+    #[command(flatten)]
+    ui: UiArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -46,10 +53,29 @@ enum Command {
     /// Read every source once, report drift, exit 0/1/2 (for scripts, cron and alerting)
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
-    /// Run against the built-in demo fleet (a simulated Consul, target files, an inventory)
-    Demo(CheckArgs),
+    /// The built-in demo fleet (a simulated Consul, target files, an inventory) in the UI
+    Demo(DemoArgs),
     /// Run the Consul-compatible simulator standalone
     Sim(Box<roster::sim::SimArgs>),
+}
+
+#[derive(clap::Args, Debug)]
+struct UiArgs {
+    /// Colour theme of the UI: dark, light or none (NO_COLOR also turns colour off)
+    #[arg(long, value_name = "THEME", global = true)]
+    theme: Option<String>,
+    /// Turn every write path off (shown as READ-ONLY in the header)
+    #[arg(long, global = true)]
+    read_only: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct DemoArgs {
+    /// Print the `roster check` report instead of opening the UI (the default without a terminal)
+    #[arg(long)]
+    check: bool,
+    #[command(flatten)]
+    out: CheckArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -85,7 +111,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> u8 {
     match cli.command {
         Some(Command::Check(args)) => check(&cli.sources, &args).await,
-        Some(Command::Demo(args)) => demo(&args).await,
+        Some(Command::Demo(args)) => demo(&args, &cli.ui).await,
         Some(Command::Sim(args)) => match roster::sim::run(*args).await {
             Ok(()) => 0,
             Err(e) => {
@@ -94,10 +120,13 @@ async fn run(cli: Cli) -> u8 {
             }
         },
         None => {
-            eprintln!(
-                "roster: choose a command (try `roster demo`, or `roster check --help`); see `roster --help`"
-            );
-            2
+            if !std::io::stdout().is_terminal() {
+                eprintln!(
+                    "roster: the interactive UI needs a terminal; use `roster check` in scripts (see `roster --help`)"
+                );
+                return 2;
+            }
+            ui(&cli.sources, &cli.ui).await
         }
     }
 }
@@ -137,7 +166,7 @@ fn emit(result: &CheckResult, args: &CheckArgs) -> u8 {
     u8::try_from(result.exit_code(args.fail_on)).unwrap_or(2)
 }
 
-async fn demo(args: &CheckArgs) -> u8 {
+async fn demo(args: &DemoArgs, ui_args: &UiArgs) -> u8 {
     let demo = match roster::demo::Demo::start().await {
         Ok(d) => d,
         Err(e) => {
@@ -145,7 +174,36 @@ async fn demo(args: &CheckArgs) -> u8 {
             return 2;
         }
     };
-    let code = check(&demo.source_args(), args).await;
+    let code = if args.check || !std::io::stdout().is_terminal() {
+        check(&demo.source_args(), &args.out).await
+    } else {
+        ui(&demo.source_args(), ui_args).await
+    };
     demo.stop().await;
     code
+}
+
+async fn ui(sources: &SourceArgs, ui_args: &UiArgs) -> u8 {
+    let env = |k: &str| std::env::var(k).ok();
+    let settings = match config::resolve(sources, &env) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("roster: {e}");
+            return 2;
+        }
+    };
+    let theme_name = ui_args.theme.as_deref().or(settings.theme.as_deref());
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let options = Options {
+        read_only: ui_args.read_only || settings.read_only,
+        theme: ThemeKind::resolve(theme_name, no_color),
+        size: crossterm::terminal::size().unwrap_or((80, 24)),
+    };
+    match roster::tui::runtime::run(settings, options).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("roster: {e:#}");
+            2
+        }
+    }
 }

@@ -1,0 +1,67 @@
+//! What can happen to the UI (actions) and what the UI asks the outside world to do (effects).
+
+use crate::report::CheckResult;
+
+/// One input to the reducer: a key turned into intent, or an event from outside.
+#[derive(Debug)]
+pub enum Action {
+    /// Select the previous row (or scroll the focused pane up).
+    MoveUp,
+    /// Select the next row (or scroll the focused pane down).
+    MoveDown,
+    /// Move up one screen.
+    PageUp,
+    /// Move down one screen.
+    PageDown,
+    /// Jump to the first row.
+    Top,
+    /// Jump to the last row.
+    Bottom,
+    /// Expand the selected row, or step into it when already expanded.
+    Expand,
+    /// Collapse the selected row, or step out to its parent.
+    Collapse,
+    /// Expand or collapse the selected row.
+    Toggle,
+    /// Expand every cluster (instances stay as they are).
+    ExpandAll,
+    /// Collapse everything down to clusters.
+    CollapseAll,
+    /// Focus the next pane.
+    CycleFocus,
+    /// Focus the previous pane.
+    CycleFocusBack,
+    /// Start typing a filter.
+    StartFilter,
+    /// One typed character of the filter.
+    FilterInput(char),
+    /// Delete the last filter character.
+    FilterBackspace,
+    /// Stop typing but keep the filter.
+    ConfirmFilter,
+    /// Drop the filter and stop typing.
+    ClearFilter,
+    /// Show only drifting instances (and clusters with findings).
+    ToggleDriftOnly,
+    /// Next sort order (name, drift, role).
+    CycleSort,
+    /// Show or hide the key help.
+    ToggleHelp,
+    /// Read the sources again now.
+    Refresh,
+    /// Leave the UI.
+    Quit,
+    /// The terminal changed size.
+    Resize(u16, u16),
+    /// A fresh read of the sources.
+    Data(Box<CheckResult>),
+}
+
+/// Work the reducer asks the event loop to do; its results come back as actions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Read every source again.
+    Refresh,
+    /// Restore the terminal and exit.
+    Quit,
+}

@@ -1,0 +1,19 @@
+//! The interactive terminal UI: a pure reducer over one [`state::State`] and pure rendering.
+//!
+//! The event loop ([`runtime::run`]) turns terminal events into [`action::Action`]s with
+//! [`keys::map`], feeds them to [`update::update`], runs the returned effects, and draws
+//! with [`view::draw`].
+
+pub mod action;
+pub mod filter;
+pub mod keys;
+pub mod runtime;
+pub mod state;
+pub mod theme;
+pub mod update;
+pub mod view;
+
+#[cfg(test)]
+mod screen_tests;
+#[cfg(test)]
+mod testdata;
