@@ -18,7 +18,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
         })
         .collect();
     lines.push(Line::styled(
-        "roles: P primary R replica O offline D delayed ? unknown ! split . none - absent",
+        "roles: P primary  R replica  O offline  D delayed  ? unknown word",
+        theme.dim,
+    ));
+    lines.push(Line::styled(
+        "       ! the source disagrees with itself  . no role  - absent",
         theme.dim,
     ));
     lines.push(Line::styled(
