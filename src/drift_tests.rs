@@ -1,45 +1,13 @@
 //! Unit tests of the drift rules over hand-built fleets.
 
 use super::*;
-use crate::consul::wire::{HealthCheck, HealthEntry, HealthNode, HealthService};
+use crate::consul::wire::HealthEntry;
 use crate::observation::{InventoryOrigin, RoleClaim, SourceOutput, SourceReport, TargetOrigin};
 use std::path::PathBuf;
 
 fn entry(node: &str, ip: &str, name: &str, tags: &[&str], meta: &[(&str, String)]) -> HealthEntry {
-    HealthEntry {
-        node: HealthNode {
-            node: node.into(),
-            address: ip.into(),
-            datacenter: "dc1".into(),
-        },
-        service: HealthService {
-            id: name.into(),
-            service: name.into(),
-            tags: tags.iter().map(|s| s.to_string()).collect(),
-            address: String::new(),
-            meta: meta
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            port: 5432,
-        },
-        checks: vec![
-            HealthCheck {
-                check_id: "serfHealth".into(),
-                name: "Serf Health Status".into(),
-                status: "passing".into(),
-                output: String::new(),
-                service_id: String::new(),
-            },
-            HealthCheck {
-                check_id: format!("service:{name}"),
-                name: name.into(),
-                status: "passing".into(),
-                output: String::new(),
-                service_id: name.into(),
-            },
-        ],
-    }
+    let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    HealthEntry::sample(node, ip, name, tags, &meta)
 }
 
 /// The Pigsty 0.7 service set of one member, as every node registers it.

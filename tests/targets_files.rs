@@ -50,6 +50,13 @@ fn rows(out: &SourceOutput) -> Vec<Row> {
         .collect()
 }
 
+/// A row of the Pigsty example fleet: `cls-seq` at `10.10.10.<host>`.
+fn pg(cls: &str, seq: u32, role: Option<&str>, host: u8) -> Row {
+    let ins = format!("{cls}-{seq}");
+    let ip = format!("10.10.10.{host}");
+    row(cls, Some(seq), Some(&ins), role, Some(&ip))
+}
+
 fn row(
     cls: &str,
     seq: Option<u32>,
@@ -81,34 +88,10 @@ fn single_all_yml_layout() {
     assert_eq!(
         rows(&out),
         vec![
-            row(
-                "pg-meta",
-                Some(1),
-                Some("pg-meta-1"),
-                Some("primary"),
-                Some("10.10.10.10")
-            ),
-            row(
-                "pg-test",
-                Some(1),
-                Some("pg-test-1"),
-                Some("primary"),
-                Some("10.10.10.11")
-            ),
-            row(
-                "pg-test",
-                Some(2),
-                Some("pg-test-2"),
-                Some("replica"),
-                Some("10.10.10.12")
-            ),
-            row(
-                "pg-test",
-                Some(3),
-                Some("pg-test-3"),
-                Some("offline"),
-                Some("10.10.10.13")
-            ),
+            pg("pg-meta", 1, Some("primary"), 10),
+            pg("pg-test", 1, Some("primary"), 11),
+            pg("pg-test", 2, Some("replica"), 12),
+            pg("pg-test", 3, Some("offline"), 13),
         ]
     );
     let lines: Vec<(usize, usize)> = out
@@ -150,27 +133,9 @@ fn one_file_per_cluster_block_style_via_glob() {
     assert_eq!(
         rows(&out),
         vec![
-            row(
-                "pg-meta",
-                Some(1),
-                Some("pg-meta-1"),
-                Some("primary"),
-                Some("10.10.10.10")
-            ),
-            row(
-                "pg-test",
-                Some(1),
-                Some("pg-test-1"),
-                Some("primary"),
-                Some("10.10.10.11")
-            ),
-            row(
-                "pg-test",
-                Some(2),
-                Some("pg-test-2"),
-                Some("replica"),
-                Some("10.10.10.12")
-            ),
+            pg("pg-meta", 1, Some("primary"), 10),
+            pg("pg-test", 1, Some("primary"), 11),
+            pg("pg-test", 2, Some("replica"), 12),
         ]
     );
     let lines: Vec<usize> = out.observations.iter().map(|o| origin(o).line).collect();
@@ -186,27 +151,9 @@ fn per_instance_layout_read_through_the_directory_and_its_subdirectory() {
     assert_eq!(
         rows(&out),
         vec![
-            row(
-                "pg-meta",
-                Some(1),
-                Some("pg-meta-1"),
-                None,
-                Some("10.10.10.10")
-            ),
-            row(
-                "pg-test",
-                Some(1),
-                Some("pg-test-1"),
-                None,
-                Some("10.10.10.11")
-            ),
-            row(
-                "pg-test",
-                Some(2),
-                Some("pg-test-2"),
-                None,
-                Some("10.10.10.12")
-            ),
+            pg("pg-meta", 1, None, 10),
+            pg("pg-test", 1, None, 11),
+            pg("pg-test", 2, None, 12),
         ]
     );
     // {cls, ins} only: no role, no service, ip taken from the first target.
@@ -231,20 +178,8 @@ fn json_file_with_lines() {
     assert_eq!(
         rows(&out),
         vec![
-            row(
-                "pg-test",
-                Some(1),
-                Some("pg-test-1"),
-                Some("primary"),
-                Some("10.10.10.11")
-            ),
-            row(
-                "pg-test",
-                Some(2),
-                Some("pg-test-2"),
-                Some("replica"),
-                Some("10.10.10.12")
-            ),
+            pg("pg-test", 1, Some("primary"), 11),
+            pg("pg-test", 2, Some("replica"), 12),
         ]
     );
     let lines: Vec<usize> = out.observations.iter().map(|o| origin(o).line).collect();

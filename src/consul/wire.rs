@@ -110,6 +110,48 @@ pub struct AgentConfig {
 }
 
 #[cfg(test)]
+impl HealthEntry {
+    /// A passing service instance (with its node's serfHealth check), for tests.
+    pub(crate) fn sample(
+        node: &str,
+        ip: &str,
+        name: &str,
+        tags: &[&str],
+        meta: &[(&str, &str)],
+    ) -> HealthEntry {
+        let check = |id: String, check_name: &str, service_id: &str| HealthCheck {
+            check_id: id,
+            name: check_name.into(),
+            status: "passing".into(),
+            output: String::new(),
+            service_id: service_id.into(),
+        };
+        HealthEntry {
+            node: HealthNode {
+                node: node.into(),
+                address: ip.into(),
+                datacenter: "dc1".into(),
+            },
+            service: HealthService {
+                id: name.into(),
+                service: name.into(),
+                tags: tags.iter().map(|s| s.to_string()).collect(),
+                address: String::new(),
+                meta: meta
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                port: 5432,
+            },
+            checks: vec![
+                check("serfHealth".into(), "Serf Health Status", ""),
+                check(format!("service:{name}"), name, name),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -36,6 +36,15 @@ struct JsonInstance<'a> {
 /// Renders the document (pretty-printed, one trailing newline).
 pub fn render(r: &CheckResult) -> String {
     let kinds = r.source_kinds();
+    // Counted once: a scan of every finding per instance is quadratic on a drifting fleet.
+    let mut per_instance: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for f in &r.findings {
+        if let Some(i) = &f.instance {
+            *per_instance
+                .entry((f.cluster.as_str(), i.as_str()))
+                .or_default() += 1;
+        }
+    }
     let instances = r
         .fleet
         .clusters
@@ -53,11 +62,10 @@ pub fn render(r: &CheckResult) -> String {
                 })
                 .collect(),
             health: i.health(),
-            findings: r
-                .findings
-                .iter()
-                .filter(|f| f.cluster == i.cluster && f.instance.as_deref() == Some(&i.name))
-                .count(),
+            findings: per_instance
+                .get(&(i.cluster.as_str(), i.name.as_str()))
+                .copied()
+                .unwrap_or(0),
         })
         .collect();
     let doc = Doc {

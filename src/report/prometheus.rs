@@ -19,6 +19,12 @@ pub fn escape(v: &str) -> String {
     out
 }
 
+/// Writes the HELP and TYPE lines that open a gauge family.
+fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+}
+
 /// Renders the metrics.
 pub fn render(r: &CheckResult) -> String {
     let mut out = String::new();
@@ -35,11 +41,11 @@ pub fn render(r: &CheckResult) -> String {
             ))
             .or_default() += 1;
     }
-    let _ = writeln!(
-        out,
-        "# HELP roster_finding Identity drift found by roster, one series per kind and place."
+    family(
+        &mut out,
+        "roster_finding",
+        "Identity drift found by roster, one series per kind and place.",
     );
-    let _ = writeln!(out, "# TYPE roster_finding gauge");
     for ((kind, sev, cluster, inst), n) in &series {
         let _ = writeln!(
             out,
@@ -50,11 +56,11 @@ pub fn render(r: &CheckResult) -> String {
             escape(inst)
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP roster_source_up Whether roster could read the source (1) or not (0)."
+    family(
+        &mut out,
+        "roster_source_up",
+        "Whether roster could read the source (1) or not (0).",
     );
-    let _ = writeln!(out, "# TYPE roster_source_up gauge");
     for s in &r.fleet.sources {
         let _ = writeln!(
             out,
@@ -63,11 +69,11 @@ pub fn render(r: &CheckResult) -> String {
             u8::from(s.is_ok())
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP roster_source_observations Identity records read from the source."
+    family(
+        &mut out,
+        "roster_source_observations",
+        "Identity records read from the source.",
     );
-    let _ = writeln!(out, "# TYPE roster_source_observations gauge");
     for s in &r.fleet.sources {
         let _ = writeln!(
             out,
@@ -76,8 +82,7 @@ pub fn render(r: &CheckResult) -> String {
         );
     }
     let sum = r.summary();
-    let _ = writeln!(out, "# HELP roster_findings Findings by severity.");
-    let _ = writeln!(out, "# TYPE roster_findings gauge");
+    family(&mut out, "roster_findings", "Findings by severity.");
     for (sev, n) in [
         (Severity::Error, sum.errors),
         (Severity::Warning, sum.warnings),
@@ -94,8 +99,7 @@ pub fn render(r: &CheckResult) -> String {
             sum.drifting_instances,
         ),
     ] {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} gauge");
+        family(&mut out, name, help);
         let _ = writeln!(out, "{name} {v}");
     }
     out

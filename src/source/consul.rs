@@ -170,29 +170,9 @@ fn role_claim(cluster: &str, entry: &HealthEntry) -> Option<RoleClaim> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consul::wire::{HealthNode, HealthService};
-    use std::collections::BTreeMap;
 
     fn entry(name: &str, tags: &[&str], meta: &[(&str, &str)]) -> HealthEntry {
-        HealthEntry {
-            node: HealthNode {
-                node: "pg-test-1".into(),
-                address: "10.10.10.11".into(),
-                datacenter: "dc1".into(),
-            },
-            service: HealthService {
-                id: name.into(),
-                service: name.into(),
-                tags: tags.iter().map(|s| s.to_string()).collect(),
-                address: String::new(),
-                meta: meta
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect::<BTreeMap<_, _>>(),
-                port: 5432,
-            },
-            checks: vec![],
-        }
+        HealthEntry::sample("pg-test-1", "10.10.10.11", name, tags, meta)
     }
 
     #[test]
