@@ -219,6 +219,12 @@ pub struct SourceReport {
     /// Source-specific facts (Consul index, datacenter, files read).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub facts: BTreeMap<String, String>,
+    /// When the observations were read (the last good read, when `stale`).
+    #[serde(skip)]
+    pub read_at: Option<std::time::SystemTime>,
+    /// True when the latest read failed and the observations are kept from an earlier one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
 }
 
 impl SourceReport {
@@ -232,6 +238,8 @@ impl SourceReport {
             notes: Vec::new(),
             observations: 0,
             facts: BTreeMap::new(),
+            read_at: Some(std::time::SystemTime::now()),
+            stale: false,
         }
     }
 
