@@ -152,6 +152,8 @@ pub struct Settings {
     pub read_only: bool,
     /// The theme name from the config file.
     pub theme: Option<String>,
+    /// Key overrides from the config file's `[keys]` (action name -> key).
+    pub keys: Option<toml::Table>,
     /// What roster chose on the user's behalf (defaults used), for the user to see.
     pub notes: Vec<String>,
     /// Risky settings worth a warning (a token over plain http to a remote address).
@@ -215,6 +217,7 @@ pub fn resolve(
     let mut s = Settings {
         read_only: file.read_only.unwrap_or(false),
         theme: file.theme,
+        keys: file.keys,
         ..Settings::default()
     };
 

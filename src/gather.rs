@@ -4,6 +4,7 @@ use crate::config::Settings;
 use crate::consul::ConsulClient;
 use crate::observation::{SourceKind, SourceOutput, SourceReport};
 use crate::source;
+use crate::source::consul::ConsulIndices;
 
 /// What one read of all sources produced.
 #[derive(Debug)]
@@ -12,6 +13,8 @@ pub struct Gathered {
     pub outputs: Vec<SourceOutput>,
     /// What roster decided on the user's behalf while reading.
     pub notes: Vec<String>,
+    /// The index of every Consul answer, when Consul was read, for a watch to continue from.
+    pub consul_indices: Option<ConsulIndices>,
 }
 
 /// Reads Consul, the target files and the inventory concurrently.
@@ -28,10 +31,10 @@ pub async fn gather(settings: &Settings) -> Gathered {
                 let mut r =
                     SourceReport::new(SourceKind::Consul, setting.config.endpoint.to_string());
                 r.error(e.to_string());
-                return Some(SourceOutput::new(r, Vec::new()));
+                return Some((SourceOutput::new(r, Vec::new()), ConsulIndices::default()));
             }
         };
-        Some(source::consul::read_consul(&client).await)
+        Some(source::consul::read_consul_indexed(&client).await)
     };
     let targets = async {
         if settings.targets.is_empty() {
@@ -56,7 +59,8 @@ pub async fn gather(settings: &Settings) -> Gathered {
     };
     let (c, t, i) = tokio::join!(consul, targets, inventory);
     let mut outputs = Vec::new();
-    if let Some(c) = c {
+    let mut consul_indices = None;
+    if let Some((c, indices)) = c {
         let probe = settings.consul.as_ref().is_some_and(|s| s.probe_only);
         if probe && c.report.facts.contains_key("unreachable") {
             notes.push(format!(
@@ -65,11 +69,24 @@ pub async fn gather(settings: &Settings) -> Gathered {
             ));
         } else {
             outputs.push(c);
+            consul_indices = Some(indices);
         }
     }
     outputs.extend(t);
     outputs.extend(i);
-    Gathered { outputs, notes }
+    for o in &outputs {
+        let r = &o.report;
+        if r.is_ok() {
+            tracing::info!(source = %r.kind, observations = r.observations, "read");
+        } else {
+            tracing::warn!(source = %r.kind, observations = r.observations, errors = ?r.errors, "read with errors");
+        }
+    }
+    Gathered {
+        outputs,
+        notes,
+        consul_indices,
+    }
 }
 
 /// File parsing is blocking work; keep it off the async workers.

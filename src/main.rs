@@ -36,6 +36,18 @@ Examples:
   roster check --no-consul --targets 'targets/pgsql/*.yml' --inventory pigsty.yml --fail-on error
   roster check --format json | jq '.findings[] | select(.kind == \"role-mismatch\")'";
 
+const DEMO_HELP: &str = "\
+Examples:
+  roster demo                     the UI on the demo fleet (live: it watches the simulator)
+  roster demo --check             the check report of the demo fleet
+  roster demo --check -f json     the same as JSON";
+
+const SIM_HELP: &str = "\
+Examples:
+  roster sim --listen 127.0.0.1:8500 --write-targets /tmp/targets --write-inventory /tmp/pigsty.yml
+  roster sim --generate 2500 --members 4 --drift-every 10
+  roster sim --fleet my-fleet.yml --acl-token-file token";
+
 /// roster: find and repair identity drift in Pigsty-style PostgreSQL fleets.
 #[derive(Parser, Debug)]
 #[command(name = "roster", version, about, after_help = EXAMPLES)]
@@ -54,9 +66,17 @@ enum Command {
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// The built-in demo fleet (a simulated Consul, target files, an inventory) in the UI
+    #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
     /// Run the Consul-compatible simulator standalone
+    #[command(after_help = SIM_HELP)]
     Sim(Box<roster::sim::SimArgs>),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = "Example:\n  roster completions bash > /etc/bash_completion.d/roster")]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -67,6 +87,9 @@ struct UiArgs {
     /// Turn every write path off (shown as READ-ONLY in the header)
     #[arg(long, global = true)]
     read_only: bool,
+    /// Log file [default for the UI: $XDG_STATE_HOME/roster/roster.log; level: ROSTER_LOG]
+    #[arg(long, value_name = "FILE", global = true)]
+    log_file: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -109,7 +132,25 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> u8 {
+    let env = |k: &str| std::env::var(k).ok();
+    let interactive =
+        matches!(cli.command, None | Some(Command::Demo(_))) && std::io::stdout().is_terminal();
+    let log_file = cli.ui.log_file.clone().or_else(|| {
+        interactive
+            .then(|| roster::logging::default_path(&env))
+            .flatten()
+    });
+    if let Some(path) = log_file
+        && let Err(e) = roster::logging::init(&path, env("ROSTER_LOG").as_deref())
+    {
+        eprintln!("roster: warning: not logging: {e}");
+    }
     match cli.command {
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "roster", &mut std::io::stdout());
+            0
+        }
         Some(Command::Check(args)) => check(&cli.sources, &args).await,
         Some(Command::Demo(args)) => demo(&args, &cli.ui).await,
         Some(Command::Sim(args)) => match roster::sim::run(*args).await {

@@ -1,19 +1,35 @@
 //! Consul service registrations as an identity source.
 
 use crate::consul::wire::HealthEntry;
-use crate::consul::{ConsulClient, ConsulError};
+use crate::consul::{Blocking, ConsulClient, ConsulError};
 use crate::identity::{Role, parse_seq, role_from_service, seq_from_instance};
 use crate::observation::{
     CheckState, ConsulOrigin, Observation, Origin, RoleClaim, SourceKind, SourceOutput,
     SourceReport,
 };
 use futures::stream::{self, StreamExt};
+use std::collections::BTreeMap;
+
+/// Per-service `X-Consul-Index` values of one read, so a watch can continue from it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsulIndices {
+    /// The index of `catalog/services`.
+    pub catalog: u64,
+    /// Service name -> the index of its `health/service` answer.
+    pub services: BTreeMap<String, u64>,
+}
 
 /// Reads every service from Consul and returns the identity-bearing instances.
 ///
 /// A failing service is an error in the report; the other services still count.
 pub async fn read_consul(client: &ConsulClient) -> SourceOutput {
+    read_consul_indexed(client).await.0
+}
+
+/// [`read_consul`], also returning the index of every answer.
+pub async fn read_consul_indexed(client: &ConsulClient) -> (SourceOutput, ConsulIndices) {
     let mut report = SourceReport::new(SourceKind::Consul, client.endpoint().to_string());
+    let mut indices = ConsulIndices::default();
     if let Some(dc) = &client.config().datacenter {
         report.facts.insert("datacenter".into(), dc.clone());
     }
@@ -24,9 +40,10 @@ pub async fn read_consul(client: &ConsulClient) -> SourceOutput {
                 report.facts.insert("unreachable".into(), "true".into());
             }
             report.error(e.to_string());
-            return SourceOutput::new(report, Vec::new());
+            return (SourceOutput::new(report, Vec::new()), indices);
         }
     };
+    indices.catalog = meta.index;
     report.facts.insert("index".into(), meta.index.to_string());
     if let Some(leader) = meta.known_leader {
         report
@@ -37,21 +54,44 @@ pub async fn read_consul(client: &ConsulClient) -> SourceOutput {
         .facts
         .insert("services".into(), services.len().to_string());
     let names: Vec<String> = services.into_keys().collect();
-    // Each read is its own task so that decoding (the bulk of the work on a large
-    // fleet) spreads over every core instead of running inside this one future.
-    let results: Vec<(String, Result<Vec<Observation>, String>)> = stream::iter(names)
+    let results = read_services(client, names).await;
+    let mut observations = Vec::new();
+    let mut failed = Vec::new();
+    for (name, result) in results {
+        match result {
+            Ok((obs, index)) => {
+                observations.extend(obs);
+                indices.services.insert(name, index);
+            }
+            Err(e) => failed.push((name, e)),
+        }
+    }
+    failed.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, e) in failed {
+        report.error(e);
+    }
+    sort_observations(&mut observations);
+    (SourceOutput::new(report, observations), indices)
+}
+
+/// One service's identity-bearing observations and the index of the answer.
+pub type ServiceRead = Result<(Vec<Observation>, u64), String>;
+
+/// Reads `health/service` for each name with bounded concurrency.
+///
+/// Each read is its own task so that decoding (the bulk of the work on a large
+/// fleet) spreads over every core instead of running inside one future.
+pub async fn read_services(
+    client: &ConsulClient,
+    names: Vec<String>,
+) -> Vec<(String, ServiceRead)> {
+    stream::iter(names)
         .map(|name| {
             let client = client.clone();
             async move {
                 let task = tokio::spawn({
                     let name = name.clone();
-                    async move {
-                        client
-                            .health_service(&name, None)
-                            .await
-                            .map(|(entries, _)| entries.into_iter().filter_map(observe).collect())
-                            .map_err(|e| e.to_string())
-                    }
+                    async move { read_service(&client, &name, None).await }
                 });
                 let result = task
                     .await
@@ -61,23 +101,36 @@ pub async fn read_consul(client: &ConsulClient) -> SourceOutput {
         })
         .buffer_unordered(client.config().concurrency.max(1))
         .collect()
-        .await;
-    let mut observations = Vec::new();
-    let mut failed = Vec::new();
-    for (name, result) in results {
-        match result {
-            Ok(obs) => observations.extend(obs),
-            Err(e) => failed.push((name, e)),
+        .await
+}
+
+/// Reads one service (optionally as a blocking query) into observations.
+pub async fn read_service(
+    client: &ConsulClient,
+    name: &str,
+    blocking: Option<Blocking>,
+) -> ServiceRead {
+    client
+        .health_service(name, blocking)
+        .await
+        .map(|(entries, meta)| {
+            (
+                entries.into_iter().filter_map(observe).collect(),
+                meta.index,
+            )
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// Orders observations by cluster, seq, node and service, so output is stable.
+pub fn sort_observations(observations: &mut [Observation]) {
+    fn key(o: &Observation) -> (&str, Option<u32>, &str, &str) {
+        match &o.origin {
+            Origin::Consul(c) => (&o.cluster, o.seq, &c.node, &c.service_id),
+            _ => (&o.cluster, o.seq, "", ""),
         }
     }
-    failed.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, e) in failed {
-        report.error(e);
-    }
-    observations.sort_by(|a: &Observation, b: &Observation| {
-        (&a.cluster, a.seq, a.origin.location()).cmp(&(&b.cluster, b.seq, b.origin.location()))
-    });
-    SourceOutput::new(report, observations)
+    observations.sort_by(|a, b| key(a).cmp(&key(b)));
 }
 
 /// Turns one health entry into an observation when its meta carries Pigsty identity

@@ -1,6 +1,8 @@
 //! What can happen to the UI (actions) and what the UI asks the outside world to do (effects).
 
 use crate::report::CheckResult;
+use crate::tui::state::Focus;
+use std::time::SystemTime;
 
 /// One input to the reducer: a key turned into intent, or an event from outside.
 #[derive(Debug)]
@@ -49,6 +51,27 @@ pub enum Action {
     ToggleHelp,
     /// Read the sources again now.
     Refresh,
+    /// Copy the selected identity to the clipboard (emits [`Effect::Copy`]).
+    Copy,
+    /// Open the `:` command line.
+    StartCommand,
+    /// One typed character of the command.
+    CommandInput(char),
+    /// Delete the last command character (closes the prompt when it is empty).
+    CommandBackspace,
+    /// Run the typed command and close the prompt.
+    RunCommand,
+    /// Close the prompt without running anything.
+    CancelCommand,
+    /// A click on a tree row: select it (an index into the visible rows) and focus the tree.
+    ClickRow(usize),
+    /// A click in a pane outside the tree rows: focus it.
+    FocusPane(Focus),
+    /// The wheel over a pane: scroll it by this many lines (negative: up).
+    Scroll(Focus, isize),
+    /// The clock, sent by the event loop about once a second so ages stay current
+    /// without the view reading the clock.
+    Tick(SystemTime),
     /// Leave the UI.
     Quit,
     /// The terminal changed size.
@@ -64,4 +87,9 @@ pub enum Effect {
     Refresh,
     /// Restore the terminal and exit.
     Quit,
+    /// Put this text on the user's clipboard: write [`crate::tui::clipboard::osc52`] of it
+    /// to the terminal (with tmux passthrough when `TMUX` is set).
+    Copy(String),
+    /// Read Consul in this datacenter from now on (`:dc NAME`), then refresh.
+    SetDatacenter(String),
 }

@@ -1,12 +1,17 @@
 //! The interactive terminal UI: a pure reducer over one [`state::State`] and pure rendering.
 //!
 //! The event loop ([`runtime::run`]) turns terminal events into [`action::Action`]s with
-//! [`keys::map`], feeds them to [`update::update`], runs the returned effects, and draws
-//! with [`view::draw`].
+//! [`keys::map`] and [`keys::map_mouse`], feeds them to [`update::update`], runs the
+//! returned effects, and draws with [`view::draw`].
 
 pub mod action;
+pub mod clipboard;
+pub mod command;
+pub mod demo_data;
 pub mod filter;
 pub mod keys;
+pub mod live;
+pub mod redact;
 pub mod runtime;
 pub mod state;
 pub mod theme;

@@ -2,13 +2,15 @@
 //! the one state, and a frame is drawn once per batch.
 
 use super::action::{Action, Effect};
+use super::live::{Live, LiveEvent};
 use super::state::{Options, State};
-use super::{keys, update::update, view};
+use super::{clipboard, keys, update::update, view};
 use crate::config::Settings;
 use crate::fleet::Fleet;
-use crate::gather::gather;
+use crate::observation::SourceOutput;
 use crate::report::CheckResult;
 use anyhow::Context;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use crossterm::execute;
 use crossterm::terminal::{
@@ -17,13 +19,9 @@ use crossterm::terminal::{
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use std::io::{Stdout, stdout};
+use std::io::{Stdout, Write, stdout};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// How often the sources are read again while nothing else asks for it.
-const REFRESH_EVERY: Duration = Duration::from_secs(15);
 
 /// Restores the terminal when dropped, so every exit path (errors included) leaves it usable.
 struct TerminalGuard {
@@ -35,7 +33,7 @@ impl TerminalGuard {
         install_panic_hook();
         enable_raw_mode().context("switching the terminal to raw mode")?;
         let mut out = stdout();
-        if let Err(e) = execute!(out, EnterAlternateScreen) {
+        if let Err(e) = execute!(out, EnterAlternateScreen, EnableMouseCapture) {
             restore();
             return Err(e).context("entering the alternate screen");
         }
@@ -60,7 +58,12 @@ impl Drop for TerminalGuard {
 /// Puts the terminal back the way a shell expects it; safe to call more than once.
 fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = execute!(
+        stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 fn install_panic_hook() {
@@ -75,16 +78,20 @@ fn install_panic_hook() {
 
 /// Runs the interactive UI until the user quits.
 pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
-    let settings = Arc::new(settings);
     let loading = CheckResult::new(Fleet::default(), vec!["reading sources...".into()]);
+    // A bad [keys] entry is an error before the terminal is taken over, so it can be read.
+    let keymap = keys::Keymap::from_config(settings.keys.as_ref())
+        .map_err(|e| anyhow::anyhow!("config file [keys]: {e}"))?;
     let mut state = State::new(loading, opts);
+    state.keymap = keymap;
     let mut guard = TerminalGuard::enter()?;
-    let (tx, mut rx) = mpsc::channel::<CheckResult>(2);
-    let mut reading = true;
-    spawn_read(settings.clone(), tx.clone());
-    let mut events = EventStream::new();
-    let mut tick = tokio::time::interval(REFRESH_EVERY);
-    tick.tick().await;
+    let (events_tx, mut events_rx) = mpsc::channel::<LiveEvent>(16);
+    let (updates_tx, mut updates_rx) = mpsc::channel::<SourceOutput>(64);
+    let mut live = Live::new(settings, events_tx, updates_tx);
+    live.read_all();
+    let mut input = EventStream::new();
+    // Source ages on screen count in seconds.
+    let mut clock = tokio::time::interval(std::time::Duration::from_secs(1));
     if let Ok(size) = guard.terminal.size() {
         update(&mut state, Action::Resize(size.width, size.height));
     }
@@ -95,7 +102,7 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
     loop {
         let mut effects = Vec::new();
         tokio::select! {
-            event = events.next() => match event {
+            event = input.next() => match event {
                 Some(Ok(event)) => {
                     if let Some(action) = action_for(event, &state) {
                         effects.extend(update(&mut state, action));
@@ -104,24 +111,28 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
                 None => return Ok(()),
             },
-            Some(result) = rx.recv() => {
-                reading = false;
-                effects.extend(update(&mut state, Action::Data(Box::new(result))));
-            }
-            _ = tick.tick() => {
-                if !reading {
-                    effects.push(Effect::Refresh);
+            Some(event) = events_rx.recv() => {
+                if let Some(result) = live.on_event(event) {
+                    effects.extend(update(&mut state, Action::Data(Box::new(result))));
                 }
+            }
+            Some(output) = updates_rx.recv() => live.on_update(output),
+            _ = clock.tick() => {
+                effects.extend(update(&mut state, Action::Tick(std::time::SystemTime::now())));
             }
         }
         for effect in effects {
             match effect {
                 Effect::Quit => return Ok(()),
-                Effect::Refresh if !reading => {
-                    reading = true;
-                    spawn_read(settings.clone(), tx.clone());
+                Effect::Refresh => live.read_all(),
+                // Placeholder until the event loop handles them (owned by the runtime).
+                Effect::Copy(text) => {
+                    // OSC 52 asks the terminal (across ssh, and tmux when wrapped) to copy.
+                    let seq = clipboard::osc52(&text, std::env::var_os("TMUX").is_some());
+                    let mut out = stdout();
+                    let _ = out.write_all(seq.as_bytes()).and_then(|()| out.flush());
                 }
-                Effect::Refresh => {}
+                Effect::SetDatacenter(dc) => live.set_datacenter(dc),
             }
         }
         guard
@@ -135,15 +146,7 @@ fn action_for(event: Event, state: &State) -> Option<Action> {
     match event {
         Event::Key(k) if k.kind != KeyEventKind::Release => keys::map(k, state),
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        Event::Mouse(m) => keys::map_mouse(m, state),
         _ => None,
     }
-}
-
-/// Reads every source off the UI loop and sends the result back as data.
-fn spawn_read(settings: Arc<Settings>, tx: mpsc::Sender<CheckResult>) {
-    tokio::spawn(async move {
-        let g = gather(&settings).await;
-        let result = CheckResult::new(Fleet::build(g.outputs), g.notes);
-        let _ = tx.send(result).await;
-    });
 }

@@ -1,7 +1,7 @@
 //! Whole-screen tests: the demo fleet, driven by key events, drawn into a test terminal.
 
 use crate::report::CheckResult;
-use crate::tui::action::Effect;
+use crate::tui::action::{Action, Effect};
 use crate::tui::state::{Options, State};
 use crate::tui::testdata::{demo_result, demo_with_broken_inventory};
 use crate::tui::theme::ThemeKind;
@@ -169,8 +169,11 @@ async fn help_overlay() {
     let mut s = state(demo_result().await, (100, 30));
     press(&mut s, "?");
     let screen = text(&render(&s));
-    for (keys, _) in keys::BINDINGS {
-        assert!(screen.contains(keys), "{keys} missing from help:\n{screen}");
+    for (keys, what) in s.keymap.help() {
+        assert!(
+            screen.contains(&format!("{keys:<15}{what}")),
+            "{keys} {what} missing from help:\n{screen}"
+        );
     }
     insta::assert_snapshot!("help_100x30", screen);
     press(&mut s, "q");
@@ -218,4 +221,242 @@ async fn remote_control_characters_never_reach_the_screen() {
     let screen = text(&render(&s));
     assert!(!screen.contains('\u{1b}'));
     assert!(screen.contains("evil?[2Jname"), "{screen}");
+}
+
+fn footer(buf: &Buffer) -> String {
+    text(buf).lines().last().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn copy_shows_what_was_copied_until_the_next_key() {
+    let mut s = state(demo_result().await, (100, 30));
+    let effects = press(&mut s, "jy");
+    let [Effect::Copy(copied)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert!(
+        copied.starts_with("cluster=pg-meta instance=pg-meta-1 seq=1 ip=127.10.10.10"),
+        "{copied}"
+    );
+    assert!(copied.contains("role(consul)=primary role(targets)=primary role(inventory)=primary"));
+    let buf = render(&s);
+    let line = footer(&buf);
+    assert!(
+        line.starts_with("copied: cluster=pg-meta instance=pg-meta-1"),
+        "{line}"
+    );
+    assert_eq!(buf[(0, 29)].fg, Color::Green);
+    insta::assert_snapshot!("copied_footer_100x30", line);
+    press(&mut s, "j");
+    assert!(!footer(&render(&s)).contains("copied"));
+}
+
+#[tokio::test]
+async fn command_line_prompt_and_errors() {
+    let mut s = state(demo_result().await, (100, 30));
+    press(&mut s, ":sort dri");
+    let screen = text(&render(&s));
+    assert!(
+        screen.ends_with(":sort dri_  Enter run  Esc cancel\n"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("command_prompt_100x30", screen);
+    press(&mut s, "ft\n");
+    let screen = text(&render(&s));
+    assert!(
+        screen.contains("sort drift"),
+        "the tree title shows the order: {screen}"
+    );
+    press(&mut s, ":frobnicate\n");
+    let buf = render(&s);
+    let line = footer(&buf);
+    assert!(
+        line.starts_with("unknown command :frobnicate (try :help)"),
+        "{line}"
+    );
+    assert_eq!(buf[(0, 29)].fg, Color::Red);
+    insta::assert_snapshot!("command_error_footer_100x30", line);
+    // Esc leaves the prompt without running it.
+    press(&mut s, ":q\u{1b}");
+    assert!(s.command.is_none());
+    assert_eq!(press(&mut s, ":q\n"), vec![Effect::Quit]);
+}
+
+#[tokio::test]
+async fn command_help_and_filter() {
+    let mut s = state(demo_result().await, (100, 30));
+    press(&mut s, ":filter role:primary\n");
+    let screen = text(&render(&s));
+    assert!(screen.contains("filter: role:primary"), "{screen}");
+    assert!(!screen.contains("pg-test-3"), "{screen}");
+    press(&mut s, ":help\n");
+    let screen = text(&render(&s));
+    assert!(screen.contains(":dc NAME"), "{screen}");
+}
+
+#[tokio::test]
+async fn help_lists_the_keys_in_effect() {
+    let mut s = state(demo_result().await, (100, 30));
+    let keys = "quit = \"x\"\nfilter = \"f\"\nrefresh = \"ctrl-r\"";
+    let table = match keys.parse::<toml::Table>() {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    s.keymap = match keys::Keymap::from_table(&table) {
+        Ok(k) => k,
+        Err(e) => panic!("{e}"),
+    };
+    let line = footer(&render(&s));
+    assert!(
+        line.contains("f filter") && line.contains("Ctrl-R refresh") && line.contains("x quit"),
+        "{line}"
+    );
+    press(&mut s, "?");
+    let screen = text(&render(&s));
+    assert!(screen.contains("x              quit"), "{screen}");
+    assert!(screen.contains("f              filter"), "{screen}");
+    assert!(screen.contains("Ctrl-R         refresh now"), "{screen}");
+    assert!(!screen.contains("q              quit"), "{screen}");
+    press(&mut s, "x");
+    assert!(!s.help, "the new quit key closes help");
+    assert_eq!(press(&mut s, "x"), vec![Effect::Quit]);
+}
+
+#[tokio::test]
+async fn click_selects_the_row_under_the_pointer() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut s = state(demo_result().await, (100, 30));
+    s.focus = crate::tui::state::Focus::Detail;
+    let buf = render(&s);
+    let Some((x, y)) = find(&buf, "> pg-src-2") else {
+        panic!("pg-src-2 not on screen:\n{}", text(&buf));
+    };
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: x + 2,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    };
+    let Some(action) = keys::map_mouse(click, &s) else {
+        panic!("no action for a click on a row");
+    };
+    update(&mut s, action);
+    let buf = render(&s);
+    let screen = text(&buf);
+    assert!(screen.contains("> Fleet"), "the tree is focused: {screen}");
+    assert!(screen.contains("Detail: pg-src-2"), "{screen}");
+    assert_ne!(
+        buf[(x + 2, y)].style(),
+        buf[(x + 2, y + 1)].style(),
+        "the row is highlighted"
+    );
+}
+
+/// The demo fleet with Consul's latest read failed (kept data from 125 s ago) and fixed
+/// read times for the others.
+async fn demo_with_stale_consul(
+    t0: std::time::SystemTime,
+    error: &str,
+    location: &str,
+) -> CheckResult {
+    use crate::fleet::Fleet;
+    use crate::observation::SourceKind;
+    use std::time::Duration;
+    let mut outputs = match crate::tui::demo_data::demo_outputs().await {
+        Ok(o) => o,
+        Err(e) => panic!("demo fleet: {e:#}"),
+    };
+    for out in &mut outputs {
+        let r = &mut out.report;
+        match r.kind {
+            SourceKind::Consul => {
+                r.read_at = Some(t0);
+                r.stale = true;
+                r.location = location.to_string();
+                r.error(error);
+            }
+            SourceKind::Targets => r.read_at = Some(t0 + Duration::from_secs(120)),
+            _ => r.read_at = Some(t0 + Duration::from_secs(125)),
+        }
+    }
+    CheckResult::new(Fleet::build(outputs), Vec::new())
+}
+
+#[tokio::test]
+async fn stale_source_shows_its_age_and_error() {
+    use std::time::Duration;
+    let t0 = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let result = demo_with_stale_consul(
+        t0,
+        "GET http://consul.demo/v1/catalog/services: connection refused",
+        "http://consul.demo",
+    )
+    .await;
+    let mut s = state(result, (100, 30));
+    let before = text(&render(&s));
+    assert!(
+        before.contains("consul STALE: GET"),
+        "no age before the first tick: {before}"
+    );
+    update(&mut s, Action::Tick(t0 + Duration::from_secs(125)));
+    let buf = render(&s);
+    let screen = text(&buf);
+    let Some((x, y)) = find(&buf, "consul STALE 2m: GET http://consul") else {
+        panic!("no stale marker in\n{screen}");
+    };
+    assert_eq!(
+        buf[(x + 7, y)].fg,
+        Color::Yellow,
+        "stale is a warning, not an error"
+    );
+    assert!(screen.contains("targets ok 5s"), "{screen}");
+    assert!(screen.contains("inventory ok 0s"), "{screen}");
+    assert!(
+        screen.contains("pg-meta-1"),
+        "stale data is still shown: {screen}"
+    );
+    insta::assert_snapshot!("stale_source_100x30", screen);
+}
+
+#[tokio::test]
+async fn the_token_never_reaches_a_frame() {
+    use std::time::Duration;
+    const TOKEN: &str = "7f3c9b2e-5d4a-4e1b-9c8d-0a1b2c3d4e5f";
+    let t0 = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let error = format!(
+        "GET http://ops:{TOKEN}@consul.demo/v1/health/service/pg?token={TOKEN}: 403 \
+         (proxy echoed X-Consul-Token: {TOKEN})"
+    );
+    let location = format!("http://ops:{TOKEN}@consul.demo:8500/?token={TOKEN}");
+    for size in [(100, 30), (240, 40), (40, 10)] {
+        let result = demo_with_stale_consul(t0, &error, &location).await;
+        let mut s = state(result, size);
+        update(&mut s, Action::Tick(t0 + Duration::from_secs(3)));
+        let mut frames = vec![text(&render(&s))];
+        let mut effects = Vec::new();
+        // y copy, : command line, ? help, / filter, + expand all, plus a detail view.
+        for key in [
+            "y", ":", "dc", "\u{1b}", "?", "?", "/", "con", "\u{1b}", "+", "jjl", "\t\t", "y",
+        ] {
+            effects.extend(press(&mut s, key));
+            frames.push(text(&render(&s)));
+        }
+        for (n, frame) in frames.iter().enumerate() {
+            assert!(
+                !frame.contains(TOKEN),
+                "frame {n} at {size:?} shows the token:\n{frame}"
+            );
+            assert!(
+                !frame.contains("7f3c9b2e"),
+                "frame {n} at {size:?} shows part of it:\n{frame}"
+            );
+        }
+        for e in &effects {
+            assert!(!format!("{e:?}").contains(TOKEN), "{e:?}");
+        }
+        if size.0 >= 240 {
+            // Proof that the error was on screen, masked, rather than cut off.
+            assert!(frames[0].contains("token=***"), "{}", frames[0]);
+        }
+    }
 }

@@ -10,8 +10,11 @@ use crate::identity::Role;
 use crate::observation::{SourceKind, SourceReport};
 use crate::report::CheckResult;
 use crate::tui::filter::{Filter, Subject};
+use crate::tui::keys::Keymap;
+use crate::tui::redact::redact;
 use crate::tui::theme::ThemeKind;
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, SystemTime};
 
 /// Fleets with more instances than this start collapsed to clusters.
 pub const LARGE_FLEET: usize = 50;
@@ -207,17 +210,57 @@ pub struct SourceLine {
     pub observations: usize,
     /// Consul index, when known.
     pub index: Option<String>,
+    /// When its observations were read.
+    pub read_at: Option<SystemTime>,
+    /// The latest read failed; the observations are from an earlier one.
+    pub stale: bool,
 }
 
 impl SourceLine {
     fn new(r: &SourceReport) -> SourceLine {
         SourceLine {
             name: r.kind.name(),
-            location: sanitize(&r.location, 200),
-            error: r.errors.first().map(|e| sanitize(e, 300)),
+            location: sanitize(&redact(&r.location), 200),
+            error: r.errors.first().map(|e| sanitize(&redact(e), 300)),
             error_count: r.errors.len(),
             observations: r.observations,
             index: r.facts.get("index").map(|i| sanitize(i, 30)),
+            read_at: r.read_at,
+            stale: r.stale,
+        }
+    }
+
+    /// Time since the read, given the current time; `None` when either is unknown.
+    /// A read "in the future" (clock stepped back) counts as just now.
+    pub fn age(&self, now: Option<SystemTime>) -> Option<Duration> {
+        let (now, at) = (now?, self.read_at?);
+        Some(now.duration_since(at).unwrap_or(Duration::ZERO))
+    }
+}
+
+/// A short message in the footer, until the next key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// What to say (shown sanitised).
+    pub text: String,
+    /// True for errors (shown in the error style).
+    pub error: bool,
+}
+
+impl Status {
+    /// A plain message.
+    pub fn info(text: impl Into<String>) -> Status {
+        Status {
+            text: text.into(),
+            error: false,
+        }
+    }
+
+    /// An error message.
+    pub fn error(text: impl Into<String>) -> Status {
+        Status {
+            text: text.into(),
+            error: true,
         }
     }
 }
@@ -273,6 +316,14 @@ pub struct State {
     pub size: (u16, u16),
     /// A refresh was asked for and has not come back.
     pub refreshing: bool,
+    /// The effective key bindings (defaults unless `[keys]` overrides them).
+    pub keymap: Keymap,
+    /// The `:` command line while it is open (the text after the colon).
+    pub command: Option<String>,
+    /// The footer message, cleared by the next key.
+    pub status: Option<Status>,
+    /// The time of the last tick; ages are computed from it so drawing stays pure.
+    pub now: Option<SystemTime>,
 }
 
 fn cluster_key(name: &str) -> String {
@@ -307,6 +358,10 @@ impl State {
             theme: opts.theme,
             size: opts.size,
             refreshing: false,
+            keymap: Keymap::default(),
+            command: None,
+            status: None,
+            now: None,
         };
         s.load(result);
         s.expand_small_fleet();

@@ -2,67 +2,23 @@
 
 use crate::fleet::Fleet;
 use crate::fleet::tests::obs;
-use crate::observation::{Origin, SourceKind, SourceOutput, SourceReport};
+use crate::observation::{SourceKind, SourceOutput, SourceReport};
 use crate::report::CheckResult;
-use std::path::PathBuf;
 
-/// Reads the demo fleet the way `roster demo` does; paths and the port are replaced by
-/// fixed names so that screens do not change from run to run.
-pub async fn demo_outputs() -> Vec<SourceOutput> {
-    let demo = match crate::demo::Demo::start().await {
-        Ok(d) => d,
-        Err(e) => panic!("demo did not start: {e:#}"),
-    };
-    let settings = match crate::config::resolve(&demo.source_args(), &|_| None) {
-        Ok(s) => s,
-        Err(e) => panic!("demo settings: {e}"),
-    };
-    let mut outputs = crate::gather::gather(&settings).await.outputs;
-    let dir = demo
-        .inventory_path()
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let url = demo.server().url().to_string();
-    let url = url.trim_end_matches('/').to_string();
-    demo.stop().await;
-    let fix = |s: &str| s.replace(&dir, "/demo").replace(&url, "http://consul.demo");
-    for out in &mut outputs {
-        out.report.location = fix(&out.report.location);
-        for v in out.report.facts.values_mut() {
-            *v = fix(v);
-        }
-        for o in &mut out.observations {
-            match &mut o.origin {
-                Origin::Targets(t) => t.file = PathBuf::from(fix(&t.file.display().to_string())),
-                Origin::Inventory(i) => i.file = PathBuf::from(fix(&i.file.display().to_string())),
-                _ => {}
-            }
-        }
-    }
-    outputs
-}
-
-/// The demo fleet with its findings.
+/// The demo fleet with its findings, names fixed (see [`crate::tui::demo_data`]).
 pub async fn demo_result() -> CheckResult {
-    CheckResult::new(Fleet::build(demo_outputs().await), Vec::new())
+    match crate::tui::demo_data::demo_result().await {
+        Ok(r) => r,
+        Err(e) => panic!("demo fleet: {e:#}"),
+    }
 }
 
 /// The demo fleet with the inventory unreadable.
 pub async fn demo_with_broken_inventory() -> CheckResult {
-    let outputs = demo_outputs()
-        .await
-        .into_iter()
-        .map(|out| {
-            if out.report.kind != SourceKind::Inventory {
-                return out;
-            }
-            let mut r = SourceReport::new(SourceKind::Inventory, out.report.location);
-            r.error("/demo/pigsty.yml:3:7: mapping values are not allowed here");
-            SourceOutput::new(r, Vec::new())
-        })
-        .collect();
-    CheckResult::new(Fleet::build(outputs), Vec::new())
+    match crate::tui::demo_data::demo_with_broken_inventory().await {
+        Ok(r) => r,
+        Err(e) => panic!("demo fleet: {e:#}"),
+    }
 }
 
 /// A small fleet: `pg-a` (a-1 disagrees on its role), `pg-b` (clean) and `pg-c` (no primary).

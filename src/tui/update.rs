@@ -1,10 +1,19 @@
 //! The reducer: the only place the UI state changes.
 
 use crate::tui::action::{Action, Effect};
-use crate::tui::state::{Focus, Row, State};
+use crate::tui::clipboard::selection_text;
+use crate::tui::command::{self, Command};
+use crate::tui::state::{Focus, Row, State, Status};
 
 /// Applies one action to the state and returns the work it asks for.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    // A message stays until the user does something; data, ticks and resizes are not that.
+    if !matches!(
+        action,
+        Action::Data(_) | Action::Tick(_) | Action::Resize(..)
+    ) {
+        state.status = None;
+    }
     match action {
         Action::MoveUp => move_by(state, -1),
         Action::MoveDown => move_by(state, 1),
@@ -15,21 +24,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Expand => expand(state),
         Action::Collapse => collapse(state),
         Action::Toggle => toggle(state),
-        Action::ExpandAll => {
-            state.expanded.extend(
-                state
-                    .result
-                    .fleet
-                    .clusters
-                    .iter()
-                    .map(|c| format!("c:{}", c.name)),
-            );
-            state.rebuild();
-        }
-        Action::CollapseAll => {
-            state.expanded.clear();
-            state.rebuild();
-        }
+        Action::ExpandAll => expand_all(state),
+        Action::CollapseAll => collapse_all(state),
         Action::CycleFocus => state.focus = state.focus.next(),
         Action::CycleFocusBack => state.focus = state.focus.prev(),
         Action::StartFilter => state.filter_mode = true,
@@ -71,8 +67,125 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.scroll_to_selection();
         }
         Action::Data(result) => state.set_data(*result),
+        Action::Copy => return copy(state),
+        Action::StartCommand => state.command = Some(String::new()),
+        Action::CommandInput(c) => {
+            if let Some(text) = state.command.as_mut()
+                && !c.is_control()
+            {
+                text.push(c);
+            }
+        }
+        Action::CommandBackspace => {
+            // As in vim: backspace on an empty line leaves the prompt.
+            if let Some(text) = state.command.as_mut()
+                && text.pop().is_none()
+            {
+                state.command = None;
+            }
+        }
+        Action::CancelCommand => state.command = None,
+        Action::RunCommand => {
+            if let Some(text) = state.command.take() {
+                return run_command(state, &text);
+            }
+        }
+        Action::ClickRow(row) => {
+            state.focus = Focus::Tree;
+            if row < state.rows.len() {
+                move_to(state, row);
+            }
+        }
+        Action::FocusPane(pane) => state.focus = pane,
+        Action::Scroll(pane, delta) => scroll_pane(state, pane, delta),
+        Action::Tick(now) => state.now = Some(now),
     }
     Vec::new()
+}
+
+fn expand_all(state: &mut State) {
+    state.expanded.extend(
+        state
+            .result
+            .fleet
+            .clusters
+            .iter()
+            .map(|c| format!("c:{}", c.name)),
+    );
+    state.rebuild();
+}
+
+fn collapse_all(state: &mut State) {
+    state.expanded.clear();
+    state.rebuild();
+}
+
+fn copy(state: &mut State) -> Vec<Effect> {
+    match selection_text(state) {
+        Some(text) => {
+            state.status = Some(Status::info(format!("copied: {text}")));
+            vec![Effect::Copy(text)]
+        }
+        None => {
+            state.status = Some(Status::error("nothing selected to copy"));
+            Vec::new()
+        }
+    }
+}
+
+fn run_command(state: &mut State, text: &str) -> Vec<Effect> {
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    let cmd = match command::parse(text) {
+        Ok(c) => c,
+        Err(e) => {
+            state.status = Some(Status::error(e));
+            return Vec::new();
+        }
+    };
+    match cmd {
+        Command::Quit => return vec![Effect::Quit],
+        Command::Filter(f) if f.is_empty() => state.clear_filter(),
+        Command::Filter(f) => {
+            state.set_filter(f);
+            state.filter_mode = false;
+        }
+        Command::Datacenter(dc) => {
+            state.status = Some(Status::info(format!("switching to datacenter {dc}…")));
+            state.refreshing = true;
+            return vec![Effect::SetDatacenter(dc)];
+        }
+        Command::Sort(s) => {
+            state.sort = s;
+            state.rebuild();
+        }
+        Command::ExpandAll => expand_all(state),
+        Command::CollapseAll => collapse_all(state),
+        Command::Help => state.help = true,
+    }
+    Vec::new()
+}
+
+/// The wheel: panes scroll their text; the tree scrolls its view and drags the selection
+/// along only as far as needed to keep it visible.
+fn scroll_pane(state: &mut State, pane: Focus, delta: isize) {
+    match pane {
+        Focus::Findings => state.findings_scroll = scroll(state.findings_scroll, delta),
+        Focus::Detail => state.detail_scroll = scroll(state.detail_scroll, delta),
+        Focus::Tree => {
+            let h = state.tree_height();
+            let max_offset = state.rows.len().saturating_sub(h);
+            let offset = state.offset.saturating_add_signed(delta).min(max_offset);
+            state.offset = offset;
+            let target = state.selected.clamp(offset, (offset + h).saturating_sub(1));
+            if target != state.selected && target < state.rows.len() {
+                state.selected = target;
+                state.findings_scroll = 0;
+                state.detail_scroll = 0;
+            }
+        }
+    }
 }
 
 fn page(state: &State) -> isize {

@@ -331,3 +331,223 @@ fn ten_thousand_instances_expand_filter_and_collapse() {
     apply(&mut s, [Action::ClearFilter, Action::CollapseAll]);
     assert_eq!(s.rows.len(), 2_500);
 }
+
+fn select(s: &mut State, id: RowId) {
+    match s
+        .rows
+        .iter()
+        .position(|r| s.row_id(*r).as_ref() == Some(&id))
+    {
+        Some(p) => s.selected = p,
+        None => panic!("{id:?} is not visible"),
+    }
+}
+
+fn typed(s: &mut State, text: &str) -> Vec<Effect> {
+    let mut actions = vec![Action::StartCommand];
+    actions.extend(text.chars().map(Action::CommandInput));
+    actions.push(Action::RunCommand);
+    apply(s, actions)
+}
+
+#[test]
+fn copy_an_instance_emits_its_identity_line() {
+    let mut s = state();
+    select(&mut s, inst("pg-a/pg-a-1"));
+    let effects = apply(&mut s, [Action::Copy]);
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert!(
+        text.starts_with("cluster=pg-a instance=pg-a-1 seq=1 ip=10.0.0.1"),
+        "{text}"
+    );
+    assert!(text.contains("role(inventory)=primary"), "{text}");
+    assert!(text.contains("role(targets)=replica"), "{text}");
+    assert!(text.contains("drift=role-mismatch"), "{text}");
+    assert!(!text.contains('\n'), "one line: {text}");
+    let status = s.status.clone().map(|st| st.text).unwrap_or_default();
+    assert!(status.starts_with("copied: cluster=pg-a"), "{status}");
+    // The next key clears the message; data and ticks do not.
+    apply(
+        &mut s,
+        [
+            Action::Tick(std::time::UNIX_EPOCH),
+            Action::Data(Box::new(small())),
+        ],
+    );
+    assert!(s.status.is_some());
+    apply(&mut s, [Action::MoveDown]);
+    assert!(s.status.is_none());
+}
+
+#[test]
+fn copy_a_cluster_names_its_members() {
+    let mut s = state();
+    select(&mut s, cluster("pg-b"));
+    assert_eq!(
+        apply(&mut s, [Action::Copy]),
+        vec![Effect::Copy(
+            "cluster=pg-b primary=pg-b-1 members=pg-b-1,pg-b-2".into()
+        )]
+    );
+}
+
+#[test]
+fn copy_with_nothing_selected_says_so() {
+    let mut s = state();
+    apply(&mut s, [Action::StartFilter, Action::FilterInput('z')]);
+    assert!(s.rows.is_empty());
+    assert!(apply(&mut s, [Action::Copy]).is_empty());
+    assert!(s.status.as_ref().is_some_and(|st| st.error));
+}
+
+#[test]
+fn command_line_typing_and_cancel() {
+    let mut s = state();
+    apply(&mut s, [Action::StartCommand, Action::CommandInput('q')]);
+    assert_eq!(s.command.as_deref(), Some("q"));
+    apply(&mut s, [Action::CommandInput('\u{1b}')]);
+    assert_eq!(
+        s.command.as_deref(),
+        Some("q"),
+        "control characters are dropped"
+    );
+    apply(&mut s, [Action::CancelCommand]);
+    assert_eq!(s.command, None);
+    apply(
+        &mut s,
+        [
+            Action::StartCommand,
+            Action::CommandInput('x'),
+            Action::CommandBackspace,
+        ],
+    );
+    assert_eq!(s.command.as_deref(), Some(""));
+    apply(&mut s, [Action::CommandBackspace]);
+    assert_eq!(s.command, None, "backspace on an empty line closes it");
+    apply(&mut s, [Action::StartCommand, Action::RunCommand]);
+    assert_eq!(s.command, None);
+    assert!(s.status.is_none(), "an empty command does nothing");
+}
+
+#[test]
+fn commands_quit_filter_sort_expand_help() {
+    let mut s = state();
+    assert_eq!(typed(&mut s, "q"), vec![Effect::Quit]);
+    assert_eq!(typed(&mut s, "quit"), vec![Effect::Quit]);
+    assert!(typed(&mut s, "filter pg-c").is_empty());
+    assert_eq!(s.filter_text, "pg-c");
+    assert!(!s.filter_mode);
+    assert_eq!(ids(&s), vec![cluster("pg-c"), inst("pg-c/pg-c-1")]);
+    typed(&mut s, "filter");
+    assert!(s.filter_text.is_empty());
+    assert_eq!(s.rows.len(), 8);
+    typed(&mut s, "sort role");
+    assert_eq!(s.sort, Sort::Role);
+    typed(&mut s, "sort name");
+    assert_eq!(s.sort, Sort::Name);
+    typed(&mut s, "collapse");
+    assert_eq!(s.rows.len(), 3);
+    typed(&mut s, "expand");
+    assert_eq!(s.rows.len(), 8);
+    typed(&mut s, "help");
+    assert!(s.help);
+}
+
+#[test]
+fn dc_command_asks_for_the_datacenter() {
+    let mut s = state();
+    assert_eq!(
+        typed(&mut s, "dc dc2"),
+        vec![Effect::SetDatacenter("dc2".into())]
+    );
+    assert!(s.refreshing);
+    assert!(s.status.as_ref().is_some_and(|st| st.text.contains("dc2")));
+}
+
+#[test]
+fn unknown_command_is_an_error_in_the_footer() {
+    let mut s = state();
+    assert!(typed(&mut s, "frobnicate").is_empty());
+    let st = s.status.clone();
+    assert!(
+        st.as_ref()
+            .is_some_and(|st| st.error && st.text.contains("unknown command :frobnicate")),
+        "{st:?}"
+    );
+    assert_eq!(s.command, None);
+}
+
+#[test]
+fn click_selects_and_focuses_the_tree() {
+    let mut s = state();
+    s.focus = Focus::Detail;
+    apply(&mut s, [Action::ClickRow(4)]);
+    assert_eq!(s.focus, Focus::Tree);
+    assert_eq!(s.selected, 4);
+    apply(&mut s, [Action::ClickRow(99)]);
+    assert_eq!(s.selected, 4, "a row that is gone selects nothing");
+    apply(&mut s, [Action::FocusPane(Focus::Findings)]);
+    assert_eq!(s.focus, Focus::Findings);
+    assert_eq!(s.selected, 4);
+}
+
+#[test]
+fn wheel_scrolls_panes_and_the_tree_view() {
+    let mut s = State::new(
+        large(200, 1),
+        Options {
+            size: (100, 30),
+            ..Options::default()
+        },
+    );
+    let h = s.tree_height();
+    apply(&mut s, [Action::Scroll(Focus::Tree, 3)]);
+    assert_eq!(s.offset, 3);
+    assert_eq!(s.selected, 3, "the selection follows to stay visible");
+    assert_eq!(s.focus, Focus::Tree);
+    apply(&mut s, [Action::Scroll(Focus::Tree, -100)]);
+    assert_eq!(s.offset, 0);
+    assert_eq!(s.selected, 3, "still visible: stays");
+    apply(&mut s, [Action::Scroll(Focus::Tree, 10_000)]);
+    assert_eq!(s.offset, s.rows.len() - h);
+    assert!(s.selected >= s.offset && s.selected < s.rows.len());
+    apply(&mut s, [Action::Scroll(Focus::Detail, 3)]);
+    assert_eq!(s.detail_scroll, 3);
+    apply(&mut s, [Action::Scroll(Focus::Findings, -3)]);
+    assert_eq!(s.findings_scroll, 0);
+    assert_eq!(s.focus, Focus::Tree, "the wheel does not move focus");
+}
+
+#[test]
+fn tick_sets_the_clock() {
+    let mut s = state();
+    assert_eq!(s.now, None);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+    assert!(apply(&mut s, [Action::Tick(t)]).is_empty());
+    assert_eq!(s.now, Some(t));
+}
+
+#[test]
+fn source_age_is_now_minus_read_time() {
+    use crate::observation::{SourceKind, SourceOutput, SourceReport};
+    let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+    let mut r = SourceReport::new(SourceKind::Inventory, "inv");
+    r.read_at = Some(t0);
+    let result = crate::report::CheckResult::new(
+        crate::fleet::Fleet::build(vec![SourceOutput::new(r, Vec::new())]),
+        Vec::new(),
+    );
+    let mut s = State::new(result, Options::default());
+    let line = s.sources[0].clone();
+    assert_eq!(line.age(None), None);
+    apply(
+        &mut s,
+        [Action::Tick(t0 + std::time::Duration::from_secs(7))],
+    );
+    assert_eq!(line.age(s.now), Some(std::time::Duration::from_secs(7)));
+    // A clock stepped back reads as "just now", not as an error.
+    let earlier = t0 - std::time::Duration::from_secs(5);
+    assert_eq!(line.age(Some(earlier)), Some(std::time::Duration::ZERO));
+}

@@ -2,12 +2,15 @@
 
 use super::clean;
 use crate::drift::Severity;
+use crate::tui::keys::Bind;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use std::time::Duration;
 
 pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, theme: &Theme) {
     let count = |s: Severity| state.findings().iter().filter(|f| f.severity == s).count();
@@ -34,32 +37,75 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), top);
 
-    let mut spans = Vec::new();
-    for (n, s) in state.sources.iter().enumerate() {
-        if n > 0 {
-            spans.push(Span::styled(" | ", theme.dim));
-        }
-        spans.push(Span::raw(format!("{} ", s.name)));
-        match &s.error {
-            None => spans.push(Span::styled("ok", theme.ok)),
-            Some(e) => {
-                let more = if s.error_count > 1 {
+    // First the fixed parts of every source, then the room left is shared by the error
+    // messages, so that one long error cannot push the other sources off the line.
+    struct Part {
+        name: &'static str,
+        status: String,
+        style: Style,
+        error: Option<String>,
+        more: String,
+        counts: String,
+    }
+    let parts: Vec<Part> = state
+        .sources
+        .iter()
+        .map(|s| {
+            let age = s.age(state.now).map(age_text);
+            let (status, style) = match (&s.error, s.stale) {
+                (None, _) => (
+                    age.map(|a| format!("ok {a}"))
+                        .unwrap_or_else(|| "ok".into()),
+                    theme.ok,
+                ),
+                // Not red: the data is still there, only old.
+                (Some(_), true) => (
+                    format!(
+                        "STALE{}: ",
+                        age.map(|a| format!(" {a}")).unwrap_or_default()
+                    ),
+                    theme.warning,
+                ),
+                (Some(_), false) => ("ERROR: ".into(), theme.error),
+            };
+            let index = s
+                .index
+                .as_deref()
+                .map(|i| format!(" idx {i}"))
+                .unwrap_or_default();
+            Part {
+                name: s.name,
+                status,
+                style,
+                error: s.error.clone(),
+                more: if s.error_count > 1 {
                     format!(" (+{})", s.error_count - 1)
                 } else {
                     String::new()
-                };
-                spans.push(Span::styled(format!("ERROR: {e}{more}"), theme.error));
+                },
+                counts: format!(" {} obs{index}", s.observations),
             }
+        })
+        .collect();
+    let fixed: usize = parts
+        .iter()
+        .map(|p| p.name.len() + 1 + p.status.chars().count() + p.more.len() + p.counts.len())
+        .sum::<usize>()
+        + 3 * parts.len().saturating_sub(1);
+    let failing = parts.iter().filter(|p| p.error.is_some()).count().max(1);
+    let room = (usize::from(sources.width).saturating_sub(fixed) / failing).max(MIN_ERROR_W);
+    let mut spans = Vec::new();
+    for (n, p) in parts.into_iter().enumerate() {
+        if n > 0 {
+            spans.push(Span::styled(" | ", theme.dim));
         }
-        let index = s
-            .index
-            .as_deref()
-            .map(|i| format!(" idx {i}"))
-            .unwrap_or_default();
-        spans.push(Span::styled(
-            format!(" {} obs{index}", s.observations),
-            theme.dim,
-        ));
+        spans.push(Span::raw(format!("{} ", p.name)));
+        spans.push(Span::styled(p.status, p.style));
+        if let Some(e) = p.error {
+            spans.push(Span::styled(shorten(&e, room), p.style));
+            spans.push(Span::styled(p.more, p.style));
+        }
+        spans.push(Span::styled(p.counts, theme.dim));
     }
     if state.sources.is_empty() {
         spans.push(Span::styled("no sources read", theme.error));
@@ -67,8 +113,39 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
     frame.render_widget(Paragraph::new(Line::from(spans)), sources);
 }
 
+/// Shortest an error message is cut to, however many sources fail.
+const MIN_ERROR_W: usize = 16;
+
+/// The text cut to `max` characters, marked with `…` when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A short age: `3s`, `2m`, `5h`, `3d`.
+pub(super) fn age_text(age: Duration) -> String {
+    let s = age.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
 pub(super) fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let line = if state.filter_mode {
+    let line = if let Some(cmd) = &state.command {
+        Line::from(vec![
+            Span::styled(":", theme.title),
+            Span::raw(clean_input(cmd)),
+            Span::styled("_", theme.selected),
+            Span::styled("  Enter run  Esc cancel", theme.dim),
+        ])
+    } else if state.filter_mode {
         Line::from(vec![
             Span::styled("/", theme.title),
             Span::raw(clean_input(&state.filter_text)),
@@ -77,6 +154,10 @@ pub(super) fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
         ])
     } else {
         let mut spans = Vec::new();
+        if let Some(st) = &state.status {
+            let style = if st.error { theme.error } else { theme.ok };
+            spans.push(Span::styled(format!("{}  ", clean(&st.text)), style));
+        }
         if !state.filter_text.is_empty() {
             spans.push(Span::styled(
                 format!("filter: {}  ", clean_input(&state.filter_text)),
@@ -90,13 +171,31 @@ pub(super) fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
                 theme.warning,
             ));
         }
-        spans.push(Span::styled(
-            "? help  / filter  d drift  s sort  R refresh  q quit",
-            theme.dim,
-        ));
+        spans.push(Span::styled(hints(state), theme.dim));
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The key hints, with the keys in effect (the first of each binding).
+fn hints(state: &State) -> String {
+    [
+        (Bind::Help, "help"),
+        (Bind::Filter, "filter"),
+        (Bind::Command, "cmd"),
+        (Bind::Copy, "copy"),
+        (Bind::DriftOnly, "drift"),
+        (Bind::Sort, "sort"),
+        (Bind::Refresh, "refresh"),
+        (Bind::Quit, "quit"),
+    ]
+    .iter()
+    .filter_map(|&(b, what)| {
+        let key = state.keymap.keys(b).first()?.label();
+        Some(format!("{key} {what}"))
+    })
+    .collect::<Vec<_>>()
+    .join("  ")
 }
 
 /// Typed text keeps its spaces (sanitize would trim the one being typed).

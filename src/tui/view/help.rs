@@ -1,22 +1,52 @@
-//! The help overlay: every key binding.
+//! The help overlay: every key binding as it is in effect, the commands and the legend.
 
-use crate::tui::keys::BINDINGS;
+use crate::tui::command::COMMANDS;
+use crate::tui::keys::Bind;
+use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-pub(super) fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let mut lines: Vec<Line> = BINDINGS
-        .iter()
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(format!("{keys:<16}"), theme.title),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
+/// Width of the key column of each half.
+const KEY_W: usize = 15;
+/// Widest the overlay gets.
+const MAX_W: u16 = 110;
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let w = area.width.min(MAX_W);
+    let inner_w = usize::from(w.saturating_sub(2));
+    let entries = state.keymap.help();
+    // Two columns when there is room, so the whole list fits a 24-line terminal.
+    let columns = if inner_w >= 2 * (KEY_W + 20) { 2 } else { 1 };
+    let col_w = inner_w / columns;
+    let per_col = entries.len().div_ceil(columns);
+    let mut lines: Vec<Line> = Vec::new();
+    for r in 0..per_col {
+        let mut spans = Vec::new();
+        for c in 0..columns {
+            let Some((keys, what)) = entries.get(c * per_col + r) else {
+                continue;
+            };
+            let desc_w = col_w.saturating_sub(KEY_W + 1);
+            let keys: String = keys.chars().take(KEY_W - 1).collect();
+            let what: String = what.chars().take(desc_w).collect();
+            spans.push(Span::styled(format!("{keys:<KEY_W$}"), theme.title));
+            // Pad all but the last column so the next one lines up.
+            if c + 1 < columns {
+                spans.push(Span::raw(format!("{what:<w$} ", w = desc_w)));
+            } else {
+                spans.push(Span::raw(what));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    let commands = COMMANDS.join("  ");
+    lines.push(Line::from(vec![
+        Span::styled("commands: ", theme.title),
+        Span::raw(commands.clone()),
+    ]));
     lines.push(Line::styled(
         "roles: P primary  R replica  O offline  D delayed  ? unknown word",
         theme.dim,
@@ -29,10 +59,12 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
         "severity: E error  W warning  I info",
         theme.dim,
     ));
-    let w = area.width.min(72);
+    // The commands line may wrap; leave room for it.
+    let commands_w = commands.chars().count() + "commands: ".len();
+    let extra = commands_w.div_ceil(inner_w.max(1)).saturating_sub(1);
     let h = area
         .height
-        .min(u16::try_from(lines.len() + 2).unwrap_or(u16::MAX));
+        .min(u16::try_from(lines.len() + extra + 2).unwrap_or(u16::MAX));
     let rect = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -41,10 +73,13 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
     );
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).block(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::bordered()
                 .border_style(theme.focus_border)
-                .title(Line::styled("Keys (? or Esc closes)", theme.title)),
+                .title(Line::styled(
+                    format!("Keys ({} or Esc closes)", state.keymap.label(Bind::Help)),
+                    theme.title,
+                )),
         ),
         rect,
     );

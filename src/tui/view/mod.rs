@@ -110,7 +110,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
     }
     header::footer(frame, areas.footer, state, &theme);
     if state.help {
-        help::draw(frame, area, &theme);
+        help::draw(frame, area, state, &theme);
     }
 }
 

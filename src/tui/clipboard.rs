@@ -1,0 +1,126 @@
+//! Copying to the user's clipboard through the terminal (OSC 52), which works over ssh and
+//! inside tmux, and the text that `y` copies.
+
+use crate::consul::error::sanitize;
+use crate::encoding::base64;
+use crate::tui::state::{RoleCell, Row, State};
+
+/// The escape sequence that asks the terminal to put `text` on the clipboard.
+///
+/// With `tmux` (the `TMUX` variable is set) the sequence is wrapped for passthrough, with
+/// its escape characters doubled, or tmux would swallow it.
+pub fn osc52(text: &str, tmux: bool) -> String {
+    let inner = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
+    if tmux {
+        format!("\x1bPtmux;{}\x1b\\", inner.replace('\x1b', "\x1b\x1b"))
+    } else {
+        inner
+    }
+}
+
+/// Remote text as one clipboard-safe word: control characters and spaces would make the
+/// pasted line ambiguous or dangerous in a shell.
+fn word(text: &str) -> String {
+    sanitize(text, 200).replace(' ', "_")
+}
+
+/// The identity of the selection as one line: for an instance (or one of its records) its
+/// cluster, name, seq, address, each source's role and the findings; for a cluster its
+/// name, primary and members. `None` when nothing is selected.
+pub fn selection_text(state: &State) -> Option<String> {
+    match state.selected_row()? {
+        Row::Cluster(c) => {
+            let cluster = state.result.fleet.clusters.get(c)?;
+            let info = state.clusters.get(c)?;
+            let members: Vec<String> = cluster.instances.iter().map(|i| word(&i.name)).collect();
+            let mut out = format!("cluster={}", word(&cluster.name));
+            if let Some(p) = &info.primary {
+                out.push_str(&format!(" primary={}", word(p)));
+            }
+            out.push_str(&format!(" members={}", members.join(",")));
+            Some(out)
+        }
+        Row::Instance(i) | Row::Entry(i, _) => instance_text(state, i),
+    }
+}
+
+fn instance_text(state: &State, i: usize) -> Option<String> {
+    let info = state.instances.get(i)?;
+    let inst = state.instance(i)?;
+    let mut out = format!(
+        "cluster={} instance={}",
+        word(&inst.cluster),
+        word(&inst.name)
+    );
+    let seq = match &inst.id {
+        crate::fleet::InstanceId::Seq(n) => Some(*n),
+        _ => inst.observations.iter().find_map(|o| o.seq),
+    };
+    if let Some(seq) = seq {
+        out.push_str(&format!(" seq={seq}"));
+    }
+    let ip = inst.display_ip();
+    out.push_str(&format!(
+        " ip={}",
+        ip.map(word).unwrap_or_else(|| "-".into())
+    ));
+    for (kind, cell) in state.columns.iter().zip(&info.roles) {
+        let role = match cell {
+            RoleCell::Absent => "absent".to_string(),
+            RoleCell::NoRole => "none".to_string(),
+            RoleCell::One(r) => word(r.as_str()),
+            RoleCell::Split(r) => format!("{}(split)", word(r.as_str())),
+        };
+        out.push_str(&format!(" role({})={role}", kind.name()));
+    }
+    // A source that disagrees on the address is the interesting part of the identity.
+    for &kind in &state.columns {
+        if let Some(other) = inst.ip(kind)
+            && Some(other) != ip
+        {
+            out.push_str(&format!(" ip({})={}", kind.name(), word(other)));
+        }
+    }
+    if let Some(h) = &info.health {
+        out.push_str(&format!(" health={}", word(h)));
+    }
+    let mut kinds: Vec<&str> = info
+        .findings
+        .iter()
+        .filter_map(|&f| state.findings().get(f))
+        .map(|f| f.kind.code())
+        .collect();
+    kinds.dedup();
+    if !kinds.is_empty() {
+        out.push_str(&format!(" drift={}", kinds.join(",")));
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osc52_plain_and_tmux() {
+        assert_eq!(osc52("foo", false), "\x1b]52;c;Zm9v\x07");
+        assert_eq!(osc52("foo", true), "\x1bPtmux;\x1b\x1b]52;c;Zm9v\x07\x1b\\");
+        assert_eq!(osc52("", false), "\x1b]52;c;\x07");
+    }
+
+    #[test]
+    fn the_payload_never_carries_raw_control_characters() {
+        let seq = osc52("evil\x1b]0;title\x07", false);
+        let payload = &seq["\x1b]52;c;".len()..seq.len() - 1];
+        assert!(
+            payload
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
+        );
+    }
+
+    #[test]
+    fn words_lose_spaces_and_control_characters() {
+        assert_eq!(word("a b\x1bc"), "a_b?c");
+    }
+}

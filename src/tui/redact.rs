@@ -1,0 +1,109 @@
+//! Removes credentials from text read from the outside before it is shown.
+//!
+//! The Consul client never puts the token in its messages, but a source location or an
+//! error could still carry one (a URL with `user:pass@`, a `?token=` query, a header
+//! echoed by a proxy); the UI masks these so that no frame can show a secret.
+
+/// Words after which a credential follows.
+const MARKERS: &[&str] = &[
+    "token=",
+    "token:",
+    "token\":\"",
+    "bearer ",
+    "basic ",
+    "auth=",
+];
+
+/// What a masked credential reads as.
+pub const MASK: &str = "***";
+
+/// The text with URL passwords and token-like values replaced by [`MASK`].
+pub fn redact(text: &str) -> String {
+    mask_markers(&mask_userinfo(text))
+}
+
+/// `scheme://user:pass@host` becomes `scheme://***@host`.
+fn mask_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(userinfo_end) => {
+                out.push_str(MASK);
+                rest = &tail[userinfo_end..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn mask_markers(text: &str) -> String {
+    // ASCII lowercasing keeps byte offsets, so positions found here index `text` too.
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    while pos < text.len() {
+        let hit = MARKERS
+            .iter()
+            .filter_map(|m| lower[pos..].find(m).map(|i| (pos + i, m.len())))
+            .min_by_key(|&(i, _)| i);
+        let Some((start, len)) = hit else {
+            break;
+        };
+        // `Token: value` and `Token:value` both occur in echoed headers.
+        let after = start + len;
+        let value_start = text[after..]
+            .find(|c: char| c != ' ')
+            .map_or(text.len(), |i| after + i);
+        let value_end = text[value_start..]
+            .find(|c: char| c.is_whitespace() || "&\"',;)]}".contains(c))
+            .map_or(text.len(), |i| value_start + i);
+        out.push_str(&text[pos..value_start]);
+        if value_end > value_start {
+            out.push_str(MASK);
+        }
+        pos = value_end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_url_passwords_and_token_values() {
+        assert_eq!(
+            redact("http://ops:hunter2@consul:8500/v1/catalog?token=abc-123&dc=x"),
+            "http://***@consul:8500/v1/catalog?token=***&dc=x"
+        );
+        assert_eq!(
+            redact("403 from proxy: X-Consul-Token: 5e1f-aa Authorization: Basic dXNl"),
+            "403 from proxy: X-Consul-Token: *** Authorization: Basic ***"
+        );
+        assert_eq!(redact(r#"{"Token":"s3cr3t"}"#), r#"{"Token":"***"}"#);
+        assert_eq!(redact("Bearer abc"), "Bearer ***");
+    }
+
+    #[test]
+    fn leaves_ordinary_text_alone() {
+        for text in [
+            "http://consul.demo:8500",
+            "ACL not found",
+            "/demo/pigsty.yml:3:7: mapping values are not allowed here",
+            "token",
+            "",
+            "naïve ünïcode @ text://",
+        ] {
+            assert_eq!(redact(text), text);
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The real binary in a real terminal (tmux) against a simulator started by the test:
+//! keys go in with `send-keys`, the screen comes back with `capture-pane`.
+
+use roster::demo::Demo;
+use std::path::Path;
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long to wait for the screen to show something before failing. Generous: a debug
+/// build on a loaded 2-core machine; this bounds the wait, it does not measure anything.
+const WAIT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(50);
+const SESSION: &str = "e2e";
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
+
+fn skip_or_panic(why: &str) {
+    let msg = format!("SKIPPED: tui_e2e: {why}");
+    if std::env::var("ROSTER_REQUIRE_EXTERNAL").as_deref() == Ok("1") {
+        panic!("{msg}");
+    }
+    eprintln!("\n!!!!!!!! {msg} !!!!!!!!\n");
+}
+
+fn tmux_available() -> bool {
+    std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Quotes a word for `sh`.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A private tmux server (its own socket) running one shell; killed on drop, so a failing
+/// test does not leave the binary running.
+struct Tmux {
+    socket: String,
+    // Held so HOME exists for as long as the shell does.
+    _home: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts a 120x35 session whose shell has a clean environment.
+    async fn start() -> Tmux {
+        let n = SERVERS.fetch_add(1, Ordering::SeqCst);
+        let socket = format!("roster-e2e-{}-{n}", std::process::id());
+        let home = match tempfile::Builder::new()
+            .prefix("roster-e2e-home-")
+            .tempdir()
+        {
+            Ok(d) => d,
+            Err(e) => panic!("temporary HOME: {e}"),
+        };
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        let shell = format!(
+            "env -i PATH={} HOME={} TERM=xterm-256color PS1='e2e$ ' sh",
+            quote(&path),
+            quote(&home.path().display().to_string())
+        );
+        let tmux = Tmux {
+            socket,
+            _home: home,
+        };
+        let out = tmux
+            .run(&[
+                "new-session",
+                "-d",
+                "-s",
+                SESSION,
+                "-x",
+                "120",
+                "-y",
+                "35",
+                &shell,
+            ])
+            .await;
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        // `-f /dev/null`: the user's tmux.conf must not change keys or sizes.
+        match tokio::process::Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => panic!("running tmux {args:?}: {e}"),
+        }
+    }
+
+    /// Types text as it is (no key names).
+    async fn type_text(&self, text: &str) {
+        let out = self.run(&["send-keys", "-t", SESSION, "-l", text]).await;
+        assert!(out.status.success(), "send-keys -l {text:?}");
+    }
+
+    /// Sends one named key (`Escape`, `Enter`) or character.
+    async fn key(&self, key: &str) {
+        let out = self.run(&["send-keys", "-t", SESSION, key]).await;
+        assert!(out.status.success(), "send-keys {key:?}");
+    }
+
+    async fn screen(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", SESSION]).await;
+        assert!(out.status.success(), "capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A pane variable such as `alternate_on` or `pane_current_command`.
+    async fn pane(&self, var: &str) -> String {
+        let fmt = format!("#{{{var}}}");
+        let out = self
+            .run(&["display-message", "-p", "-t", SESSION, &fmt])
+            .await;
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Polls the screen until `ok` holds for it and two captures in a row agree (so a
+    /// frame caught half drawn is never judged), failing with the last screen after
+    /// `within`.
+    async fn wait_for(&self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        let mut previous = String::new();
+        loop {
+            let screen = self.screen().await;
+            if screen == previous && ok(&screen) {
+                return screen;
+            }
+            if Instant::now() >= deadline {
+                panic!("screen never showed {what} (waited {within:?}); last screen:\n{screen}");
+            }
+            previous = screen;
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Starts the binary from the shell prompt against the demo's sources.
+    async fn launch(&self, demo: &Demo) {
+        self.wait_for("the shell prompt", WAIT, |s| s.contains("e2e$"))
+            .await;
+        let line = format!(
+            "{} --consul {} --targets {} --inventory {}; echo roster-exit=$?",
+            quote(env!("CARGO_BIN_EXE_roster")),
+            quote(&demo.server().url()),
+            quote(&path(demo.targets_dir())),
+            quote(&path(demo.inventory_path())),
+        );
+        self.type_text(&line).await;
+        self.key("Enter").await;
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// The role letters (consul, targets, inventory) of an instance's tree row.
+fn role_letters(screen: &str, instance: &str) -> Option<String> {
+    screen.lines().find_map(|line| {
+        let mut words = line.split_whitespace().skip_while(|w| *w != instance);
+        words.next()?;
+        let letters = words.next()?;
+        // Only the instance row has the marker `>`/`v` right before the name.
+        let before = line.split(instance).next()?.trim_end();
+        let is_row = before.ends_with('>') || before.ends_with('v');
+        (is_row && letters.chars().count() == 3).then(|| letters.to_string())
+    })
+}
+
+async fn start_demo() -> Demo {
+    match Demo::start().await {
+        Ok(d) => d,
+        Err(e) => panic!("demo: {e:#}"),
+    }
+}
+
+fn loaded(s: &str) -> bool {
+    s.contains("instances 25") && s.contains("pg-test-1")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_drive_the_real_binary_and_quit_restores_the_shell() {
+    if !tmux_available() {
+        skip_or_panic("tmux not installed");
+        return;
+    }
+    let demo = start_demo().await;
+    let tmux = Tmux::start().await;
+    tmux.launch(&demo).await;
+
+    let first = tmux.wait_for("the fleet", WAIT, loaded).await;
+    assert!(first.contains("consul ok"), "{first}");
+    assert!(first.contains("inventory ok"), "{first}");
+    assert!(first.contains("Findings: pg-meta (0)"), "{first}");
+    assert_eq!(
+        tmux.pane("alternate_on").await,
+        "1",
+        "the UI uses the alternate screen"
+    );
+
+    tmux.key("j").await;
+    tmux.wait_for("pg-meta-1 selected", WAIT, |s| {
+        s.contains("Findings: pg-meta-1")
+    })
+    .await;
+
+    tmux.key("l").await;
+    let expanded = tmux
+        .wait_for("pg-meta-1 expanded", WAIT, |s| {
+            s.contains("v pg-meta-1") && s.contains("pg-meta.yml:")
+        })
+        .await;
+    assert!(expanded.contains("Detail: pg-meta-1"), "{expanded}");
+    assert!(expanded.contains("pg-orders-2"), "{expanded}");
+
+    tmux.type_text("/role:primary").await;
+    let filtered = tmux
+        .wait_for("the role:primary filter applied", WAIT, |s| {
+            s.contains("/role:primary_") && !s.contains("pg-orders-2")
+        })
+        .await;
+    // pg-test-2 is primary in Consul only; a primary anywhere matches.
+    assert!(filtered.contains("pg-test-2"), "{filtered}");
+    assert!(!filtered.contains("pg-test-3"), "{filtered}");
+
+    tmux.key("Escape").await;
+    tmux.wait_for("the filter cleared", WAIT, |s| {
+        !s.contains("role:primary") && s.contains("pg-orders-2") && s.contains("? help")
+    })
+    .await;
+
+    tmux.key("d").await;
+    let drift = tmux
+        .wait_for("the drift-only view", WAIT, |s| s.contains("drift only"))
+        .await;
+    assert!(
+        role_letters(&drift, "pg-meta-1").is_none(),
+        "pg-meta-1 has no drift:\n{drift}"
+    );
+    assert!(
+        role_letters(&drift, "pg-orders-2").is_none(),
+        "pg-orders-2 has no drift:\n{drift}"
+    );
+    assert_eq!(
+        role_letters(&drift, "pg-orders-5").as_deref(),
+        Some("R--"),
+        "{drift}"
+    );
+    assert_eq!(
+        role_letters(&drift, "pg-test-1").as_deref(),
+        Some("RPP"),
+        "{drift}"
+    );
+
+    tmux.key("?").await;
+    let help = tmux
+        .wait_for("the help overlay", WAIT, |s| {
+            s.contains("Keys (? or Esc closes)")
+        })
+        .await;
+    assert!(help.contains("drift-only view"), "{help}");
+    tmux.key("?").await;
+    tmux.wait_for("the help closed", WAIT, |s| {
+        !s.contains("Keys (? or Esc closes)") && s.contains("drift only")
+    })
+    .await;
+
+    tmux.key("q").await;
+    let shell = tmux
+        .wait_for("the shell after quitting", WAIT, |s| {
+            s.contains("roster-exit=")
+        })
+        .await;
+    assert!(shell.contains("roster-exit=0"), "{shell}");
+    assert!(
+        !shell.contains("Fleet ("),
+        "UI left on the screen:\n{shell}"
+    );
+    assert!(
+        shell
+            .lines()
+            .any(|l| l.starts_with("e2e$") && l.contains("--consul")),
+        "the shell's own screen (the command line) is back:\n{shell}"
+    );
+    assert_eq!(
+        tmux.pane("alternate_on").await,
+        "0",
+        "alternate screen left on"
+    );
+    assert_eq!(tmux.pane("pane_current_command").await, "sh");
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_update_through_blocking_query() {
+    if !tmux_available() {
+        skip_or_panic("tmux not installed");
+        return;
+    }
+    let demo = start_demo().await;
+    let tmux = Tmux::start().await;
+    tmux.launch(&demo).await;
+    let before = tmux
+        .wait_for("pg-test-1 as Consul replica", WAIT, |s| {
+            loaded(s) && role_letters(s, "pg-test-1").as_deref() == Some("RPP")
+        })
+        .await;
+    assert!(before.contains("E:6"), "{before}");
+
+    // Promote pg-test-1's postgres registration the way pg-register would, with no key
+    // pressed: only a watch on Consul can bring this to the screen.
+    let catalog = demo.server().catalog();
+    let Some(mut def) = catalog.service("pg-test-1", "postgres") else {
+        panic!("no postgres service on pg-test-1");
+    };
+    let promote = |v: &mut String| {
+        if v == "replica" {
+            *v = "primary".into();
+        } else if v == "pg-test-replica" {
+            *v = "pg-test-primary".into();
+        }
+    };
+    def.tags.iter_mut().for_each(promote);
+    def.meta.values_mut().for_each(promote);
+    assert_eq!(def.meta.get("role").map(String::as_str), Some("primary"));
+    // Keep the checks: only the identity changes.
+    if let Err(e) = catalog.register_service_with("pg-test-1", def, false) {
+        panic!("re-registering postgres on pg-test-1: {e}");
+    }
+
+    // Under the 15 s periodic re-read, so only a blocking query can make this in time.
+    let after = tmux
+        .wait_for(
+            "pg-test-1's Consul role letter change",
+            Duration::from_secs(10),
+            |s| role_letters(s, "pg-test-1").is_some_and(|l| !l.starts_with('R')),
+        )
+        .await;
+    let letters = role_letters(&after, "pg-test-1").unwrap_or_default();
+    assert!(
+        letters.starts_with('!') || letters.starts_with('P'),
+        "{letters}:\n{after}"
+    );
+    tmux.key("q").await;
+    tmux.wait_for("the shell after quitting", WAIT, |s| {
+        s.contains("roster-exit=0")
+    })
+    .await;
+    demo.stop().await;
+}
