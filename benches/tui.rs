@@ -212,6 +212,13 @@ async fn run(spec: FleetSpec) {
         }
     }
 
+    if let Some(a) = keys::map(
+        KeyEvent::new(KeyCode::Char('+'), KeyModifiers::NONE),
+        &state,
+    ) {
+        update(&mut state, a);
+    }
+    println!("\n{} rows with every cluster expanded", state.rows.len());
     println!("\nper key, handling + render into the test terminal:");
     println!(
         "  {:<44} {:>7} {:>9} {:>9} {:>9}",

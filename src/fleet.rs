@@ -459,7 +459,7 @@ pub(crate) mod tests {
                 Some(role),
                 "10.0.0.1",
             );
-            o.origin = Origin::Consul(ConsulOrigin {
+            o.origin = Origin::Consul(std::sync::Arc::new(ConsulOrigin {
                 node: "n".into(),
                 node_address: "10.0.0.1".into(),
                 service_id: svc.into(),
@@ -470,7 +470,7 @@ pub(crate) mod tests {
                 meta: BTreeMap::new(),
                 checks: vec![],
                 datacenter: "dc1".into(),
-            });
+            }));
             o
         };
         let fleet = Fleet::build(vec![out(

@@ -142,8 +142,9 @@ pub struct InventoryOrigin {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Origin {
-    /// A Consul service instance.
-    Consul(ConsulOrigin),
+    /// A Consul service instance (shared: the same read is held by the watch, the
+    /// latest outputs and the fleet, and it is the bulk of a large fleet's memory).
+    Consul(std::sync::Arc<ConsulOrigin>),
     /// A target group in a file.
     Targets(TargetOrigin),
     /// A host in the inventory.

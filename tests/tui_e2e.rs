@@ -40,6 +40,8 @@ fn quote(s: &str) -> String {
 /// test does not leave the binary running.
 struct Tmux {
     socket: String,
+    /// The socket file, removed on drop (tmux leaves it behind after `kill-server`).
+    socket_path: Option<std::path::PathBuf>,
     // Held so HOME exists for as long as the shell does.
     _home: tempfile::TempDir,
 }
@@ -62,8 +64,9 @@ impl Tmux {
             quote(&path),
             quote(&home.path().display().to_string())
         );
-        let tmux = Tmux {
+        let mut tmux = Tmux {
             socket,
+            socket_path: None,
             _home: home,
         };
         let out = tmux
@@ -84,6 +87,10 @@ impl Tmux {
             "tmux new-session: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let socket_path = tmux.pane("socket_path").await;
+        if !socket_path.is_empty() {
+            tmux.socket_path = Some(socket_path.into());
+        }
         tmux
     }
 
@@ -148,10 +155,15 @@ impl Tmux {
 
     /// Starts the binary from the shell prompt against the demo's sources.
     async fn launch(&self, demo: &Demo) {
+        self.launch_with(demo, "").await;
+    }
+
+    /// Starts the binary with `env` (e.g. `VAR=1 `) in front of the command.
+    async fn launch_with(&self, demo: &Demo, env: &str) {
         self.wait_for("the shell prompt", WAIT, |s| s.contains("e2e$"))
             .await;
         let line = format!(
-            "{} --consul {} --targets {} --inventory {}; echo roster-exit=$?",
+            "{env}{} --consul {} --targets {} --inventory {}; echo roster-exit=$?",
             quote(env!("CARGO_BIN_EXE_roster")),
             quote(&demo.server().url()),
             quote(&path(demo.targets_dir())),
@@ -167,6 +179,9 @@ impl Drop for Tmux {
         let _ = std::process::Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .output();
+        if let Some(p) = &self.socket_path {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
@@ -366,5 +381,45 @@ async fn live_update_through_blocking_query() {
         s.contains("roster-exit=0")
     })
     .await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_restores_the_terminal_and_shows_its_message() {
+    if !tmux_available() {
+        skip_or_panic("tmux not installed");
+        return;
+    }
+    let demo = start_demo().await;
+    let tmux = Tmux::start().await;
+    tmux.launch_with(&demo, "ROSTER_DEBUG_PANIC=1 ").await;
+    let shell = tmux
+        .wait_for("the shell after the panic", WAIT, |s| {
+            s.contains("roster-exit=")
+        })
+        .await;
+    assert!(shell.contains("roster-exit=101"), "{shell}");
+    // Whole and in order: nothing printed afterwards may land on top of the message.
+    let message = shell
+        .lines()
+        .position(|l| l.contains("ROSTER_DEBUG_PANIC: a deliberate panic"));
+    let exit = shell.lines().position(|l| l.starts_with("roster-exit=101"));
+    assert!(
+        matches!((message, exit), (Some(m), Some(e)) if m < e),
+        "the message is readable, above the exit line:\n{shell}"
+    );
+    assert_eq!(
+        tmux.pane("alternate_on").await,
+        "0",
+        "alternate screen left on"
+    );
+    // Raw mode would leave the shell without line editing: canonical mode must be back.
+    tmux.type_text("stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon | sed 's/^/mode=/'")
+        .await;
+    tmux.key("Enter").await;
+    let after = tmux
+        .wait_for("the terminal mode", WAIT, |s| s.contains("mode="))
+        .await;
+    assert!(after.contains("mode=icanon"), "{after}");
     demo.stop().await;
 }

@@ -168,7 +168,7 @@ pub fn observe(entry: HealthEntry) -> Option<Observation> {
         service,
         role,
         ip: Some(ip).filter(|s| !s.is_empty()),
-        origin: Origin::Consul(ConsulOrigin {
+        origin: Origin::Consul(std::sync::Arc::new(ConsulOrigin {
             node: node.node,
             node_address: node.address,
             service_id: svc.id,
@@ -188,7 +188,7 @@ pub fn observe(entry: HealthEntry) -> Option<Observation> {
                 })
                 .collect(),
             datacenter: node.datacenter,
-        }),
+        })),
     })
 }
 

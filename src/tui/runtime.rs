@@ -21,6 +21,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{Stdout, Write, stdout};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::mpsc;
 
 /// Restores the terminal when dropped, so every exit path (errors included) leaves it usable.
@@ -32,6 +33,7 @@ impl TerminalGuard {
     fn enter() -> anyhow::Result<TerminalGuard> {
         install_panic_hook();
         enable_raw_mode().context("switching the terminal to raw mode")?;
+        ACTIVE.store(true, Ordering::SeqCst);
         let mut out = stdout();
         if let Err(e) = execute!(out, EnterAlternateScreen, EnableMouseCapture) {
             restore();
@@ -55,8 +57,16 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Puts the terminal back the way a shell expects it; safe to call more than once.
+/// True while the UI owns the terminal.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back the way a shell expects it; only the first call acts, because
+/// leaving the alternate screen twice restores the saved cursor again and the next
+/// output (a panic message, the shell prompt) would be written over what came before.
 fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let _ = execute!(
         stdout(),
@@ -99,6 +109,11 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
         .terminal
         .draw(|f| view::draw(f, &state))
         .context("drawing")?;
+    // Lets the end-to-end tests prove the terminal survives a panic; absent from release builds.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("ROSTER_DEBUG_PANIC").is_some() {
+        panic!("ROSTER_DEBUG_PANIC: a deliberate panic after the first frame");
+    }
     loop {
         let mut effects = Vec::new();
         tokio::select! {
