@@ -4,6 +4,7 @@ use crate::identity::{Role, instance_name};
 use crate::observation::{Observation, Origin, SourceKind, SourceOutput, SourceReport};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// How an instance is told apart inside its cluster, strongest first.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -27,7 +28,7 @@ pub struct Instance {
     /// Display name: `cls-seq` when the seq is known.
     pub name: String,
     /// Everything the sources said about it.
-    pub observations: Vec<Observation>,
+    pub observations: Vec<Arc<Observation>>,
 }
 
 /// What a source's role claims for one instance amount to.
@@ -64,7 +65,10 @@ impl RoleView {
 impl Instance {
     /// The observations one source made of this instance.
     pub fn by_source(&self, kind: SourceKind) -> impl Iterator<Item = &Observation> {
-        self.observations.iter().filter(move |o| o.source == kind)
+        self.observations
+            .iter()
+            .map(Arc::as_ref)
+            .filter(move |o| o.source == kind)
     }
 
     /// True when the source said anything about this instance.
@@ -282,12 +286,12 @@ fn stated_seq(o: &Observation) -> Option<u32> {
 
 #[derive(Default)]
 struct Merger {
-    instances: HashMap<(String, InstanceId), Vec<Observation>>,
+    instances: HashMap<(String, InstanceId), Vec<Arc<Observation>>>,
     by_ip: HashMap<(String, String), BTreeSet<InstanceId>>,
 }
 
 impl Merger {
-    fn place(&mut self, id: InstanceId, o: Observation) {
+    fn place(&mut self, id: InstanceId, o: Arc<Observation>) {
         if let Some(ip) = &o.ip {
             self.by_ip
                 .entry((o.cluster.clone(), ip.clone()))

@@ -5,6 +5,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The places identity is published in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -144,7 +145,7 @@ pub struct InventoryOrigin {
 pub enum Origin {
     /// A Consul service instance (shared: the same read is held by the watch, the
     /// latest outputs and the fleet, and it is the bulk of a large fleet's memory).
-    Consul(std::sync::Arc<ConsulOrigin>),
+    Consul(Arc<ConsulOrigin>),
     /// A target group in a file.
     Targets(TargetOrigin),
     /// A host in the inventory.
@@ -267,12 +268,17 @@ pub struct SourceOutput {
     /// How the read went.
     pub report: SourceReport,
     /// What it said.
-    pub observations: Vec<Observation>,
+    pub observations: Vec<Arc<Observation>>,
 }
 
 impl SourceOutput {
     /// Bundles observations with the report, filling in the count.
-    pub fn new(mut report: SourceReport, observations: Vec<Observation>) -> SourceOutput {
+    pub fn new(report: SourceReport, observations: Vec<Observation>) -> SourceOutput {
+        SourceOutput::shared(report, observations.into_iter().map(Arc::new).collect())
+    }
+
+    /// Like [`SourceOutput::new`] for observations that are already shared.
+    pub fn shared(mut report: SourceReport, observations: Vec<Arc<Observation>>) -> SourceOutput {
         report.observations = observations.len();
         SourceOutput {
             report,

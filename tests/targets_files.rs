@@ -229,7 +229,7 @@ fn broken_file_among_good_ones_keeps_the_good_observations() {
         fixture("broken/b-broken.yml")
     );
     assert_eq!(out.report.errors[0], expected);
-    let names: Vec<String> = out.observations.iter().map(file_name).collect();
+    let names: Vec<String> = out.observations.iter().map(|o| file_name(o)).collect();
     assert_eq!(names, vec!["a-good.yml", "c-good.json"]);
     assert_eq!(out.report.observations, 2);
     assert!(!out.report.failed_entirely());

@@ -6,7 +6,7 @@ use roster::consul::ConsulClient;
 use roster::demo::Demo;
 use roster::gather::gather;
 use roster::identity::Role;
-use roster::observation::{Observation, Origin, SourceKind, SourceOutput};
+use roster::observation::{Origin, SourceKind, SourceOutput};
 use roster::watch::consul::{WatchOptions, spawn};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -21,7 +21,7 @@ fn settings(demo: &Demo) -> Settings {
 fn role_of(out: &SourceOutput, node: &str, service: &str) -> Option<Role> {
     out.observations
         .iter()
-        .find(|o: &&Observation| {
+        .find(|o| {
             matches!(&o.origin, Origin::Consul(c) if c.node == node && c.service_name == service)
         })
         .and_then(|o| o.role.as_ref().map(|c| c.role.clone()))

@@ -123,14 +123,14 @@ pub async fn read_service(
 }
 
 /// Orders observations by cluster, seq, node and service, so output is stable.
-pub fn sort_observations(observations: &mut [Observation]) {
+pub fn sort_observations<T: std::borrow::Borrow<Observation>>(observations: &mut [T]) {
     fn key(o: &Observation) -> (&str, Option<u32>, &str, &str) {
         match &o.origin {
             Origin::Consul(c) => (&o.cluster, o.seq, &c.node, &c.service_id),
             _ => (&o.cluster, o.seq, "", ""),
         }
     }
-    observations.sort_by(|a, b| key(a).cmp(&key(b)));
+    observations.sort_by(|a, b| key(a.borrow()).cmp(&key(b.borrow())));
 }
 
 /// Turns one health entry into an observation when its meta carries Pigsty identity

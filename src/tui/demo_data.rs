@@ -44,7 +44,7 @@ pub async fn demo_outputs() -> anyhow::Result<Vec<SourceOutput>> {
             *v = fix(v);
         }
         for o in &mut out.observations {
-            match &mut o.origin {
+            match &mut std::sync::Arc::make_mut(o).origin {
                 Origin::Targets(t) => t.file = PathBuf::from(fix(&t.file.display().to_string())),
                 Origin::Inventory(i) => i.file = PathBuf::from(fix(&i.file.display().to_string())),
                 _ => {}

@@ -42,7 +42,7 @@ impl Default for WatchOptions {
 /// What the watch knows, shared by its loops.
 struct Shared {
     report: SourceReport,
-    services: BTreeMap<String, Vec<Observation>>,
+    services: BTreeMap<String, Vec<Arc<Observation>>>,
     errors: BTreeMap<String, String>,
     read_at: Option<SystemTime>,
 }
@@ -73,7 +73,7 @@ async fn supervise(
     options: WatchOptions,
     tx: mpsc::Sender<SourceOutput>,
 ) {
-    let mut services: BTreeMap<String, Vec<Observation>> = BTreeMap::new();
+    let mut services: BTreeMap<String, Vec<Arc<Observation>>> = BTreeMap::new();
     for o in seed.observations {
         if let Some(name) = consul_service_name(&o) {
             services.entry(name.to_string()).or_default().push(o);
@@ -197,7 +197,9 @@ async fn catalog_changed(
         match result {
             Ok((obs, index)) => {
                 let has_identity = !obs.is_empty();
-                lock(shared).services.insert(name.clone(), obs);
+                lock(shared)
+                    .services
+                    .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
                 if has_identity && !watched.contains_key(&name) && watched.len() < options.limit {
                     let h = tasks.spawn(watch_service(
                         client.clone(),
@@ -240,7 +242,9 @@ async fn watch_service(
                 backoff.reset();
                 set_error(&shared, &notify, &name, None);
                 if new_index != index {
-                    lock(&shared).services.insert(name.clone(), obs);
+                    lock(&shared)
+                        .services
+                        .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
                     notify.notify_one();
                 }
                 index = next_index(index, new_index);
@@ -343,9 +347,9 @@ fn snapshot(s: &mut Shared) -> SourceOutput {
         report.facts.insert("watch".into(), "retrying".into());
     }
     report.read_at = s.read_at;
-    let mut observations: Vec<Observation> = s.services.values().flatten().cloned().collect();
+    let mut observations: Vec<Arc<Observation>> = s.services.values().flatten().cloned().collect();
     sort_observations(&mut observations);
-    SourceOutput::new(report, observations)
+    SourceOutput::shared(report, observations)
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub fn keep_last_good(previous: Option<&SourceOutput>, new: SourceOutput) -> Sou
             report.status = new.report.status;
             report.errors = new.report.errors;
             report.stale = true;
-            SourceOutput::new(report, prev.observations.clone())
+            SourceOutput::shared(report, prev.observations.clone())
         }
         _ => new,
     }
