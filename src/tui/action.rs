@@ -49,6 +49,8 @@ pub enum Action {
     CycleSort,
     /// Show or hide the key help.
     ToggleHelp,
+    /// Show or hide every source's location, errors and notes in full.
+    ToggleSources,
     /// Read the sources again now.
     Refresh,
     /// Copy the selected identity to the clipboard (emits [`Effect::Copy`]).

@@ -10,6 +10,7 @@ pub const COMMANDS: &[&str] = &[
     ":sort name|drift|role",
     ":expand",
     ":collapse",
+    ":sources",
     ":help",
 ];
 
@@ -30,6 +31,8 @@ pub enum Command {
     CollapseAll,
     /// Open the help overlay.
     Help,
+    /// Open the source overlay (full errors).
+    Sources,
 }
 
 /// Longest datacenter name accepted (Consul's own limit is far below this).
@@ -64,6 +67,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "expand" => no_args(Command::ExpandAll),
         "collapse" => no_args(Command::CollapseAll),
         "help" | "h" | "?" => no_args(Command::Help),
+        "sources" | "src" => no_args(Command::Sources),
         other => Err(format!("unknown command :{other} (try :help)")),
     }
 }

@@ -497,6 +497,15 @@ pub fn map(key: KeyEvent, state: &State) -> Option<Action> {
     if ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
         return Some(Action::Quit);
     }
+    if state.sources_open {
+        if key.code == KeyCode::Esc {
+            return Some(Action::ToggleSources);
+        }
+        return match state.keymap.bind_for(key) {
+            Some(Bind::Help | Bind::Quit) => Some(Action::ToggleSources),
+            _ => None,
+        };
+    }
     if state.help {
         if key.code == KeyCode::Esc {
             return Some(Action::ToggleHelp);
@@ -545,7 +554,7 @@ fn prompt_key(key: KeyEvent, ctrl: bool, kind: PromptKind) -> Option<Action> {
 /// Maps a mouse event: a left click on a tree row selects it, a click elsewhere in a
 /// pane focuses that pane, the wheel scrolls the pane under the pointer.
 pub fn map_mouse(ev: MouseEvent, state: &State) -> Option<Action> {
-    if state.help {
+    if state.help || state.sources_open {
         return None;
     }
     let (w, h) = state.size;

@@ -460,3 +460,26 @@ async fn the_token_never_reaches_a_frame() {
         }
     }
 }
+
+#[tokio::test]
+async fn sources_overlay_shows_every_error_in_full() {
+    let mut s = state(demo_with_broken_inventory().await, (100, 30));
+    let header = text(&render(&s));
+    assert!(
+        !header.contains("mapping values are not allowed here"),
+        "{header}"
+    );
+    press(&mut s, ":sources\n");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Sources (Esc closes)"), "{screen}");
+    assert!(
+        screen.contains("error: /demo/pigsty.yml:3:7: mapping values are not allowed here"),
+        "{screen}"
+    );
+    assert!(screen.contains("consul ok"), "{screen}");
+    press(&mut s, "j");
+    assert!(s.sources_open, "other keys do nothing while it is open");
+    press(&mut s, "\u{1b}");
+    assert!(!s.sources_open);
+    assert!(!text(&render(&s)).contains("Sources (Esc closes)"));
+}

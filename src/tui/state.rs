@@ -210,6 +210,10 @@ pub struct SourceLine {
     pub observations: usize,
     /// Consul index, when known.
     pub index: Option<String>,
+    /// Every error (sanitised), for the source overlay.
+    pub errors: Vec<String>,
+    /// Every note (sanitised), for the source overlay.
+    pub notes: Vec<String>,
     /// When its observations were read.
     pub read_at: Option<SystemTime>,
     /// The latest read failed; the observations are from an earlier one.
@@ -223,6 +227,12 @@ impl SourceLine {
             location: sanitize(&redact(&r.location), 200),
             error: r.errors.first().map(|e| sanitize(&redact(e), 300)),
             error_count: r.errors.len(),
+            errors: r
+                .errors
+                .iter()
+                .map(|e| sanitize(&redact(e), 1000))
+                .collect(),
+            notes: r.notes.iter().map(|n| sanitize(&redact(n), 1000)).collect(),
             observations: r.observations,
             index: r.facts.get("index").map(|i| sanitize(i, 30)),
             read_at: r.read_at,
@@ -308,6 +318,8 @@ pub struct State {
     pub sort: Sort,
     /// The help overlay is open.
     pub help: bool,
+    /// The source overlay (every source's location, errors and notes, in full) is open.
+    pub sources_open: bool,
     /// Writes are off.
     pub read_only: bool,
     /// Palette.
@@ -354,6 +366,7 @@ impl State {
             drift_only: false,
             sort: Sort::Name,
             help: false,
+            sources_open: false,
             read_only: opts.read_only,
             theme: opts.theme,
             size: opts.size,

@@ -57,6 +57,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.rebuild();
         }
         Action::ToggleHelp => state.help = !state.help,
+        Action::ToggleSources => state.sources_open = !state.sources_open,
         Action::Refresh => {
             state.refreshing = true;
             return vec![Effect::Refresh];
@@ -163,6 +164,7 @@ fn run_command(state: &mut State, text: &str) -> Vec<Effect> {
         Command::ExpandAll => expand_all(state),
         Command::CollapseAll => collapse_all(state),
         Command::Help => state.help = true,
+        Command::Sources => state.sources_open = true,
     }
     Vec::new()
 }

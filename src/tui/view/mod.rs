@@ -4,6 +4,7 @@ mod detail;
 mod findings;
 mod header;
 mod help;
+mod sources;
 mod tree;
 
 use crate::consul::error::sanitize;
@@ -111,6 +112,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
     header::footer(frame, areas.footer, state, &theme);
     if state.help {
         help::draw(frame, area, state, &theme);
+    } else if state.sources_open {
+        sources::draw(frame, area, state, &theme);
     }
 }
 
