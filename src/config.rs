@@ -84,6 +84,22 @@ pub struct FileConfig {
     pub inventory: Option<FileInventory>,
     /// Key overrides (action name -> key).
     pub keys: Option<toml::Table>,
+    /// Re-registration settings.
+    pub fix: Option<FileFix>,
+}
+
+/// `[fix]` in the config file: how roster re-registers.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFix {
+    /// Where each node's agent is: `{scheme}://{node_address}:{port}` by default.
+    pub agent_address: Option<String>,
+    /// The node command, e.g. `ssh {ip} sudo /pg/bin/pg-register {role}`; off when unset.
+    pub command: Option<String>,
+    /// Time limit for one node command (e.g. `30s`).
+    pub command_timeout: Option<String>,
+    /// The audit log file.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// `[consul]` in the config file. The token itself is never written here, only its file.
@@ -154,6 +170,8 @@ pub struct Settings {
     pub theme: Option<String>,
     /// Key overrides from the config file's `[keys]` (action name -> key).
     pub keys: Option<toml::Table>,
+    /// Re-registration settings from the config file's `[fix]`.
+    pub fix: FileFix,
     /// What roster chose on the user's behalf (defaults used), for the user to see.
     pub notes: Vec<String>,
     /// Risky settings worth a warning (a token over plain http to a remote address).
@@ -218,6 +236,7 @@ pub fn resolve(
         read_only: file.read_only.unwrap_or(false),
         theme: file.theme,
         keys: file.keys,
+        fix: file.fix.unwrap_or_default(),
         ..Settings::default()
     };
 

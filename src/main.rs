@@ -36,6 +36,16 @@ Examples:
   roster check --no-consul --targets 'targets/pgsql/*.yml' --inventory pigsty.yml --fail-on error
   roster check --format json | jq '.findings[] | select(.kind == \"role-mismatch\")'";
 
+const FIX_HELP: &str = "\
+Exit codes as `roster check`: 0 nothing drifts in the selection afterwards; 1 findings
+remain; 2 a write failed, was refused or cancelled, or a source could not be read.
+
+Examples:
+  roster fix --instance pg-test-1 --to targets --dry-run
+  roster fix --cluster pg-test --to consul --authority targets --yes
+  roster fix --kind role-mismatch --to targets -f json
+  roster fix --instance pg-test-2 --to command --command 'ssh {ip} sudo /pg/bin/pg-register {role}'";
+
 const DEMO_HELP: &str = "\
 Examples:
   roster demo                     the UI on the demo fleet (live: it watches the simulator)
@@ -65,6 +75,9 @@ enum Command {
     /// Read every source once, report drift, exit 0/1/2 (for scripts, cron and alerting)
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// Re-register drifting instances: plan, show, confirm, apply, verify
+    #[command(after_help = FIX_HELP)]
+    Fix(Box<roster::fix::cli::FixArgs>),
     /// The built-in demo fleet (a simulated Consul, target files, an inventory) in the UI
     #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
@@ -152,6 +165,17 @@ async fn run(cli: Cli) -> u8 {
             0
         }
         Some(Command::Check(args)) => check(&cli.sources, &args).await,
+        Some(Command::Fix(args)) => {
+            let settings = match config::resolve(&cli.sources, &env) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("roster: {e}");
+                    return 2;
+                }
+            };
+            let read_only = cli.ui.read_only || settings.read_only;
+            roster::fix::cli::run(&settings, &args, read_only).await
+        }
         Some(Command::Demo(args)) => demo(&args, &cli.ui).await,
         Some(Command::Sim(args)) => match roster::sim::run(*args).await {
             Ok(()) => 0,

@@ -80,6 +80,67 @@ pub enum Action {
     Resize(u16, u16),
     /// A fresh read of the sources.
     Data(Box<CheckResult>),
+    /// Open the re-registration dialog for the selected instance (emits [`Effect::PlanFix`]).
+    FixOpen,
+    /// Close the re-registration dialog without writing anything.
+    FixClose,
+    /// Move the dialog's button focus to the other button.
+    FixSwitchButton,
+    /// Plan again for the next [`FixTarget`].
+    FixCycleTarget,
+    /// Scroll the dialog's preview by this many lines (negative: up).
+    FixScroll(isize),
+    /// Activate the dialog's focused button (Cancel closes, Apply emits [`Effect::ApplyFix`]).
+    FixChoose,
+    /// The plan asked for by [`Effect::PlanFix`], rendered by the runtime for the dialog.
+    FixPreview {
+        /// The id of the [`Effect::PlanFix`] this answers; an older id is ignored.
+        plan_id: u64,
+        /// One line per write, diff line (`-`/`+` first) or warning (`warning:` first).
+        lines: Vec<String>,
+        /// How many writes applying the plan makes.
+        writes: usize,
+        /// Why no plan could be made.
+        error: Option<String>,
+    },
+    /// The outcome of [`Effect::ApplyFix`].
+    FixApplied {
+        /// Every write succeeded.
+        ok: bool,
+        /// What happened, one line per write (the server's message on failure).
+        lines: Vec<String>,
+    },
+}
+
+/// The place a re-registration writes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixTarget {
+    /// The Consul agent of the instance's node.
+    Consul,
+    /// The Prometheus target files.
+    Targets,
+    /// The configured node command (e.g. `pg-register`).
+    Command,
+}
+
+impl FixTarget {
+    /// The name shown in the dialog.
+    pub fn name(self) -> &'static str {
+        match self {
+            FixTarget::Consul => "consul",
+            FixTarget::Targets => "targets",
+            FixTarget::Command => "command",
+        }
+    }
+
+    /// The target `t` switches to.
+    pub fn next(self) -> FixTarget {
+        match self {
+            FixTarget::Consul => FixTarget::Targets,
+            FixTarget::Targets => FixTarget::Command,
+            FixTarget::Command => FixTarget::Consul,
+        }
+    }
 }
 
 /// Work the reducer asks the event loop to do; its results come back as actions.
@@ -94,4 +155,22 @@ pub enum Effect {
     Copy(String),
     /// Read Consul in this datacenter from now on (`:dc NAME`), then refresh.
     SetDatacenter(String),
+    /// Compute the plan re-registering one instance in one place; answer with
+    /// [`Action::FixPreview`] carrying the same `plan_id`.
+    PlanFix {
+        /// The id the answer must echo, so a late answer to an older request is dropped.
+        plan_id: u64,
+        /// The instance's cluster (as read, not sanitised).
+        cluster: String,
+        /// The instance's name (as read, not sanitised).
+        instance: String,
+        /// Where to write.
+        target: FixTarget,
+    },
+    /// Apply the plan previewed under this id (the user confirmed it); answer with
+    /// [`Action::FixApplied`], then re-read the sources.
+    ApplyFix {
+        /// The id of the confirmed [`Action::FixPreview`].
+        plan_id: u64,
+    },
 }

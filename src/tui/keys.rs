@@ -55,6 +55,8 @@ pub enum Bind {
     Refresh,
     /// Copy the selected identity.
     Copy,
+    /// Re-register the selected instance (plan, confirm, apply).
+    Fix,
     /// Open the command line.
     Command,
     /// The help overlay.
@@ -65,7 +67,7 @@ pub enum Bind {
 
 impl Bind {
     /// Every bindable command, in help order.
-    pub const ALL: [Bind; 21] = [
+    pub const ALL: [Bind; 22] = [
         Bind::MoveDown,
         Bind::MoveUp,
         Bind::Top,
@@ -84,6 +86,7 @@ impl Bind {
         Bind::Sort,
         Bind::Refresh,
         Bind::Copy,
+        Bind::Fix,
         Bind::Command,
         Bind::Help,
         Bind::Quit,
@@ -110,6 +113,7 @@ impl Bind {
             Bind::Sort => "sort",
             Bind::Refresh => "refresh",
             Bind::Copy => "copy",
+            Bind::Fix => "fix",
             Bind::Command => "command",
             Bind::Help => "help",
             Bind::Quit => "quit",
@@ -137,6 +141,7 @@ impl Bind {
             Bind::Sort => "sort: name, drift, role",
             Bind::Refresh => "refresh now",
             Bind::Copy => "copy the selection (OSC 52)",
+            Bind::Fix => "re-register the instance",
             Bind::Command => "command line (see below)",
             Bind::Help => "this help",
             Bind::Quit => "quit",
@@ -163,6 +168,7 @@ impl Bind {
             Bind::Sort => &["s"],
             Bind::Refresh => &["R"],
             Bind::Copy => &["y"],
+            Bind::Fix => &["r"],
             Bind::Command => &[":"],
             Bind::Help => &["?"],
             Bind::Quit => &["q"],
@@ -194,6 +200,7 @@ impl Bind {
             Bind::Sort => Action::CycleSort,
             Bind::Refresh => Action::Refresh,
             Bind::Copy => Action::Copy,
+            Bind::Fix => Action::FixOpen,
             Bind::Command => Action::StartCommand,
             Bind::Help => Action::ToggleHelp,
             Bind::Quit => Action::Quit,
@@ -483,6 +490,7 @@ impl Keymap {
 pub const FIXED: &[(&str, &str)] = &[
     ("Enter (prompt)", "keep filter / run command"),
     ("Esc", "clear filter, cancel, close help"),
+    ("Tab t Enter", "fix dialog: button/target/choose"),
     ("Ctrl-C", "quit (always)"),
     ("mouse", "click selects, wheel scrolls"),
 ];
@@ -496,6 +504,9 @@ pub fn map(key: KeyEvent, state: &State) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(key.code, KeyCode::Char('c' | 'C')) {
         return Some(Action::Quit);
+    }
+    if state.fix.is_some() {
+        return fix_key(key, ctrl, state);
     }
     if state.sources_open {
         if key.code == KeyCode::Esc {
@@ -527,6 +538,36 @@ pub fn map(key: KeyEvent, state: &State) -> Option<Action> {
     state.keymap.bind_for(key).map(Bind::action)
 }
 
+/// The re-registration dialog's keys are fixed, like the prompts', so that a rebinding
+/// can never make Apply reachable by a key the user did not expect.
+fn fix_key(key: KeyEvent, ctrl: bool, state: &State) -> Option<Action> {
+    let page = isize::try_from(view::fix_viewport(state.size))
+        .unwrap_or(1)
+        .max(1);
+    if ctrl {
+        return match key.code {
+            KeyCode::Char('d') => Some(Action::FixScroll(page)),
+            KeyCode::Char('u') => Some(Action::FixScroll(-page)),
+            _ => None,
+        };
+    }
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => Some(Action::FixClose),
+        KeyCode::Tab
+        | KeyCode::BackTab
+        | KeyCode::Left
+        | KeyCode::Right
+        | KeyCode::Char('h' | 'l') => Some(Action::FixSwitchButton),
+        KeyCode::Char('t') => Some(Action::FixCycleTarget),
+        KeyCode::Char('j') | KeyCode::Down => Some(Action::FixScroll(1)),
+        KeyCode::Char('k') | KeyCode::Up => Some(Action::FixScroll(-1)),
+        KeyCode::PageDown => Some(Action::FixScroll(page)),
+        KeyCode::PageUp => Some(Action::FixScroll(-page)),
+        KeyCode::Enter => Some(Action::FixChoose),
+        _ => None,
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PromptKind {
     Filter,
@@ -554,7 +595,7 @@ fn prompt_key(key: KeyEvent, ctrl: bool, kind: PromptKind) -> Option<Action> {
 /// Maps a mouse event: a left click on a tree row selects it, a click elsewhere in a
 /// pane focuses that pane, the wheel scrolls the pane under the pointer.
 pub fn map_mouse(ev: MouseEvent, state: &State) -> Option<Action> {
-    if state.help || state.sources_open {
+    if state.help || state.sources_open || state.fix.is_some() {
         return None;
     }
     let (w, h) = state.size;

@@ -332,3 +332,65 @@ fn narrow_short_terminals_only_hit_the_visible_pane() {
         Some(Action::FocusPane(Focus::Findings))
     ));
 }
+
+/// A 100x30 state with the re-registration dialog open on pg-a-1.
+fn with_fix_dialog() -> State {
+    let mut s = sized((100, 30));
+    s.selected = 1;
+    crate::tui::update::update(&mut s, Action::FixOpen);
+    assert!(s.fix.is_some(), "the dialog did not open");
+    s
+}
+
+#[test]
+fn r_opens_the_fix_dialog_and_the_dialog_owns_the_keys() {
+    let s = sized((100, 30));
+    assert!(matches!(
+        map(key(KeyCode::Char('r')), &s),
+        Some(Action::FixOpen)
+    ));
+    let s = with_fix_dialog();
+    let m = |c| map(key(c), &s);
+    assert!(matches!(m(KeyCode::Esc), Some(Action::FixClose)));
+    assert!(
+        matches!(m(KeyCode::Char('q')), Some(Action::FixClose)),
+        "q closes rather than quitting"
+    );
+    for c in [
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Char('h'),
+        KeyCode::Char('l'),
+    ] {
+        assert!(matches!(m(c), Some(Action::FixSwitchButton)), "{c:?}");
+    }
+    assert!(matches!(
+        m(KeyCode::Char('t')),
+        Some(Action::FixCycleTarget)
+    ));
+    assert!(matches!(m(KeyCode::Char('j')), Some(Action::FixScroll(1))));
+    assert!(matches!(m(KeyCode::Char('k')), Some(Action::FixScroll(-1))));
+    let page = match m(KeyCode::PageDown) {
+        Some(Action::FixScroll(n)) => n,
+        other => panic!("{other:?}"),
+    };
+    assert!(page > 1, "a page is more than a line: {page}");
+    assert!(matches!(m(KeyCode::PageUp), Some(Action::FixScroll(n)) if n == -page));
+    assert!(matches!(m(KeyCode::Enter), Some(Action::FixChoose)));
+    assert!(m(KeyCode::Char('r')).is_none());
+    assert!(
+        m(KeyCode::Char('/')).is_none(),
+        "no filter under the dialog"
+    );
+    assert!(matches!(map(ctrl('c'), &s), Some(Action::Quit)));
+}
+
+#[test]
+fn mouse_is_ignored_under_the_fix_dialog() {
+    let s = with_fix_dialog();
+    let left = MouseEventKind::Down(MouseButton::Left);
+    assert!(map_mouse(mouse(left, 5, 4), &s).is_none());
+    assert!(map_mouse(mouse(MouseEventKind::ScrollDown, 5, 10), &s).is_none());
+}

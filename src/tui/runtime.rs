@@ -148,6 +148,7 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                     let _ = out.write_all(seq.as_bytes()).and_then(|()| out.flush());
                 }
                 Effect::SetDatacenter(dc) => live.set_datacenter(dc),
+                Effect::PlanFix { .. } | Effect::ApplyFix { .. } => {}
             }
         }
         guard

@@ -1,7 +1,7 @@
 //! Whole-screen tests: the demo fleet, driven by key events, drawn into a test terminal.
 
 use crate::report::CheckResult;
-use crate::tui::action::{Action, Effect};
+use crate::tui::action::{Action, Effect, FixTarget};
 use crate::tui::state::{Options, State};
 use crate::tui::testdata::{demo_result, demo_with_broken_inventory};
 use crate::tui::theme::ThemeKind;
@@ -436,7 +436,7 @@ async fn the_token_never_reaches_a_frame() {
         let mut effects = Vec::new();
         // y copy, : command line, ? help, / filter, + expand all, plus a detail view.
         for key in [
-            "y", ":", "dc", "\u{1b}", "?", "?", "/", "con", "\u{1b}", "+", "jjl", "\t\t", "y",
+            "y", ":", "dc", "\u{1b}", "?", "?", "/", "con", "\u{1b}", "+", "jjl", "\t\t", "y", "r",
         ] {
             effects.extend(press(&mut s, key));
             frames.push(text(&render(&s)));
@@ -482,4 +482,194 @@ async fn sources_overlay_shows_every_error_in_full() {
     press(&mut s, "\u{1b}");
     assert!(!s.sources_open);
     assert!(!text(&render(&s)).contains("Sources (Esc closes)"));
+}
+
+/// The demo fleet, writes allowed, pg-src-1 (Consul calls the primary a replica) selected.
+async fn on_pg_src_1(read_only: bool) -> State {
+    let mut s = state(demo_result().await, (100, 30));
+    s.read_only = read_only;
+    press(&mut s, "/pg-src-1\nj");
+    assert_eq!(
+        s.selected_id(),
+        Some(crate::tui::state::RowId::Instance("pg-src/pg-src-1".into()))
+    );
+    s
+}
+
+/// What the runtime renders for the Consul plan of pg-src-1.
+fn consul_plan(plan_id: u64) -> Action {
+    Action::FixPreview {
+        plan_id,
+        lines: [
+            "PUT http://127.10.10.21:8500/v1/agent/service/register (pg-src-1 postgres)",
+            "-   Tags: [\"replica\", \"pg-src\"]",
+            "+   Tags: [\"primary\", \"pg-src\"]",
+            "-   Meta.role: replica",
+            "+   Meta.role: primary",
+            "PUT http://127.10.10.21:8500/v1/agent/service/register (pg-src-1 pgbouncer)",
+            "-   Meta.role: replica",
+            "+   Meta.role: primary",
+            "warning: services defined in the node's /etc/consul.d may revert at the next agent reload",
+        ]
+        .map(String::from)
+        .to_vec(),
+        writes: 2,
+        error: None,
+    }
+}
+
+/// Opens the dialog with `r` and switches it to Consul with `t`; the id of that plan.
+fn open_on_consul(s: &mut State) -> u64 {
+    let effects = press(s, "rtt");
+    match effects.last() {
+        Some(Effect::PlanFix {
+            plan_id,
+            cluster,
+            instance,
+            target: FixTarget::Consul,
+        }) if cluster == "pg-src" && instance == "pg-src-1" => *plan_id,
+        _ => panic!("no Consul plan asked for: {effects:?}"),
+    }
+}
+
+#[tokio::test]
+async fn fix_dialog_while_planning() {
+    let mut s = on_pg_src_1(false).await;
+    let effects = press(&mut s, "r");
+    assert!(
+        matches!(
+            &effects[..],
+            [Effect::PlanFix {
+                target: FixTarget::Targets,
+                ..
+            }]
+        ),
+        "{effects:?}"
+    );
+    let screen = text(&render(&s));
+    assert!(
+        screen.contains("Re-register pg-src-1 → targets"),
+        "{screen}"
+    );
+    assert!(screen.contains("planning…"), "{screen}");
+    assert!(screen.contains("[ Cancel ]  [ Apply ]"), "{screen}");
+    insta::assert_snapshot!("fix_planning_100x30", screen);
+}
+
+#[tokio::test]
+async fn fix_dialog_shows_the_plan_focused_on_cancel() {
+    let mut s = on_pg_src_1(false).await;
+    let id = open_on_consul(&mut s);
+    update(&mut s, consul_plan(id));
+    let buf = render(&s);
+    let screen = text(&buf);
+    assert!(screen.contains("Re-register pg-src-1 → consul"), "{screen}");
+    assert!(
+        screen.contains("[ Cancel ]  [ Apply 2 writes ]"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Tab switch · t target · Enter choose · Esc close"),
+        "{screen}"
+    );
+    // Diff lines keep their sign and carry colour.
+    let Some((x, y)) = find(&buf, "+   Meta.role: primary") else {
+        panic!("no added line in\n{screen}");
+    };
+    assert_eq!(buf[(x, y)].symbol(), "+");
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+    let Some((x, y)) = find(&buf, "-   Meta.role: replica") else {
+        panic!("no removed line in\n{screen}");
+    };
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    let Some((x, y)) = find(&buf, "warning: services defined") else {
+        panic!("no warning in\n{screen}");
+    };
+    assert_eq!(buf[(x, y)].fg, Color::Yellow);
+    // The focus is visible without colour: Cancel reversed, Apply not.
+    let Some((cx, cy)) = find(&buf, "[ Cancel ]") else {
+        panic!("no Cancel in\n{screen}");
+    };
+    let Some((ax, ay)) = find(&buf, "[ Apply 2 writes ]") else {
+        panic!("no Apply in\n{screen}");
+    };
+    assert!(buf[(cx + 2, cy)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(ax + 2, ay)].modifier.contains(Modifier::REVERSED));
+    insta::assert_snapshot!("fix_preview_100x30", screen);
+    press(&mut s, "\t");
+    let buf = render(&s);
+    assert!(buf[(ax + 2, ay)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(cx + 2, cy)].modifier.contains(Modifier::REVERSED));
+    assert_eq!(press(&mut s, "\n"), vec![Effect::ApplyFix { plan_id: id }]);
+    assert!(text(&render(&s)).contains("applying…"));
+}
+
+#[tokio::test]
+async fn fix_dialog_read_only() {
+    let mut s = on_pg_src_1(true).await;
+    let id = open_on_consul(&mut s);
+    update(&mut s, consul_plan(id));
+    assert!(press(&mut s, "l\n").is_empty(), "read-only never applies");
+    let buf = render(&s);
+    let screen = text(&buf);
+    assert!(
+        screen.contains("[ Cancel ]  [ Apply 2 writes ]   READ-ONLY"),
+        "{screen}"
+    );
+    assert!(
+        footer(&buf).starts_with("READ-ONLY: writes are off"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("fix_read_only_100x30", screen);
+    s.size = (40, 10);
+    let small = text(&render(&s));
+    assert!(small.contains("Re-register pg-src"), "{small}");
+    assert!(small.contains("[ Cancel ]"), "{small}");
+    s.size = (100, 30);
+    press(&mut s, "\u{1b}");
+    assert!(s.fix.is_none());
+}
+
+#[tokio::test]
+async fn fix_dialog_after_applying() {
+    let mut s = on_pg_src_1(false).await;
+    let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    update(&mut s, Action::Tick(t0));
+    let id = open_on_consul(&mut s);
+    update(&mut s, consul_plan(id));
+    assert_eq!(press(&mut s, "l\n"), vec![Effect::ApplyFix { plan_id: id }]);
+    update(
+        &mut s,
+        Action::FixApplied {
+            ok: true,
+            lines: vec![
+                "PUT http://127.10.10.21:8500/v1/agent/service/register (pg-src-1 postgres): 200 OK".into(),
+                "PUT http://127.10.10.21:8500/v1/agent/service/register (pg-src-1 pgbouncer): 200 OK".into(),
+            ],
+        },
+    );
+    let screen = text(&render(&s));
+    assert!(screen.contains("applied"), "{screen}");
+    assert!(screen.contains("[ Close ]"), "{screen}");
+    assert!(
+        screen.contains("waiting up to 10 s for the sources"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Enter or Esc close · t plan again"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("fix_applied_100x30", screen);
+    assert!(press(&mut s, "\t\n").is_empty());
+    assert!(s.fix.is_none(), "Enter closes");
+    update(
+        &mut s,
+        Action::Tick(t0 + std::time::Duration::from_secs(11)),
+    );
+    // The demo fleet never changed, so the finding is still there.
+    assert!(
+        footer(&render(&s)).starts_with("pg-src-1: still role-mismatch after 10 s"),
+        "{}",
+        footer(&render(&s))
+    );
 }

@@ -9,6 +9,7 @@ use crate::fleet::{Instance, RoleView};
 use crate::identity::Role;
 use crate::observation::{SourceKind, SourceReport};
 use crate::report::CheckResult;
+use crate::tui::action::FixTarget;
 use crate::tui::filter::{Filter, Subject};
 use crate::tui::keys::Keymap;
 use crate::tui::redact::redact;
@@ -275,6 +276,97 @@ impl Status {
     }
 }
 
+/// The buttons of the re-registration dialog.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FixButton {
+    /// Close without writing; focused whenever a new plan is shown.
+    #[default]
+    Cancel,
+    /// Apply the shown plan.
+    Apply,
+}
+
+impl FixButton {
+    /// The other button.
+    pub fn other(self) -> FixButton {
+        match self {
+            FixButton::Cancel => FixButton::Apply,
+            FixButton::Apply => FixButton::Cancel,
+        }
+    }
+}
+
+/// A plan as the dialog shows it (lines already sanitised).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixPlan {
+    /// The id of the request it answers; [`crate::tui::action::Effect::ApplyFix`] names it.
+    pub plan_id: u64,
+    /// Writes, diff lines and warnings, one per line.
+    pub lines: Vec<String>,
+    /// How many writes applying it makes.
+    pub writes: usize,
+    /// Why no plan could be made.
+    pub error: Option<String>,
+}
+
+/// What applying a plan did (lines already sanitised).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixOutcome {
+    /// Every write succeeded.
+    pub ok: bool,
+    /// One line per write, the server's message on failure.
+    pub lines: Vec<String>,
+}
+
+/// The re-registration dialog: one instance, one target, the plan and the confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixDialog {
+    /// The instance's cluster (as read).
+    pub cluster: String,
+    /// The instance's name (as read).
+    pub instance: String,
+    /// Where the plan writes.
+    pub target: FixTarget,
+    /// The id of the latest plan requested; answers with another id are stale.
+    pub plan_id: u64,
+    /// The plan; `None` while it is being computed.
+    pub preview: Option<FixPlan>,
+    /// The focused button.
+    pub button: FixButton,
+    /// First preview line shown.
+    pub scroll: u16,
+    /// The plan was confirmed and its result has not come back.
+    pub applying: bool,
+    /// What applying did.
+    pub result: Option<FixOutcome>,
+}
+
+impl FixDialog {
+    /// True when Enter on Apply would write (read-only aside): a plan with writes, no
+    /// error, not already applied or applying.
+    pub fn can_apply(&self) -> bool {
+        !self.applying
+            && self.result.is_none()
+            && self
+                .preview
+                .as_ref()
+                .is_some_and(|p| p.writes > 0 && p.error.is_none())
+    }
+}
+
+/// Waiting for the sources to show that an applied fix took effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixVerify {
+    /// The instance's cluster.
+    pub cluster: String,
+    /// The instance's name.
+    pub instance: String,
+    /// The finding codes the instance had when the fix was applied.
+    pub kinds: Vec<String>,
+    /// After this, the findings still there are reported as not fixed.
+    pub deadline: SystemTime,
+}
+
 /// The whole UI state.
 #[derive(Debug)]
 pub struct State {
@@ -336,6 +428,12 @@ pub struct State {
     pub status: Option<Status>,
     /// The time of the last tick; ages are computed from it so drawing stays pure.
     pub now: Option<SystemTime>,
+    /// The re-registration dialog, while it is open.
+    pub fix: Option<FixDialog>,
+    /// An applied fix whose effect the next reads should show.
+    pub fix_verify: Option<FixVerify>,
+    /// The id of the last plan requested (ids start at 1).
+    pub plan_seq: u64,
 }
 
 fn cluster_key(name: &str) -> String {
@@ -375,6 +473,9 @@ impl State {
             command: None,
             status: None,
             now: None,
+            fix: None,
+            fix_verify: None,
+            plan_seq: 0,
         };
         s.load(result);
         s.expand_small_fleet();
@@ -516,6 +617,31 @@ impl State {
                 out
             }
         }
+    }
+
+    /// The finding codes concerning one instance (its own findings, not the cluster's),
+    /// sorted and without repeats; empty when the instance is not in the fleet.
+    pub fn instance_kinds(&self, cluster: &str, instance: &str) -> Vec<String> {
+        let mut kinds: Vec<String> = self
+            .result
+            .findings
+            .iter()
+            .filter(|f| f.cluster == cluster && f.instance.as_deref() == Some(instance))
+            .map(|f| f.kind.code().to_string())
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+
+    /// True when the fleet has this instance.
+    pub fn has_instance(&self, cluster: &str, instance: &str) -> bool {
+        self.result
+            .fleet
+            .clusters
+            .iter()
+            .filter(|c| c.name == cluster)
+            .any(|c| c.instances.iter().any(|i| i.name == instance))
     }
 
     /// Rebuilds the visible rows, keeping the selection on the same item.

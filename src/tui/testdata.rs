@@ -23,6 +23,39 @@ pub async fn demo_with_broken_inventory() -> CheckResult {
 
 /// A small fleet: `pg-a` (a-1 disagrees on its role), `pg-b` (clean) and `pg-c` (no primary).
 pub fn small() -> CheckResult {
+    build(small_parts("replica"))
+}
+
+/// [`small`] after pg-a-1 was re-registered in the target files: its role agrees.
+pub fn small_fixed() -> CheckResult {
+    build(small_parts("primary"))
+}
+
+/// [`small`] with Consul records for pg-b's members (as the inventory has them).
+pub fn small_with_consul() -> CheckResult {
+    let mut parts = small_parts("replica");
+    let consul = [
+        (1, "pg-b-1", "primary", "10.0.1.1"),
+        (2, "pg-b-2", "replica", "10.0.1.2"),
+    ]
+    .into_iter()
+    .map(|(seq, ins, role, ip)| {
+        obs(
+            SourceKind::Consul,
+            "pg-b",
+            Some(seq),
+            Some(ins),
+            Some(role),
+            ip,
+        )
+    })
+    .collect();
+    parts.push((SourceKind::Consul, consul));
+    build(parts)
+}
+
+/// The sources of [`small`], with the role the target files give pg-a-1.
+fn small_parts(a1_targets_role: &str) -> Vec<(SourceKind, Vec<crate::observation::Observation>)> {
     let inv = vec![
         obs(
             SourceKind::Inventory,
@@ -71,7 +104,7 @@ pub fn small() -> CheckResult {
             "pg-a",
             Some(1),
             Some("pg-a-1"),
-            Some("replica"),
+            Some(a1_targets_role),
             "10.0.0.1",
         ),
         obs(
@@ -107,10 +140,7 @@ pub fn small() -> CheckResult {
             "10.0.2.1",
         ),
     ];
-    build(vec![
-        (SourceKind::Inventory, inv),
-        (SourceKind::Targets, tgt),
-    ])
+    vec![(SourceKind::Inventory, inv), (SourceKind::Targets, tgt)]
 }
 
 /// A generated fleet of `clusters` clusters of `per` clean instances each.

@@ -68,6 +68,10 @@ pub struct Theme {
     pub special: Style,
     /// The READ-ONLY marker.
     pub read_only: Style,
+    /// A diff line being removed (its `-` says so without colour).
+    pub diff_del: Style,
+    /// A diff line being added (its `+` says so without colour).
+    pub diff_add: Style,
 }
 
 impl Theme {
@@ -97,6 +101,8 @@ impl Theme {
             replica: fg(Color::Blue),
             special: fg(Color::Magenta),
             read_only: fg(Color::Yellow).add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            diff_del: fg(Color::Red),
+            diff_add: fg(Color::Green),
         }
     }
 
@@ -118,6 +124,8 @@ impl Theme {
             replica: plain,
             special: plain,
             read_only: Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            diff_del: plain,
+            diff_add: plain,
         }
     }
 

@@ -1,16 +1,33 @@
 //! The reducer: the only place the UI state changes.
 
-use crate::tui::action::{Action, Effect};
+use crate::consul::error::sanitize;
+use crate::observation::SourceKind;
+use crate::tui::action::{Action, Effect, FixTarget};
 use crate::tui::clipboard::selection_text;
 use crate::tui::command::{self, Command};
-use crate::tui::state::{Focus, Row, State, Status};
+use crate::tui::redact::redact;
+use crate::tui::state::{
+    FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Focus, Row, State, Status,
+};
+use std::time::{Duration, SystemTime};
+
+/// How long after applying a fix the reads have to show it took effect.
+pub const VERIFY_WAIT: Duration = Duration::from_secs(10);
+/// Longest plan or result line kept (the dialog wraps them).
+const LINE_MAX: usize = 500;
+/// Most plan or result lines kept, so a runaway plan cannot exhaust memory.
+const LINES_MAX: usize = 2000;
 
 /// Applies one action to the state and returns the work it asks for.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     // A message stays until the user does something; data, ticks and resizes are not that.
     if !matches!(
         action,
-        Action::Data(_) | Action::Tick(_) | Action::Resize(..)
+        Action::Data(_)
+            | Action::Tick(_)
+            | Action::Resize(..)
+            | Action::FixPreview { .. }
+            | Action::FixApplied { .. }
     ) {
         state.status = None;
     }
@@ -67,7 +84,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.size = (w, h);
             state.scroll_to_selection();
         }
-        Action::Data(result) => state.set_data(*result),
+        Action::Data(result) => {
+            state.set_data(*result);
+            verify_on_data(state);
+        }
         Action::Copy => return copy(state),
         Action::StartCommand => state.command = Some(String::new()),
         Action::CommandInput(c) => {
@@ -99,9 +119,275 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::FocusPane(pane) => state.focus = pane,
         Action::Scroll(pane, delta) => scroll_pane(state, pane, delta),
-        Action::Tick(now) => state.now = Some(now),
+        Action::Tick(now) => {
+            state.now = Some(now);
+            verify_on_tick(state, now);
+        }
+        Action::FixOpen => return fix_open(state),
+        Action::FixClose => state.fix = None,
+        Action::FixSwitchButton => {
+            // After applying only Close is drawn; focus cannot go where nothing is shown.
+            if let Some(d) = state.fix.as_mut()
+                && d.result.is_none()
+            {
+                d.button = d.button.other();
+            }
+        }
+        Action::FixCycleTarget => return fix_cycle_target(state),
+        Action::FixScroll(delta) => {
+            if let Some(d) = state.fix.as_mut() {
+                // What the dialog shows: the result once there is one, else the plan (each
+                // with room for the heading, error or status lines around it).
+                let lines = match (&d.result, &d.preview) {
+                    (Some(r), _) => r.lines.len() + 2,
+                    (None, Some(p)) => p.lines.len() + 2,
+                    (None, None) => 1,
+                };
+                let max = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
+                d.scroll = scroll(d.scroll, delta).min(max);
+            }
+        }
+        Action::FixChoose => return fix_choose(state),
+        Action::FixPreview {
+            plan_id,
+            lines,
+            writes,
+            error,
+        } => fix_preview(state, plan_id, &lines, writes, error.as_deref()),
+        Action::FixApplied { ok, lines } => fix_applied(state, ok, &lines),
     }
     Vec::new()
+}
+
+/// Opens the dialog on the selected instance and asks for its plan.
+fn fix_open(state: &mut State) -> Vec<Effect> {
+    let info = match state.selected_row() {
+        Some(Row::Instance(i) | Row::Entry(i, _)) => i,
+        _ => {
+            state.status = Some(Status::error("select an instance to re-register"));
+            return Vec::new();
+        }
+    };
+    let Some(inst) = state.instance(info) else {
+        state.status = Some(Status::error("select an instance to re-register"));
+        return Vec::new();
+    };
+    // With a Consul record the registration is there to copy from, and the target files
+    // are the likelier place to have drifted; without one, Consul is what is missing.
+    let target = if inst.seen_by(SourceKind::Consul) {
+        FixTarget::Targets
+    } else {
+        FixTarget::Consul
+    };
+    let (cluster, instance) = (inst.cluster.clone(), inst.name.clone());
+    state.fix = Some(FixDialog {
+        cluster,
+        instance,
+        target,
+        plan_id: 0,
+        preview: None,
+        button: FixButton::Cancel,
+        scroll: 0,
+        applying: false,
+        result: None,
+    });
+    plan(state)
+}
+
+/// Asks for a plan for the dialog's instance and target, forgetting the shown one.
+fn plan(state: &mut State) -> Vec<Effect> {
+    state.plan_seq += 1;
+    let plan_id = state.plan_seq;
+    let Some(d) = state.fix.as_mut() else {
+        return Vec::new();
+    };
+    d.plan_id = plan_id;
+    d.preview = None;
+    d.result = None;
+    d.button = FixButton::Cancel;
+    d.scroll = 0;
+    vec![Effect::PlanFix {
+        plan_id,
+        cluster: d.cluster.clone(),
+        instance: d.instance.clone(),
+        target: d.target,
+    }]
+}
+
+fn fix_cycle_target(state: &mut State) -> Vec<Effect> {
+    let Some(d) = state.fix.as_mut() else {
+        return Vec::new();
+    };
+    if d.applying {
+        // The confirmed plan is being written; a new one would describe a moving target.
+        state.status = Some(Status::error("applying… wait for the result"));
+        return Vec::new();
+    }
+    d.target = d.target.next();
+    plan(state)
+}
+
+fn fix_choose(state: &mut State) -> Vec<Effect> {
+    let Some(d) = state.fix.as_mut() else {
+        return Vec::new();
+    };
+    match d.button {
+        FixButton::Cancel => state.fix = None,
+        FixButton::Apply => {
+            if state.read_only {
+                state.status = Some(Status::error("READ-ONLY: writes are off"));
+            } else if d.can_apply() {
+                d.applying = true;
+                return vec![Effect::ApplyFix { plan_id: d.plan_id }];
+            } else {
+                let why = if d.applying {
+                    "applying… wait for the result"
+                } else if d.result.is_some() {
+                    "already applied; t plans again"
+                } else if d.preview.is_none() {
+                    "still planning…"
+                } else {
+                    "nothing to apply"
+                };
+                state.status = Some(Status::error(why));
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn fix_preview(
+    state: &mut State,
+    plan_id: u64,
+    lines: &[String],
+    writes: usize,
+    error: Option<&str>,
+) {
+    let Some(d) = state.fix.as_mut() else {
+        return;
+    };
+    // An answer to a request made before the latest `t` (or before reopening) describes
+    // a plan the user is no longer looking at.
+    if plan_id != d.plan_id || d.applying {
+        return;
+    }
+    d.preview = Some(FixPlan {
+        plan_id,
+        lines: clean_lines(lines),
+        writes,
+        error: error.map(|e| sanitize(&redact(e), LINE_MAX)),
+    });
+    // Whatever had focus before, a plan the user has not read yet is never one Enter away.
+    d.button = FixButton::Cancel;
+    d.scroll = 0;
+}
+
+fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
+    let lines = clean_lines(lines);
+    let Some(d) = state.fix.as_mut() else {
+        // The dialog was closed while applying: the footer is the only place left.
+        let first = lines.first().map(String::as_str).unwrap_or_default();
+        let word = if ok { "fix applied" } else { "fix failed" };
+        state.status = Some(if ok {
+            Status::info(format!("{word}: {first}"))
+        } else {
+            Status::error(format!("{word}: {first}"))
+        });
+        return;
+    };
+    d.applying = false;
+    d.button = FixButton::Cancel;
+    d.scroll = 0;
+    d.result = Some(FixOutcome { ok, lines });
+    let (cluster, instance) = (d.cluster.clone(), d.instance.clone());
+    let kinds = state.instance_kinds(&cluster, &instance);
+    state.fix_verify = (!kinds.is_empty()).then(|| FixVerify {
+        cluster,
+        instance,
+        kinds,
+        // Without a tick yet the clock is unknown; the first tick then ends the wait,
+        // which only happens in the second after start.
+        deadline: state.now.unwrap_or(SystemTime::UNIX_EPOCH) + VERIFY_WAIT,
+    });
+}
+
+/// The recorded kinds the instance still has.
+fn remaining(state: &State, v: &FixVerify) -> Vec<String> {
+    let now = state.instance_kinds(&v.cluster, &v.instance);
+    v.kinds
+        .iter()
+        .filter(|k| now.contains(k))
+        .cloned()
+        .collect()
+}
+
+fn verify_on_data(state: &mut State) {
+    let Some(v) = &state.fix_verify else {
+        return;
+    };
+    // An instance missing from a read (a source failed, say) proves nothing.
+    if !state.has_instance(&v.cluster, &v.instance) || !remaining(state, v).is_empty() {
+        return;
+    }
+    state.status = Some(Status::info(format!(
+        "{}: resolved {}",
+        v.instance,
+        v.kinds.join(", ")
+    )));
+    state.fix_verify = None;
+}
+
+fn verify_on_tick(state: &mut State, now: SystemTime) {
+    let Some(v) = &state.fix_verify else {
+        return;
+    };
+    if now <= v.deadline {
+        return;
+    }
+    let secs = VERIFY_WAIT.as_secs();
+    let left = remaining(state, v);
+    state.status = Some(if !state.has_instance(&v.cluster, &v.instance) {
+        Status::error(format!(
+            "{}: not in the latest read {secs} s after the fix",
+            v.instance
+        ))
+    } else if left.is_empty() {
+        Status::info(format!("{}: resolved {}", v.instance, v.kinds.join(", ")))
+    } else {
+        Status::error(format!(
+            "{}: still {} after {secs} s",
+            v.instance,
+            left.join(", ")
+        ))
+    });
+    state.fix_verify = None;
+}
+
+/// Remote lines made safe for the terminal, keeping a diff line's sign and indentation
+/// (which `sanitize` alone would trim away).
+fn clean_lines(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .take(LINES_MAX)
+        .map(|l| clean_line(l))
+        .collect()
+}
+
+fn clean_line(line: &str) -> String {
+    let (sign, rest) = match line.strip_prefix(['-', '+']) {
+        Some(rest) => (&line[..1], rest),
+        None => ("", line),
+    };
+    let indent: usize = rest
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .map(|c| if c == '\t' { 4 } else { 1 })
+        .sum();
+    let body = sanitize(&redact(rest), LINE_MAX);
+    if body.is_empty() {
+        return sign.to_string();
+    }
+    format!("{sign}{}{body}", " ".repeat(indent.min(40)))
 }
 
 fn expand_all(state: &mut State) {

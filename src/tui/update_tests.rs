@@ -1,6 +1,6 @@
 use super::*;
 use crate::tui::state::{Options, RowId, Sort};
-use crate::tui::testdata::{large, small};
+use crate::tui::testdata::{large, small, small_fixed, small_with_consul};
 
 fn state() -> State {
     State::new(
@@ -550,4 +550,379 @@ fn source_age_is_now_minus_read_time() {
     // A clock stepped back reads as "just now", not as an error.
     let earlier = t0 - std::time::Duration::from_secs(5);
     assert_eq!(line.age(Some(earlier)), Some(std::time::Duration::ZERO));
+}
+
+fn plan_id_of(effects: &[Effect]) -> u64 {
+    match effects {
+        [Effect::PlanFix { plan_id, .. }] => *plan_id,
+        other => panic!("expected one PlanFix, got {other:?}"),
+    }
+}
+
+fn preview(plan_id: u64, writes: usize) -> Action {
+    Action::FixPreview {
+        plan_id,
+        lines: vec![
+            "write /t/pg-a.yml (group pg-a-1)".into(),
+            "-  role: replica".into(),
+            "+  role: primary".into(),
+        ],
+        writes,
+        error: None,
+    }
+}
+
+fn dialog(s: &State) -> &crate::tui::state::FixDialog {
+    match &s.fix {
+        Some(d) => d,
+        None => panic!("the dialog is closed"),
+    }
+}
+
+/// pg-a-1 selected, the dialog open with a plan of `writes` writes shown; its plan id.
+fn open_with_plan(s: &mut State, writes: usize) -> u64 {
+    select(s, inst("pg-a/pg-a-1"));
+    let id = plan_id_of(&apply(s, [Action::FixOpen]));
+    apply(s, [preview(id, writes)]);
+    id
+}
+
+#[test]
+fn fix_opens_on_an_instance_and_plans_with_a_default_target() {
+    let mut s = state();
+    select(&mut s, inst("pg-a/pg-a-1"));
+    assert_eq!(
+        apply(&mut s, [Action::FixOpen]),
+        vec![Effect::PlanFix {
+            plan_id: 1,
+            cluster: "pg-a".into(),
+            instance: "pg-a-1".into(),
+            // No Consul record: Consul is where the instance is missing.
+            target: FixTarget::Consul,
+        }]
+    );
+    let d = dialog(&s);
+    assert_eq!(
+        (d.plan_id, &d.preview, d.button),
+        (1, &None, FixButton::Cancel)
+    );
+    apply(&mut s, [Action::FixClose]);
+    assert!(s.fix.is_none());
+
+    // An observation row re-registers the instance it belongs to.
+    apply(&mut s, [Action::Expand, Action::Expand]);
+    assert_eq!(s.selected_id(), Some(RowId::Entry("pg-a/pg-a-1".into(), 0)));
+    let effects = apply(&mut s, [Action::FixOpen]);
+    assert!(
+        matches!(&effects[..], [Effect::PlanFix { plan_id: 2, instance, .. }] if instance == "pg-a-1"),
+        "{effects:?}"
+    );
+
+    let mut s = State::new(small_with_consul(), Options::default());
+    select(&mut s, inst("pg-b/pg-b-1"));
+    let effects = apply(&mut s, [Action::FixOpen]);
+    assert!(
+        matches!(
+            &effects[..],
+            [Effect::PlanFix { target: FixTarget::Targets, instance, .. }] if instance == "pg-b-1"
+        ),
+        "with a Consul record the target files are the default: {effects:?}"
+    );
+}
+
+#[test]
+fn fix_refuses_a_cluster_row_or_no_selection() {
+    let mut s = state();
+    select(&mut s, cluster("pg-a"));
+    assert!(apply(&mut s, [Action::FixOpen]).is_empty());
+    assert!(s.fix.is_none());
+    assert_eq!(
+        s.status,
+        Some(Status::error("select an instance to re-register"))
+    );
+    let mut empty = State::new(
+        crate::report::CheckResult::new(Default::default(), Vec::new()),
+        Options::default(),
+    );
+    assert!(apply(&mut empty, [Action::FixOpen]).is_empty());
+    assert!(empty.fix.is_none());
+    assert_eq!(
+        empty.status,
+        Some(Status::error("select an instance to re-register"))
+    );
+}
+
+#[test]
+fn fix_focus_starts_on_cancel_and_resets_on_every_new_preview() {
+    let mut s = state();
+    let id = open_with_plan(&mut s, 2);
+    assert_eq!(dialog(&s).button, FixButton::Cancel);
+    apply(&mut s, [Action::FixSwitchButton]);
+    assert_eq!(dialog(&s).button, FixButton::Apply);
+    // The same plan delivered again (the runtime re-planned after a change) is unread.
+    apply(&mut s, [preview(id, 3)]);
+    assert_eq!(dialog(&s).button, FixButton::Cancel);
+    apply(&mut s, [Action::FixSwitchButton]);
+    let next = plan_id_of(&apply(&mut s, [Action::FixCycleTarget]));
+    assert_eq!(dialog(&s).button, FixButton::Cancel, "planning again");
+    apply(&mut s, [Action::FixSwitchButton, preview(next, 1)]);
+    assert_eq!(dialog(&s).button, FixButton::Cancel);
+}
+
+#[test]
+fn enter_on_cancel_closes_without_effect() {
+    let mut s = state();
+    open_with_plan(&mut s, 2);
+    assert!(apply(&mut s, [Action::FixChoose]).is_empty());
+    assert!(s.fix.is_none());
+    // Switching twice comes back to Cancel.
+    open_with_plan(&mut s, 2);
+    let effects = apply(
+        &mut s,
+        [
+            Action::FixSwitchButton,
+            Action::FixSwitchButton,
+            Action::FixChoose,
+        ],
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(s.fix.is_none());
+}
+
+#[test]
+fn apply_emits_apply_fix_with_the_plan_id_only_when_allowed() {
+    let mut s = state();
+    select(&mut s, inst("pg-a/pg-a-1"));
+    let id = plan_id_of(&apply(&mut s, [Action::FixOpen]));
+    let choose_apply = || [Action::FixSwitchButton, Action::FixChoose];
+    assert!(apply(&mut s, choose_apply()).is_empty(), "still planning");
+    assert!(s.fix.is_some());
+
+    let mut failed = preview(id, 2);
+    if let Action::FixPreview { error, .. } = &mut failed {
+        *error = Some("GET /v1/agent/services: 403 ACL not found".into());
+    }
+    apply(&mut s, [failed]);
+    assert!(
+        apply(&mut s, choose_apply()).is_empty(),
+        "a plan with an error"
+    );
+
+    apply(&mut s, [preview(id, 0)]);
+    assert!(apply(&mut s, choose_apply()).is_empty(), "nothing to write");
+    assert_eq!(s.status, Some(Status::error("nothing to apply")));
+
+    // A newer plan replaces this one; Apply names the plan on screen.
+    let newer = plan_id_of(&apply(&mut s, [Action::FixCycleTarget]));
+    assert_ne!(newer, id);
+    apply(&mut s, [preview(newer, 2)]);
+    assert_eq!(
+        apply(&mut s, choose_apply()),
+        vec![Effect::ApplyFix { plan_id: newer }]
+    );
+    assert!(dialog(&s).applying);
+    assert!(
+        apply(&mut s, [Action::FixChoose]).is_empty(),
+        "not twice while applying"
+    );
+    assert!(
+        apply(&mut s, [Action::FixCycleTarget]).is_empty(),
+        "no new plan while applying"
+    );
+}
+
+#[test]
+fn stale_preview_is_ignored() {
+    let mut s = state();
+    select(&mut s, inst("pg-a/pg-a-1"));
+    let first = plan_id_of(&apply(&mut s, [Action::FixOpen]));
+    let second = plan_id_of(&apply(&mut s, [Action::FixCycleTarget]));
+    apply(&mut s, [preview(first, 2)]);
+    assert_eq!(dialog(&s).preview, None, "the answer to the older request");
+    apply(&mut s, [preview(second, 1)]);
+    let shown = dialog(&s).preview.as_ref().map(|p| (p.plan_id, p.writes));
+    assert_eq!(shown, Some((second, 1)));
+    // A preview with no dialog open changes nothing.
+    apply(&mut s, [Action::FixClose, preview(second, 1)]);
+    assert!(s.fix.is_none());
+}
+
+#[test]
+fn read_only_blocks_apply() {
+    let mut s = State::new(
+        small(),
+        Options {
+            read_only: true,
+            size: (100, 30),
+            ..Options::default()
+        },
+    );
+    open_with_plan(&mut s, 2);
+    assert!(dialog(&s).can_apply(), "the plan itself is fine");
+    let effects = apply(&mut s, [Action::FixSwitchButton, Action::FixChoose]);
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(!dialog(&s).applying);
+    assert_eq!(s.status, Some(Status::error("READ-ONLY: writes are off")));
+}
+
+#[test]
+fn t_cycles_the_target_and_plans_again() {
+    let mut s = state();
+    open_with_plan(&mut s, 2);
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        match &apply(&mut s, [Action::FixCycleTarget])[..] {
+            [
+                Effect::PlanFix {
+                    plan_id,
+                    instance,
+                    target,
+                    ..
+                },
+            ] => {
+                assert_eq!(instance, "pg-a-1");
+                assert_eq!(dialog(&s).preview, None, "planning… again");
+                assert_eq!(dialog(&s).plan_id, *plan_id);
+                seen.push((*plan_id, *target));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (2, FixTarget::Targets),
+            (3, FixTarget::Command),
+            (4, FixTarget::Consul)
+        ]
+    );
+}
+
+#[test]
+fn preview_scrolls_within_its_lines() {
+    let mut s = state();
+    open_with_plan(&mut s, 2);
+    apply(&mut s, [Action::FixScroll(1)]);
+    assert_eq!(dialog(&s).scroll, 1);
+    apply(&mut s, [Action::FixScroll(100)]);
+    assert_eq!(
+        dialog(&s).scroll,
+        4,
+        "three plan lines and room for two more: the last stays visible"
+    );
+    apply(&mut s, [Action::FixScroll(-100)]);
+    assert_eq!(dialog(&s).scroll, 0);
+}
+
+#[test]
+fn remote_plan_lines_are_sanitised_keeping_sign_and_indent() {
+    let mut s = state();
+    select(&mut s, inst("pg-a/pg-a-1"));
+    let id = plan_id_of(&apply(&mut s, [Action::FixOpen]));
+    apply(
+        &mut s,
+        [Action::FixPreview {
+            plan_id: id,
+            lines: vec![
+                "+    role: \u{1b}[2Jprimary".into(),
+                "PUT http://ops:secret@10.0.0.1:8500/v1/agent/service/register?token=abc".into(),
+            ],
+            writes: 1,
+            error: Some("bad\u{7}  thing".into()),
+        }],
+    );
+    let p = dialog(&s).preview.clone();
+    let Some(p) = p else {
+        panic!("no preview");
+    };
+    assert_eq!(p.lines[0], "+    role: ?[2Jprimary");
+    assert!(!p.lines[1].contains("secret") && !p.lines[1].contains("abc"));
+    assert_eq!(p.error.as_deref(), Some("bad? thing"));
+}
+
+fn applied(ok: bool) -> Action {
+    Action::FixApplied {
+        ok,
+        lines: vec!["wrote /t/pg-a.yml (backup /t/pg-a.yml.bak)".into()],
+    }
+}
+
+#[test]
+fn verify_reports_resolved_when_the_kinds_are_gone() {
+    let mut s = state();
+    let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+    apply(&mut s, [Action::Tick(t0)]);
+    open_with_plan(&mut s, 1);
+    apply(&mut s, [Action::FixSwitchButton, Action::FixChoose]);
+    apply(&mut s, [applied(true)]);
+    let d = dialog(&s);
+    assert!(!d.applying, "the result came back");
+    assert_eq!(d.button, FixButton::Cancel, "Enter now closes");
+    assert_eq!(d.result.as_ref().map(|r| r.ok), Some(true));
+    apply(&mut s, [Action::FixSwitchButton]);
+    assert_eq!(
+        dialog(&s).button,
+        FixButton::Cancel,
+        "only Close is left to focus"
+    );
+    assert_eq!(
+        s.fix_verify,
+        Some(FixVerify {
+            cluster: "pg-a".into(),
+            instance: "pg-a-1".into(),
+            kinds: vec!["role-mismatch".into()],
+            deadline: t0 + VERIFY_WAIT,
+        })
+    );
+    // A read from before the write took effect: keep waiting.
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert!(s.fix_verify.is_some());
+    assert_eq!(s.status, None);
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    assert_eq!(s.fix_verify, None);
+    assert_eq!(
+        s.status,
+        Some(Status::info("pg-a-1: resolved role-mismatch"))
+    );
+    // The dialog stays until the user closes it.
+    assert!(s.fix.is_some());
+    assert!(apply(&mut s, [Action::FixChoose]).is_empty());
+    assert!(s.fix.is_none());
+}
+
+#[test]
+fn verify_reports_what_is_still_there_after_the_deadline() {
+    let mut s = state();
+    let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+    apply(&mut s, [Action::Tick(t0)]);
+    open_with_plan(&mut s, 1);
+    apply(&mut s, [Action::FixSwitchButton, Action::FixChoose]);
+    apply(&mut s, [applied(true), Action::FixClose]);
+    apply(&mut s, [Action::Tick(t0 + VERIFY_WAIT)]);
+    assert!(s.fix_verify.is_some(), "not past the deadline yet");
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    apply(
+        &mut s,
+        [Action::Tick(t0 + VERIFY_WAIT + Duration::from_secs(1))],
+    );
+    assert_eq!(s.fix_verify, None);
+    assert_eq!(
+        s.status,
+        Some(Status::error("pg-a-1: still role-mismatch after 10 s"))
+    );
+}
+
+#[test]
+fn a_result_after_the_dialog_closed_goes_to_the_footer() {
+    let mut s = state();
+    open_with_plan(&mut s, 1);
+    apply(&mut s, [Action::FixSwitchButton, Action::FixChoose]);
+    apply(&mut s, [Action::FixClose, applied(false)]);
+    assert_eq!(
+        s.status,
+        Some(Status::error(
+            "fix failed: wrote /t/pg-a.yml (backup /t/pg-a.yml.bak)"
+        ))
+    );
+    assert_eq!(s.fix_verify, None);
 }

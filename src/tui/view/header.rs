@@ -186,6 +186,7 @@ fn hints(state: &State) -> String {
         (Bind::Copy, "copy"),
         (Bind::DriftOnly, "drift"),
         (Bind::Sort, "sort"),
+        (Bind::Fix, "fix"),
         (Bind::Refresh, "refresh"),
         (Bind::Quit, "quit"),
     ]

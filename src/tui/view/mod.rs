@@ -2,6 +2,7 @@
 
 mod detail;
 mod findings;
+mod fix;
 mod header;
 mod help;
 mod sources;
@@ -114,7 +115,14 @@ pub fn draw(frame: &mut Frame, state: &State) {
         help::draw(frame, area, state, &theme);
     } else if state.sources_open {
         sources::draw(frame, area, state, &theme);
+    } else if state.fix.is_some() {
+        fix::draw(frame, area, state, &theme);
     }
+}
+
+/// Lines of plan the re-registration dialog shows at most at a terminal size (a page).
+pub fn fix_viewport(size: (u16, u16)) -> usize {
+    fix::max_body(Rect::new(0, 0, size.0, size.1)).into()
 }
 
 fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {

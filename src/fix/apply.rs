@@ -1,0 +1,123 @@
+//! Applying a plan: each write in order, every one audited, stopping at the first that fails.
+
+use super::audit::{Audit, AuditEntry};
+use super::plan::{FixContext, Plan, Step};
+use crate::consul::{ConsulClient, Endpoint};
+use serde::Serialize;
+
+/// How one step went.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepResult {
+    /// Where it wrote.
+    pub target: String,
+    /// True when the write was accepted.
+    pub ok: bool,
+    /// What happened (the server's or the system's words on failure).
+    pub message: String,
+}
+
+/// How a whole plan went.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApplyReport {
+    /// The instance.
+    pub instance: String,
+    /// One result per step that ran.
+    pub results: Vec<StepResult>,
+    /// Steps not run because an earlier one failed.
+    pub skipped: usize,
+}
+
+impl ApplyReport {
+    /// True when every step ran and succeeded.
+    pub fn ok(&self) -> bool {
+        self.skipped == 0 && self.results.iter().all(|r| r.ok)
+    }
+}
+
+/// Runs the plan's steps in order; the first failure stops the rest.
+pub async fn apply(plan: &Plan, ctx: &FixContext, audit: &Audit) -> ApplyReport {
+    let mut report = ApplyReport {
+        instance: plan.instance.clone(),
+        results: Vec::new(),
+        skipped: 0,
+    };
+    for (i, step) in plan.steps.iter().enumerate() {
+        let outcome = run_step(step, ctx).await;
+        let (ok, message) = match &outcome {
+            Ok(m) => (true, m.clone()),
+            Err(e) => (false, e.clone()),
+        };
+        let (before, after) = audit_values(step);
+        let entry = AuditEntry::now(
+            plan.destination.name(),
+            &plan.instance,
+            step.target(),
+            before,
+            after,
+            if ok { "ok".into() } else { message.clone() },
+        );
+        let audit_error = audit.record(&entry).err();
+        report.results.push(StepResult {
+            target: step.target(),
+            ok,
+            message: match audit_error {
+                Some(e) => format!("{message} (audit log not written: {e})"),
+                None => message,
+            },
+        });
+        if !ok {
+            report.skipped = plan.steps.len() - i - 1;
+            break;
+        }
+    }
+    report
+}
+
+fn audit_values(step: &Step) -> (serde_json::Value, serde_json::Value) {
+    match step {
+        Step::ConsulRegister { before, after, .. } => (before.clone(), after.clone()),
+        Step::TargetFile { digest, diff, .. } => (
+            serde_json::json!({ "digest": digest }),
+            serde_json::json!({ "diff": diff }),
+        ),
+        Step::Command { argv } => (serde_json::Value::Null, serde_json::json!({ "argv": argv })),
+    }
+}
+
+async fn run_step(step: &Step, ctx: &FixContext) -> Result<String, String> {
+    match step {
+        Step::ConsulRegister { agent, after, .. } => {
+            let mut cfg = ctx
+                .consul
+                .clone()
+                .ok_or_else(|| "Consul is not configured".to_string())?;
+            cfg.endpoint = Endpoint::parse(agent, false).map_err(|e| e.to_string())?;
+            cfg.datacenter = None;
+            let client = ConsulClient::new(cfg).map_err(|e| e.to_string())?;
+            super::consul::register(&client, after)
+                .await
+                .map(|()| "registered".to_string())
+                .map_err(|e| e.to_string())
+        }
+        Step::TargetFile {
+            file,
+            digest,
+            new_text,
+            ..
+        } => {
+            let (file, digest, text) = (file.clone(), digest.clone(), new_text.clone());
+            tokio::task::spawn_blocking(move || {
+                super::targets::write_file(&file, &digest, &text)
+                    .map(|o| format!("written (previous version in {})", o.backup.display()))
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| format!("the write task failed: {e}"))?
+        }
+        Step::Command { argv } => super::command::run(argv, ctx.command_timeout)
+            .await
+            .and_then(|out| out.into_result())
+            .map(|out| format!("{}: {}", out.status_text(), out.tail(400)))
+            .map_err(|e| e.to_string()),
+    }
+}

@@ -1,0 +1,404 @@
+//! `roster fix`: select instances, plan, show the plan, confirm, apply, re-read and verify.
+
+use super::apply::{ApplyReport, apply};
+use super::audit::Audit;
+use super::command::CommandTemplate;
+use super::consul::{AgentAddress, DEFAULT_AGENT_TEMPLATE};
+use super::plan::{Destination, FixContext, Plan, plan};
+use crate::config::{Settings, parse_duration};
+use crate::drift::{Finding, Kind, Severity};
+use crate::fleet::{Fleet, Instance};
+use crate::gather::gather;
+use crate::observation::SourceKind;
+use crate::report::CheckResult;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Output formats of `roster fix`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FixFormat {
+    /// Human-readable plan and results.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Flags of `roster fix`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct FixArgs {
+    /// Fix this instance (repeatable)
+    #[arg(long = "instance", value_name = "INS")]
+    pub instances: Vec<String>,
+    /// Fix every instance of this cluster (repeatable)
+    #[arg(long = "cluster", value_name = "CLS")]
+    pub clusters: Vec<String>,
+    /// Fix every instance with a finding of this kind (repeatable), e.g. role-mismatch
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+    /// The place to rewrite
+    #[arg(long, value_enum)]
+    pub to: Destination,
+    /// The place to believe [default: live, then consul; never the destination]
+    #[arg(long, value_name = "SOURCE", value_parser = parse_authority)]
+    pub authority: Option<SourceKind>,
+    /// Print the plan and stop
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking
+    #[arg(long, conflicts_with = "dry_run")]
+    pub yes: bool,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: FixFormat,
+    /// Agent address template [config: fix.agent_address] (placeholders {scheme}, {node_address}, {port}, {node})
+    #[arg(long, value_name = "TEMPLATE")]
+    pub agent_address: Option<String>,
+    /// Node command template [config: fix.command], e.g. "ssh {ip} sudo /pg/bin/pg-register {role}"
+    #[arg(long = "command", value_name = "TEMPLATE")]
+    pub node_command: Option<String>,
+    /// Time limit for one node command [config: fix.command_timeout]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub command_timeout: Option<Duration>,
+    /// Audit log [config: fix.audit_log; default $XDG_STATE_HOME/roster/audit.log]
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+fn parse_authority(s: &str) -> Result<SourceKind, String> {
+    SourceKind::ALL
+        .into_iter()
+        .find(|k| k.name() == s)
+        .ok_or_else(|| format!("{s:?} is not one of live, consul, targets, inventory"))
+}
+
+/// Builds the fix context from settings and flags.
+pub fn context(settings: &Settings, args: &FixArgs) -> Result<FixContext, String> {
+    let template = args
+        .agent_address
+        .clone()
+        .or_else(|| settings.fix.agent_address.clone())
+        .unwrap_or_else(|| DEFAULT_AGENT_TEMPLATE.to_string());
+    let agent = AgentAddress::new(&template).map_err(|e| e.to_string())?;
+    let command = match args
+        .node_command
+        .clone()
+        .or_else(|| settings.fix.command.clone())
+    {
+        Some(t) => Some(CommandTemplate::new(&t).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let command_timeout = match (args.command_timeout, &settings.fix.command_timeout) {
+        (Some(t), _) => t,
+        (None, Some(t)) => parse_duration(t).map_err(|e| format!("fix.command_timeout: {e}"))?,
+        (None, None) => Duration::from_secs(30),
+    };
+    Ok(FixContext {
+        consul: settings.consul.as_ref().map(|c| c.config.clone()),
+        agent,
+        command,
+        command_timeout,
+    })
+}
+
+/// The instances a selection names: by name, by cluster, or by a finding's kind.
+pub fn select<'a>(
+    fleet: &'a Fleet,
+    findings: &[Finding],
+    args: &FixArgs,
+) -> Result<Vec<&'a Instance>, String> {
+    let kinds: Vec<Kind> = args
+        .kinds
+        .iter()
+        .map(|k| Kind::from_code(k).ok_or_else(|| format!("unknown finding kind {k:?}")))
+        .collect::<Result<_, _>>()?;
+    let with_kind: BTreeSet<(&str, &str)> = findings
+        .iter()
+        .filter(|f| kinds.contains(&f.kind))
+        .filter_map(|f| f.instance.as_deref().map(|i| (f.cluster.as_str(), i)))
+        .collect();
+    let chosen: Vec<&Instance> = fleet
+        .instances()
+        .filter(|i| {
+            args.instances.contains(&i.name)
+                || args.clusters.contains(&i.cluster)
+                || with_kind.contains(&(i.cluster.as_str(), i.name.as_str()))
+        })
+        .collect();
+    for name in &args.instances {
+        if !fleet.instances().any(|i| &i.name == name) {
+            return Err(format!("no instance {name:?} in the fleet"));
+        }
+    }
+    for name in &args.clusters {
+        if !fleet.clusters.iter().any(|c| &c.name == name) {
+            return Err(format!("no cluster {name:?} in the fleet"));
+        }
+    }
+    Ok(chosen)
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    plans: &'a [Plan],
+    errors: &'a [String],
+    applied: &'a [ApplyReport],
+    remaining: Vec<&'a Finding>,
+}
+
+/// Runs `roster fix`; returns the exit code (0 clean, 1 findings remain, 2 failure).
+pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
+    if args.instances.is_empty() && args.clusters.is_empty() && args.kinds.is_empty() {
+        eprintln!("roster fix: say what to fix: --instance, --cluster or --kind");
+        return 2;
+    }
+    if read_only && !args.dry_run {
+        eprintln!("roster fix: read-only: writes are off (use --dry-run to see the plan)");
+        return 2;
+    }
+    let ctx = match context(settings, args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("roster fix: {e}");
+            return 2;
+        }
+    };
+    let before = read(settings).await;
+    if before.fleet.sources.iter().any(|s| s.failed_entirely()) {
+        for s in before.fleet.sources.iter().filter(|s| !s.is_ok()) {
+            eprintln!("roster fix: {}: {}", s.kind, s.errors.join("; "));
+        }
+        eprintln!("roster fix: a source could not be read; not planning on partial knowledge");
+        return 2;
+    }
+    let selected = match select(&before.fleet, &before.findings, args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("roster fix: {e}");
+            return 2;
+        }
+    };
+    let names: BTreeSet<(String, String)> = selected
+        .iter()
+        .map(|i| (i.cluster.clone(), i.name.clone()))
+        .collect();
+    let mut plans = Vec::new();
+    let mut planned: Vec<&Instance> = Vec::new();
+    let mut errors = Vec::new();
+    for inst in &selected {
+        match plan(inst, args.to, args.authority, &ctx).await {
+            Ok(p) if !p.is_empty() || !p.warnings.is_empty() => {
+                plans.push(p);
+                planned.push(inst);
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{}: {e}", inst.name)),
+        }
+    }
+    let writes: usize = plans.iter().map(|p| p.steps.len()).sum();
+    let mut out = std::io::stdout().lock();
+    if args.format == FixFormat::Table {
+        let _ = out.write_all(render_plans(&plans, &errors).as_bytes());
+    }
+    if args.dry_run || writes == 0 {
+        if args.format == FixFormat::Json {
+            let doc = Doc {
+                plans: &plans,
+                errors: &errors,
+                applied: &[],
+                remaining: remaining(&before, &names),
+            };
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        } else if writes == 0 {
+            let _ = writeln!(out, "nothing to write");
+        }
+        return exit_code(&before, &names, !errors.is_empty());
+    }
+    if !args.yes && !confirm(writes, plans.len()) {
+        let _ = writeln!(out, "cancelled: nothing written");
+        return 2;
+    }
+    let audit = Audit::new(
+        args.audit_log
+            .clone()
+            .or_else(|| settings.fix.audit_log.clone())
+            .or_else(|| Audit::default_path(&|k| std::env::var(k).ok()))
+            .unwrap_or_else(|| PathBuf::from("roster-audit.log")),
+    );
+    let mut applied = Vec::new();
+    let mut failed = false;
+    for (n, (p, inst)) in plans.iter().zip(&planned).enumerate() {
+        // An earlier plan may have rewritten the same file: plan again from what is on
+        // disk now, and go on only if the writes are still exactly the ones confirmed.
+        let fresh = if n == 0 {
+            Ok(p.clone())
+        } else {
+            replan(inst, p, &ctx).await
+        };
+        let p = match fresh {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(format!("{}: {e}", inst.name));
+                failed = true;
+                break;
+            }
+        };
+        let report = apply(&p, &ctx, &audit).await;
+        failed = !report.ok();
+        applied.push(report);
+        if failed {
+            // The rest of the plan stops at the first write that did not take.
+            break;
+        }
+    }
+    let after = read(settings).await;
+    if args.format == FixFormat::Json {
+        let doc = Doc {
+            plans: &plans,
+            errors: &errors,
+            applied: &applied,
+            remaining: remaining(&after, &names),
+        };
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let _ = out.write_all(render_results(&applied, &before, &after, &names).as_bytes());
+    }
+    exit_code(&after, &names, failed || !errors.is_empty())
+}
+
+async fn replan(inst: &Instance, confirmed: &Plan, ctx: &FixContext) -> Result<Plan, String> {
+    let fresh = plan(inst, confirmed.destination, Some(confirmed.authority), ctx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let diffs = |p: &Plan| p.steps.iter().map(|s| (s.target(), s.diff())).collect::<Vec<_>>();
+    if diffs(&fresh) == diffs(confirmed) {
+        Ok(fresh)
+    } else {
+        Err("its place changed since the plan was shown; nothing written for it, re-plan".into())
+    }
+}
+
+async fn read(settings: &Settings) -> CheckResult {
+    let g = gather(settings).await;
+    CheckResult::new(Fleet::build(g.outputs), g.notes)
+}
+
+fn remaining<'a>(r: &'a CheckResult, names: &BTreeSet<(String, String)>) -> Vec<&'a Finding> {
+    r.findings
+        .iter()
+        .filter(|f| {
+            f.instance
+                .as_ref()
+                .is_some_and(|i| names.contains(&(f.cluster.clone(), i.clone())))
+        })
+        .collect()
+}
+
+fn exit_code(r: &CheckResult, names: &BTreeSet<(String, String)>, failed: bool) -> u8 {
+    if failed || r.fleet.sources.iter().any(|s| !s.is_ok()) {
+        2
+    } else if remaining(r, names)
+        .iter()
+        .any(|f| f.severity >= Severity::Warning)
+    {
+        1
+    } else {
+        0
+    }
+}
+
+/// Asks on the terminal; anything but `y`/`yes` (and no terminal at all) is a no.
+fn confirm(writes: usize, plans: usize) -> bool {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        eprintln!("roster fix: no terminal to confirm on: pass --yes to apply, or --dry-run");
+        return false;
+    }
+    eprint!("apply {writes} write(s) for {plans} instance(s)? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if stdin.lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// The plans as text: per instance the authority, every write with its diff, and warnings.
+pub fn render_plans(plans: &[Plan], errors: &[String]) -> String {
+    let mut s = String::new();
+    for p in plans {
+        let role = p.desired.role.as_ref().map_or("-", |r| r.as_str());
+        let _ = writeln!(
+            s,
+            "{} ({}): make {} agree with {} (role {role}, ip {})",
+            p.instance,
+            p.cluster,
+            p.destination.name(),
+            p.authority,
+            p.desired.ip.as_deref().unwrap_or("-")
+        );
+        for (n, step) in p.steps.iter().enumerate() {
+            let _ = writeln!(s, "  {}. {}", n + 1, step.target());
+            for line in step.diff() {
+                let _ = writeln!(s, "       {line}");
+            }
+        }
+        for w in &p.warnings {
+            let _ = writeln!(s, "  warning: {w}");
+        }
+    }
+    for e in errors {
+        let _ = writeln!(s, "cannot plan {e}");
+    }
+    s
+}
+
+fn render_results(
+    applied: &[ApplyReport],
+    before: &CheckResult,
+    after: &CheckResult,
+    names: &BTreeSet<(String, String)>,
+) -> String {
+    let mut s = String::new();
+    for r in applied {
+        for step in &r.results {
+            let _ = writeln!(
+                s,
+                "{} {}: {}",
+                if step.ok { "ok  " } else { "FAIL" },
+                step.target,
+                step.message
+            );
+        }
+        if r.skipped > 0 {
+            let _ = writeln!(s, "stopped: {} write(s) of {} not run", r.skipped, r.instance);
+        }
+    }
+    let was = remaining(before, names);
+    let now = remaining(after, names);
+    let key = |f: &&Finding| (f.kind, f.cluster.clone(), f.instance.clone());
+    let now_keys: BTreeSet<_> = now.iter().map(key).collect();
+    for f in &was {
+        if !now_keys.contains(&key(f)) {
+            let _ = writeln!(
+                s,
+                "resolved: {} {}",
+                f.kind,
+                f.instance.as_deref().unwrap_or(&f.cluster)
+            );
+        }
+    }
+    for f in &now {
+        let _ = writeln!(
+            s,
+            "remaining: {} {}: {}",
+            f.kind,
+            f.instance.as_deref().unwrap_or(&f.cluster),
+            f.message
+        );
+    }
+    s
+}

@@ -1,0 +1,1102 @@
+//! The Consul writers: re-registering a service through the agent of the node that owns it
+//! (`PUT /v1/agent/service/register`), or through the catalog for nodes without an agent.
+//!
+//! Registration replaces the whole definition, so every write starts from the agent's
+//! current definition and changes only identity fields; everything else is sent back as read.
+
+use super::error::FixError;
+use crate::consul::error::sanitize;
+use crate::consul::{ConsulClient, Endpoint};
+use crate::identity::{Role, valid_cluster_name};
+use serde_json::{Map, Value, json};
+use std::net::IpAddr;
+use url::Url;
+
+/// The agent address template used when none is configured: the node's address on the
+/// scheme and port of the configured Consul address.
+pub const DEFAULT_AGENT_TEMPLATE: &str = "{scheme}://{node_address}:{port}";
+
+/// The warning a plan shows with every agent write: Pigsty defines its services in files,
+/// which the agent reads again at its next reload.
+pub const RELOAD_WARNING: &str = "services defined in the node's /etc/consul.d files revert to \
+     those files at the next `consul reload` unless the files are rewritten too \
+     (pg-register on the node)";
+
+/// A placeholder of the agent address template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AgentVar {
+    Scheme,
+    NodeAddress,
+    Port,
+    Node,
+}
+
+impl AgentVar {
+    fn parse(name: &str) -> Option<AgentVar> {
+        match name {
+            "scheme" => Some(AgentVar::Scheme),
+            "node_address" => Some(AgentVar::NodeAddress),
+            "port" => Some(AgentVar::Port),
+            "node" => Some(AgentVar::Node),
+            _ => None,
+        }
+    }
+}
+
+/// A piece of a template: literal text or a placeholder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Part<V> {
+    /// Text copied as is.
+    Lit(String),
+    /// A placeholder to fill in.
+    Var(V),
+}
+
+type Piece = Part<AgentVar>;
+
+/// Splits `text` into literal text and `{name}` placeholders, resolving names with `var`.
+pub(crate) fn split_placeholders<V>(
+    text: &str,
+    var: impl Fn(&str) -> Option<V>,
+    known: &str,
+) -> Result<Vec<Part<V>>, String> {
+    let mut out = Vec::new();
+    let mut lit = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find(['{', '}']) {
+        lit.push_str(&rest[..open]);
+        if rest[open..].starts_with('}') {
+            return Err(format!(
+                "unmatched '}}' at {:?}; placeholders are {known}",
+                &rest[open..]
+            ));
+        }
+        let after = &rest[open + 1..];
+        let Some(close) = after
+            .find(['}', '{'])
+            .filter(|&i| after[i..].starts_with('}'))
+        else {
+            return Err(format!(
+                "unclosed '{{' at {:?}; placeholders are {known}",
+                &rest[open..]
+            ));
+        };
+        let name = &after[..close];
+        let Some(v) = var(name) else {
+            return Err(format!(
+                "unknown placeholder {{{name}}}; placeholders are {known}"
+            ));
+        };
+        if !lit.is_empty() {
+            out.push(Part::Lit(std::mem::take(&mut lit)));
+        }
+        out.push(Part::Var(v));
+        rest = &after[close + 1..];
+    }
+    lit.push_str(rest);
+    if !lit.is_empty() {
+        out.push(Part::Lit(lit));
+    }
+    Ok(out)
+}
+
+const AGENT_PLACEHOLDERS: &str = "{scheme}, {node_address}, {port}, {node}";
+
+/// How to reach the agent of a node, as a URL template (default [`DEFAULT_AGENT_TEMPLATE`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentAddress {
+    template: String,
+    pieces: Vec<Piece>,
+}
+
+impl Default for AgentAddress {
+    fn default() -> Self {
+        // The default template is a constant known to parse; fall back to its pieces directly.
+        AgentAddress {
+            template: DEFAULT_AGENT_TEMPLATE.into(),
+            pieces: vec![
+                Piece::Var(AgentVar::Scheme),
+                Piece::Lit("://".into()),
+                Piece::Var(AgentVar::NodeAddress),
+                Piece::Lit(":".into()),
+                Piece::Var(AgentVar::Port),
+            ],
+        }
+    }
+}
+
+impl AgentAddress {
+    /// Parses a template; placeholders are `{scheme}`, `{node_address}`, `{port}` and `{node}`.
+    pub fn new(template: impl Into<String>) -> Result<AgentAddress, FixError> {
+        let template = template.into();
+        let bad = |reason: String| FixError::Template {
+            template: template.clone(),
+            reason,
+        };
+        if template.trim().is_empty() {
+            return Err(bad("the agent address template is empty".into()));
+        }
+        if template.chars().any(char::is_control) || template.contains(char::is_whitespace) {
+            return Err(bad(
+                "a URL cannot contain whitespace or control characters".into()
+            ));
+        }
+        let pieces =
+            split_placeholders(&template, AgentVar::parse, AGENT_PLACEHOLDERS).map_err(bad)?;
+        let addr = AgentAddress {
+            template: template.clone(),
+            pieces,
+        };
+        // Catch a template that can never make a URL now rather than at apply time.
+        let sample = Endpoint::parse("http://127.0.0.1:8500", false)?;
+        addr.expand(&sample, Some("node-1"), "127.0.0.1")
+            .map_err(|e| match e {
+                FixError::Template { reason, .. } => bad(reason),
+                other => bad(other.to_string()),
+            })?;
+        Ok(addr)
+    }
+
+    /// The template as configured.
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// True when the template needs the node name (`{node}`), which [`AgentAddress::url_for`] lacks.
+    pub fn needs_node(&self) -> bool {
+        self.pieces.contains(&Piece::Var(AgentVar::Node))
+    }
+
+    /// The agent URL for a node address; scheme and port come from the configured Consul address.
+    pub fn url_for(&self, consul: &Endpoint, node_address: &str) -> Result<Url, FixError> {
+        self.expand(consul, None, node_address)
+    }
+
+    /// [`AgentAddress::url_for`] for templates that also use the node name.
+    pub fn url_for_node(
+        &self,
+        consul: &Endpoint,
+        node: &str,
+        node_address: &str,
+    ) -> Result<Url, FixError> {
+        self.expand(consul, Some(node), node_address)
+    }
+
+    fn expand(
+        &self,
+        consul: &Endpoint,
+        node: Option<&str>,
+        address: &str,
+    ) -> Result<Url, FixError> {
+        let bad = |reason: String| FixError::Template {
+            template: self.template.clone(),
+            reason,
+        };
+        let http = match consul {
+            Endpoint::Http(u) => Some(u),
+            Endpoint::Unix(_) => None,
+        };
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Lit(l) => out.push_str(l),
+                Piece::Var(AgentVar::Scheme) => match http {
+                    Some(u) => out.push_str(u.scheme()),
+                    None => {
+                        return Err(bad(
+                            "{scheme} needs an http(s) Consul address, not a unix socket".into(),
+                        ));
+                    }
+                },
+                Piece::Var(AgentVar::Port) => match http.and_then(|u| u.port_or_known_default()) {
+                    Some(p) => out.push_str(&p.to_string()),
+                    None => {
+                        return Err(bad(
+                            "{port} needs an http(s) Consul address, not a unix socket".into(),
+                        ));
+                    }
+                },
+                Piece::Var(AgentVar::NodeAddress) => {
+                    check_host_value("{node_address}", address)?;
+                    match address.parse::<IpAddr>() {
+                        Ok(IpAddr::V6(v6)) => out.push_str(&format!("[{v6}]")),
+                        _ => out.push_str(address),
+                    }
+                }
+                Piece::Var(AgentVar::Node) => {
+                    let Some(node) = node else {
+                        return Err(bad("{node} needs the node name; use url_for_node".into()));
+                    };
+                    check_host_value("{node}", node)?;
+                    out.push_str(node);
+                }
+            }
+        }
+        let url = Url::parse(&out).map_err(|e| bad(format!("{out:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad(format!(
+                "{out:?} has scheme {:?}; agents speak http or https",
+                url.scheme()
+            )));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad(format!("{out:?} has no host")));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad(
+                "credentials do not belong in the agent address; use the token".into(),
+            ));
+        }
+        Ok(url)
+    }
+}
+
+/// Node names and addresses come from the catalog, so they must not be able to steer the
+/// URL elsewhere (`evil/` or `user@host`).
+fn check_host_value(placeholder: &str, value: &str) -> Result<(), FixError> {
+    let refuse = |reason: &str| FixError::BadValue {
+        placeholder: placeholder.into(),
+        value: sanitize(value, 80),
+        reason: reason.into(),
+    };
+    if value.is_empty() {
+        return Err(refuse("it is empty"));
+    }
+    if value.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    if value.starts_with(['-', '.'])
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    {
+        return Err(refuse(
+            "a host name holds only letters, digits, '-', '.' and '_'",
+        ));
+    }
+    Ok(())
+}
+
+/// A client for one node's agent: the same credentials and TLS settings as `consul`, at `url`.
+pub fn agent_client(consul: &ConsulClient, url: &Url) -> Result<ConsulClient, FixError> {
+    let mut config = consul.config().clone();
+    config.endpoint = Endpoint::parse(url.as_str(), false)?;
+    // Agent endpoints are local to the agent: `?dc=` means nothing there.
+    config.datacenter = None;
+    Ok(ConsulClient::new(config)?)
+}
+
+/// `GET /v1/agent/services` on a node's agent: the definition of the service `service_id`.
+pub async fn agent_service(
+    client_for_agent: &ConsulClient,
+    service_id: &str,
+) -> Result<Value, FixError> {
+    let url = client_for_agent.url_segments(&["agent", "services"])?;
+    let (all, _): (Option<Map<String, Value>>, _) = client_for_agent.get(url, None).await?;
+    let all = all.unwrap_or_default();
+    let found = all.get(service_id).or_else(|| {
+        all.values()
+            .find(|v| v.get("ID").and_then(Value::as_str) == Some(service_id))
+    });
+    match found {
+        Some(v @ Value::Object(_)) => Ok(v.clone()),
+        Some(_) => Err(FixError::Refused(format!(
+            "the agent at {} describes service {service_id:?} with something other than an object",
+            client_for_agent.endpoint()
+        ))),
+        None => Err(FixError::MissingService {
+            agent: client_for_agent.endpoint().to_string(),
+            service_id: service_id.to_string(),
+        }),
+    }
+}
+
+/// What to change in a registration; `None` leaves that part of the identity alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentityChange {
+    /// From which role to which (`primary`/`replica`), rewritten the way `pg-register` does.
+    pub role: Option<(Role, Role)>,
+    /// The new cluster name (`meta.cluster` and the tag equal to the old cluster).
+    pub cluster: Option<String>,
+    /// The new seq (`meta.seq`).
+    pub seq: Option<u32>,
+    /// The new instance name (`meta.instance`).
+    pub instance: Option<String>,
+    /// The new service name in meta (`meta.service`; the Consul service name never changes).
+    pub service: Option<String>,
+}
+
+impl IdentityChange {
+    /// A role change only.
+    pub fn role(from: Role, to: Role) -> IdentityChange {
+        IdentityChange {
+            role: Some((from, to)),
+            ..IdentityChange::default()
+        }
+    }
+}
+
+/// How a field of an `/v1/agent/services` definition is carried into a register body.
+enum Carry {
+    /// Sent back under this name.
+    Keep(&'static str),
+    /// Sent back under this name unless empty (these are rejected or meaningless when empty).
+    KeepIfSet(&'static str),
+    /// Read-only state that the register endpoint rejects as an unknown field.
+    Drop,
+}
+
+/// Fields are matched the way Consul's decoder matches them: case-insensitively, `_` ignored.
+fn carry(key: &str) -> Option<Carry> {
+    let norm: String = key
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect();
+    Some(match norm.as_str() {
+        "id" => Carry::Keep("ID"),
+        "service" | "name" => Carry::Keep("Name"),
+        "tags" => Carry::Keep("Tags"),
+        "port" => Carry::Keep("Port"),
+        "address" => Carry::Keep("Address"),
+        "meta" => Carry::Keep("Meta"),
+        "weights" => Carry::Keep("Weights"),
+        "enabletagoverride" => Carry::Keep("EnableTagOverride"),
+        "taggedaddresses" => Carry::Keep("TaggedAddresses"),
+        "kind" => Carry::KeepIfSet("Kind"),
+        "proxy" => Carry::KeepIfSet("Proxy"),
+        "connect" => Carry::KeepIfSet("Connect"),
+        "socketpath" => Carry::KeepIfSet("SocketPath"),
+        "locality" => Carry::KeepIfSet("Locality"),
+        "namespace" => Carry::KeepIfSet("Namespace"),
+        "partition" => Carry::KeepIfSet("Partition"),
+        "contenthash" | "createindex" | "modifyindex" | "datacenter" | "peername" => Carry::Drop,
+        _ => return None,
+    })
+}
+
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// The agent's definition turned into a register body with nothing changed.
+fn carried(current: &Value) -> Result<Map<String, Value>, FixError> {
+    let Value::Object(fields) = current else {
+        return Err(FixError::Refused(
+            "the current service definition is not a JSON object".into(),
+        ));
+    };
+    let mut out = Map::new();
+    for (k, v) in fields {
+        match carry(k) {
+            Some(Carry::Keep(name)) => {
+                if !v.is_null() {
+                    out.insert(name.into(), v.clone());
+                }
+            }
+            Some(Carry::KeepIfSet(name)) => {
+                if !is_empty_value(v) {
+                    out.insert(name.into(), v.clone());
+                }
+            }
+            Some(Carry::Drop) => {}
+            None if v.is_null() => {}
+            // Dropping a field roster does not know could lose part of the registration.
+            None => {
+                return Err(FixError::Refused(format!(
+                    "the service definition has a field {:?} roster does not know how to send \
+                     back; re-registering would lose it",
+                    sanitize(k, 60)
+                )));
+            }
+        }
+    }
+    let name = out.get("Name").and_then(Value::as_str).unwrap_or_default();
+    if name.is_empty() {
+        return Err(FixError::Refused(
+            "the current service definition has no service name".into(),
+        ));
+    }
+    if !out.contains_key("ID") {
+        out.insert("ID".into(), Value::String(name.to_string()));
+    }
+    Ok(out)
+}
+
+/// The spelling `pg-register` uses for a role it can write.
+fn register_word(role: &Role) -> Result<&'static str, FixError> {
+    match role {
+        Role::Primary => Ok("primary"),
+        Role::Replica => Ok("replica"),
+        other => Err(FixError::Refused(format!(
+            "role {:?}: pg-register rewrites only primary and replica registrations",
+            sanitize(other.as_str(), 40)
+        ))),
+    }
+}
+
+fn check_identity_value(what: &str, v: &str) -> Result<(), FixError> {
+    if v.is_empty() || v.chars().any(char::is_control) {
+        return Err(FixError::BadValue {
+            placeholder: what.into(),
+            value: sanitize(v, 80),
+            reason: "identity values must be non-empty and free of control characters".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `pg-register`'s rewrite of one value: a value that is or ends with `from` gets `to`.
+fn rewrite_role(value: &str, from: &str, to: &str) -> Option<String> {
+    value.strip_suffix(from).map(|stem| format!("{stem}{to}"))
+}
+
+/// The body for `PUT /v1/agent/service/register`: the agent's current definition (as
+/// `/v1/agent/services` returns it) with only the identity fields of `change` changed.
+///
+/// The role follows `pg-register`: every tag and meta value that is or ends with the old
+/// word gets the new one, service names never change; a `meta.role` spelled as a synonym
+/// (`master`) is set too, since it is the field readers trust first. Cluster, seq, instance
+/// and service set the meta keys the registration already has (none is added), and a
+/// cluster change also renames the tag equal to the old cluster. Checks are left out so the
+/// agent keeps the ones it has.
+pub fn reregister_body(current: &Value, change: &IdentityChange) -> Result<Value, FixError> {
+    let mut body = carried(current)?;
+    let role = match &change.role {
+        Some((from, to)) => Some((register_word(from)?, register_word(to)?, from)),
+        None => None,
+    };
+    for (what, v) in [
+        ("cluster", &change.cluster),
+        ("instance", &change.instance),
+        ("service", &change.service),
+    ] {
+        if let Some(v) = v {
+            check_identity_value(what, v)?;
+        }
+    }
+    if let Some(c) = &change.cluster
+        && !valid_cluster_name(c)
+    {
+        return Err(FixError::Refused(format!(
+            "cluster name {:?} breaks Pigsty's naming rule [a-z][a-z0-9-]*",
+            sanitize(c, 60)
+        )));
+    }
+    if change.seq == Some(0) {
+        return Err(FixError::Refused("seq must be positive".into()));
+    }
+
+    let mut meta = match body.remove("Meta") {
+        None => None,
+        Some(Value::Object(m)) => Some(m),
+        Some(_) => {
+            return Err(FixError::Refused(
+                "the service's Meta is not an object of strings".into(),
+            ));
+        }
+    };
+    let old_cluster = meta
+        .as_ref()
+        .and_then(|m| m.get("cluster"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+
+    if let Some(Value::Array(tags)) = body.get_mut("Tags") {
+        for tag in tags.iter_mut() {
+            let Value::String(t) = tag else {
+                return Err(FixError::Refused(
+                    "the service's Tags are not strings".into(),
+                ));
+            };
+            if let Some((from, to, _)) = role
+                && let Some(new) = rewrite_role(t, from, to)
+            {
+                *t = new;
+            }
+            if let (Some(new), Some(old)) = (&change.cluster, &old_cluster)
+                && t == old
+            {
+                *t = new.clone();
+            }
+        }
+    } else if body.get("Tags").is_some_and(|t| !t.is_null()) {
+        return Err(FixError::Refused(
+            "the service's Tags are not a list".into(),
+        ));
+    }
+
+    if let Some(meta) = meta.as_mut() {
+        if let Some((from, to, from_role)) = role {
+            for (k, v) in meta.iter_mut() {
+                let Value::String(s) = v else {
+                    return Err(FixError::Refused(format!(
+                        "the service's Meta.{} is not a string",
+                        sanitize(k, 40)
+                    )));
+                };
+                if let Some(new) = rewrite_role(s, from, to) {
+                    *s = new;
+                } else if k == "role" && Role::parse(s) == *from_role {
+                    *s = to.to_string();
+                }
+            }
+        }
+        let mut set = |key: &str, value: Option<String>| {
+            if let (Some(v), Some(slot)) = (value, meta.get_mut(key)) {
+                *slot = Value::String(v);
+            }
+        };
+        set("cluster", change.cluster.clone());
+        set("seq", change.seq.map(|s| s.to_string()));
+        set("instance", change.instance.clone());
+        set("service", change.service.clone());
+    }
+    if let Some(m) = meta {
+        body.insert("Meta".into(), Value::Object(m));
+    }
+    Ok(Value::Object(body))
+}
+
+/// `PUT /v1/agent/service/register` on a node's agent (without `replace-existing-checks`,
+/// so the service keeps its checks).
+pub async fn register(agent: &ConsulClient, body: &Value) -> Result<(), FixError> {
+    if body
+        .get("Name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(FixError::Refused(
+            "a register body needs the service Name".into(),
+        ));
+    }
+    let url = agent.url_segments(&["agent", "service", "register"])?;
+    agent.put(url, body).await?;
+    Ok(())
+}
+
+/// Catalog fields of `/v1/catalog/service/<name>` and their agent-definition names.
+const CATALOG_FIELDS: &[(&str, &str)] = &[
+    ("ServiceKind", "Kind"),
+    ("ServiceID", "ID"),
+    ("ServiceName", "Service"),
+    ("ServiceTags", "Tags"),
+    ("ServiceAddress", "Address"),
+    ("ServiceTaggedAddresses", "TaggedAddresses"),
+    ("ServiceWeights", "Weights"),
+    ("ServiceMeta", "Meta"),
+    ("ServicePort", "Port"),
+    ("ServiceSocketPath", "SocketPath"),
+    ("ServiceEnableTagOverride", "EnableTagOverride"),
+    ("ServiceProxy", "Proxy"),
+    ("ServiceConnect", "Connect"),
+    ("ServiceLocality", "Locality"),
+];
+
+/// A service's definition read from the catalog (`/v1/catalog/service/<name>`), in the
+/// shape `/v1/agent/services` uses, for nodes that have no agent to ask.
+pub async fn catalog_service(
+    consul: &ConsulClient,
+    service_name: &str,
+    node: &str,
+    service_id: &str,
+) -> Result<Value, FixError> {
+    let url = consul.url_segments(&["catalog", "service", service_name])?;
+    let (entries, _): (Option<Vec<Map<String, Value>>>, _) = consul.get(url, None).await?;
+    let entry = entries.unwrap_or_default().into_iter().find(|e| {
+        e.get("Node").and_then(Value::as_str) == Some(node)
+            && e.get("ServiceID").and_then(Value::as_str) == Some(service_id)
+    });
+    let Some(entry) = entry else {
+        return Err(FixError::MissingService {
+            agent: format!("{} (catalog, node {node:?})", consul.endpoint()),
+            service_id: service_id.to_string(),
+        });
+    };
+    let mut out = Map::new();
+    for (from, to) in CATALOG_FIELDS {
+        if let Some(v) = entry.get(*from).filter(|v| !v.is_null()) {
+            out.insert((*to).to_string(), v.clone());
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+/// The `PUT /v1/catalog/register` body that writes a register body onto an agentless node,
+/// leaving the node record alone.
+pub fn catalog_register_body(node: &str, address: &str, body: &Value) -> Result<Value, FixError> {
+    if node.is_empty() {
+        return Err(FixError::Refused(
+            "a catalog registration needs the node name".into(),
+        ));
+    }
+    let mut service = carried(body)?;
+    if let Some(name) = service.remove("Name") {
+        service.insert("Service".into(), name);
+    }
+    Ok(json!({
+        "Node": node,
+        "Address": address,
+        "Service": Value::Object(service),
+        "SkipNodeUpdate": true,
+    }))
+}
+
+/// `PUT /v1/catalog/register` of a service on a node without an agent. On a node with an
+/// agent the agent's anti-entropy sync would undo it: use [`register`] there.
+pub async fn catalog_register(
+    consul: &ConsulClient,
+    node: &str,
+    address: &str,
+    body: &Value,
+) -> Result<(), FixError> {
+    let request = catalog_register_body(node, address, body)?;
+    let url = consul.url_segments(&["catalog", "register"])?;
+    let answer = consul.put(url.clone(), &request).await?;
+    match serde_json::from_slice::<Value>(&answer) {
+        Ok(Value::Bool(true)) => Ok(()),
+        _ => Err(FixError::Refused(format!(
+            "{url}: Consul did not confirm the registration (answered {:?})",
+            sanitize(&String::from_utf8_lossy(&answer), 80)
+        ))),
+    }
+}
+
+/// A readable before/after diff of two service definitions, for previews:
+/// `- Tags: [replica, pg-test]` / `+ Tags: [primary, pg-test]`, `~ Meta.role: replica -> primary`.
+///
+/// Both sides are first put in register-body shape, so `Service` and `Name` or read-only
+/// fields such as `Datacenter` do not show up as changes.
+pub fn diff_lines(before: &Value, after: &Value) -> Vec<String> {
+    let norm = |v: &Value| match carried(v) {
+        Ok(m) => Value::Object(m),
+        Err(_) => v.clone(),
+    };
+    let mut out = Vec::new();
+    diff_into(&mut out, "", &norm(before), &norm(after));
+    out
+}
+
+fn diff_into(out: &mut Vec<String>, path: &str, before: &Value, after: &Value) {
+    if before == after {
+        return;
+    }
+    let join = |k: &str| {
+        if path.is_empty() {
+            sanitize(k, 60)
+        } else {
+            format!("{path}.{}", sanitize(k, 60))
+        }
+    };
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                match (b.get(k), a.get(k)) {
+                    (Some(x), Some(y)) => diff_into(out, &join(k), x, y),
+                    (Some(x), None) => out.push(format!("- {}: {}", join(k), show(x))),
+                    (None, Some(y)) => out.push(format!("+ {}: {}", join(k), show(y))),
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::Array(_), Value::Array(_)) => {
+            out.push(format!("- {path}: {}", show(before)));
+            out.push(format!("+ {path}: {}", show(after)));
+        }
+        _ => out.push(format!("~ {path}: {} -> {}", show(before), show(after))),
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => sanitize(s, 120),
+        Value::Array(a) => format!("[{}]", a.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", sanitize(k, 60), show(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn postgres(role: &str) -> Value {
+        json!({
+            "ID": "postgres", "Service": "postgres",
+            "Tags": [role, "pg-test"],
+            "Meta": {"type": "postgres", "role": role, "seq": "1", "instance": "pg-test-1",
+                     "service": format!("pg-test-{role}"), "cluster": "pg-test", "version": "13"},
+            "Port": 5432, "Address": "",
+            "Weights": {"Passing": 1, "Warning": 1},
+            "EnableTagOverride": false, "Datacenter": "dc1",
+            "ContentHash": "abc", "CreateIndex": 10, "ModifyIndex": 12,
+        })
+    }
+
+    fn endpoint(raw: &str) -> Endpoint {
+        Endpoint::parse(raw, false).unwrap()
+    }
+
+    #[test]
+    fn default_template_follows_the_consul_address() {
+        let a = AgentAddress::new(DEFAULT_AGENT_TEMPLATE).unwrap();
+        assert_eq!(a, AgentAddress::default());
+        let u = a
+            .url_for(&endpoint("https://consul:8501"), "10.10.10.11")
+            .unwrap();
+        assert_eq!(u.as_str(), "https://10.10.10.11:8501/");
+        let u = a.url_for(&endpoint("http://consul"), "fe80::1").unwrap();
+        assert_eq!(
+            u.as_str(),
+            "http://[fe80::1]/",
+            "the default port is implied"
+        );
+        let u = a.url_for(&endpoint("consul:8500"), "db-1.example").unwrap();
+        assert_eq!(u.as_str(), "http://db-1.example:8500/");
+    }
+
+    #[test]
+    fn templates_with_node_names_and_bad_templates() {
+        let a = AgentAddress::new("https://{node}.consul.internal:{port}/agent").unwrap();
+        assert!(a.needs_node());
+        let u = a
+            .url_for_node(&endpoint("http://c:8500"), "pg-test-1", "10.0.0.1")
+            .unwrap();
+        assert_eq!(u.as_str(), "https://pg-test-1.consul.internal:8500/agent");
+        assert!(matches!(
+            a.url_for(&endpoint("http://c:8500"), "10.0.0.1"),
+            Err(FixError::Template { .. })
+        ));
+        for (bad, word) in [
+            ("{scheme}://{host}:{port}", "unknown placeholder {host}"),
+            ("{scheme}://{node_address:{port}", "unclosed"),
+            ("{scheme}://{node_address}}:1", "unmatched"),
+            ("", "empty"),
+            ("ftp://{node_address}", "scheme"),
+            ("{node_address}", "not a URL"),
+        ] {
+            let e = AgentAddress::new(bad).unwrap_err().to_string();
+            assert!(e.contains(word), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn node_values_cannot_steer_the_url() {
+        let a = AgentAddress::default();
+        let c = endpoint("http://c:8500");
+        for evil in ["evil.com/x?", "user@host", "", "-x", "a b"] {
+            assert!(
+                matches!(a.url_for(&c, evil), Err(FixError::BadValue { .. })),
+                "{evil}"
+            );
+        }
+        let unix = Endpoint::parse("unix:///run/consul.sock", false).unwrap();
+        assert!(a.url_for(&unix, "10.0.0.1").is_err());
+        let fixed = AgentAddress::new("http://{node_address}:8500").unwrap();
+        assert_eq!(
+            fixed.url_for(&unix, "10.0.0.1").unwrap().as_str(),
+            "http://10.0.0.1:8500/"
+        );
+    }
+
+    #[test]
+    fn role_rewrite_follows_pg_register() {
+        let body = reregister_body(
+            &postgres("replica"),
+            &IdentityChange::role(Role::Replica, Role::Primary),
+        )
+        .unwrap();
+        assert_eq!(body["Name"], "postgres");
+        assert_eq!(body["ID"], "postgres");
+        assert_eq!(body["Tags"], json!(["primary", "pg-test"]));
+        assert_eq!(body["Meta"]["role"], "primary");
+        assert_eq!(body["Meta"]["service"], "pg-test-primary");
+        assert_eq!(body["Meta"]["cluster"], "pg-test");
+        assert_eq!(body["Meta"]["instance"], "pg-test-1");
+        assert_eq!(body["Port"], 5432);
+        for gone in [
+            "Service",
+            "Datacenter",
+            "ContentHash",
+            "CreateIndex",
+            "ModifyIndex",
+        ] {
+            assert!(body.get(gone).is_none(), "{gone} must not be sent");
+        }
+        assert!(body.get("Check").is_none() && body.get("Checks").is_none());
+    }
+
+    #[test]
+    fn cluster_service_names_never_change() {
+        let current = json!({
+            "ID": "pg-test-primary", "Service": "pg-test-primary",
+            "Tags": ["pg-test-primary", "pg-test", "primary"],
+            "Meta": {"type": "postgres", "seq": "1", "instance": "pg-test-1",
+                     "service": "pg-test-primary", "cluster": "pg-test"},
+            "Port": 5433,
+        });
+        let body = reregister_body(
+            &current,
+            &IdentityChange::role(Role::Primary, Role::Replica),
+        )
+        .unwrap();
+        assert_eq!(body["Name"], "pg-test-primary");
+        assert_eq!(body["ID"], "pg-test-primary");
+        assert_eq!(
+            body["Tags"],
+            json!(["pg-test-replica", "pg-test", "replica"])
+        );
+        assert_eq!(body["Meta"]["service"], "pg-test-replica");
+        assert_eq!(body["Meta"]["cluster"], "pg-test");
+    }
+
+    #[test]
+    fn role_meta_synonyms_and_untouched_values() {
+        let mut current = postgres("replica");
+        current["Meta"]["role"] = json!("standby");
+        current["Meta"]["note"] = json!("primary-site");
+        current["Tags"] = json!(["replica", "pg-test", "primary-dc"]);
+        let body = reregister_body(
+            &current,
+            &IdentityChange::role(Role::Replica, Role::Primary),
+        )
+        .unwrap();
+        assert_eq!(body["Meta"]["role"], "primary");
+        assert_eq!(body["Meta"]["note"], "primary-site");
+        assert_eq!(body["Tags"], json!(["primary", "pg-test", "primary-dc"]));
+        // Exact spelling, as pg-register's rewrite: "Replica" is not the word it writes.
+        current["Tags"] = json!(["Replica"]);
+        let body = reregister_body(
+            &current,
+            &IdentityChange::role(Role::Replica, Role::Primary),
+        )
+        .unwrap();
+        assert_eq!(body["Tags"], json!(["Replica"]));
+    }
+
+    #[test]
+    fn unknown_role_words_are_refused() {
+        for (from, to) in [
+            (Role::Replica, Role::Unknown("boss".into())),
+            (Role::Unknown("x".into()), Role::Primary),
+            (Role::Replica, Role::Offline),
+        ] {
+            let e =
+                reregister_body(&postgres("replica"), &IdentityChange::role(from, to)).unwrap_err();
+            assert!(matches!(e, FixError::Refused(_)), "{e}");
+        }
+    }
+
+    #[test]
+    fn other_identity_fields_set_existing_meta_only() {
+        let change = IdentityChange {
+            cluster: Some("pg-new".into()),
+            seq: Some(4),
+            instance: Some("pg-new-4".into()),
+            service: Some("pg-new-replica".into()),
+            ..IdentityChange::default()
+        };
+        let body = reregister_body(&postgres("replica"), &change).unwrap();
+        assert_eq!(body["Tags"], json!(["replica", "pg-new"]));
+        assert_eq!(body["Meta"]["cluster"], "pg-new");
+        assert_eq!(body["Meta"]["seq"], "4");
+        assert_eq!(body["Meta"]["instance"], "pg-new-4");
+        assert_eq!(body["Meta"]["service"], "pg-new-replica");
+        assert_eq!(body["Meta"]["role"], "replica");
+
+        let haproxy = json!({"ID": "haproxy", "Service": "haproxy", "Tags": ["pg", "exporter", "pg-test"],
+            "Meta": {"type": "exporter", "seq": "1", "instance": "pg-test-1", "cluster": "pg-test"}, "Port": 9101});
+        let body = reregister_body(&haproxy, &change).unwrap();
+        assert!(body["Meta"].get("service").is_none(), "no key is added");
+
+        let bad = IdentityChange {
+            cluster: Some("Pg_Test".into()),
+            ..IdentityChange::default()
+        };
+        assert!(reregister_body(&haproxy, &bad).is_err());
+        let bad = IdentityChange {
+            seq: Some(0),
+            ..IdentityChange::default()
+        };
+        assert!(reregister_body(&haproxy, &bad).is_err());
+        let bad = IdentityChange {
+            instance: Some("a\u{1b}[2J".into()),
+            ..IdentityChange::default()
+        };
+        assert!(reregister_body(&haproxy, &bad).is_err());
+    }
+
+    #[test]
+    fn definitions_roster_cannot_carry_are_refused() {
+        let mut current = postgres("replica");
+        current["SomethingNew"] = json!({"x": 1});
+        let e = reregister_body(&current, &IdentityChange::default()).unwrap_err();
+        assert!(e.to_string().contains("SomethingNew"), "{e}");
+        assert!(reregister_body(&json!({"ID": "x"}), &IdentityChange::default()).is_err());
+        assert!(reregister_body(&json!([1]), &IdentityChange::default()).is_err());
+        let mut current = postgres("replica");
+        current["Meta"]["n"] = json!(1);
+        assert!(
+            reregister_body(
+                &current,
+                &IdentityChange::role(Role::Replica, Role::Primary)
+            )
+            .is_err()
+        );
+        let connect = json!({"ID": "web", "Service": "web", "Kind": "", "Proxy": {}, "Connect": {"Native": true}});
+        let body = reregister_body(&connect, &IdentityChange::default()).unwrap();
+        assert!(body.get("Kind").is_none() && body.get("Proxy").is_none());
+        assert_eq!(body["Connect"], json!({"Native": true}));
+    }
+
+    #[test]
+    fn diff_shows_only_what_changes() {
+        let before = postgres("replica");
+        let after =
+            reregister_body(&before, &IdentityChange::role(Role::Replica, Role::Primary)).unwrap();
+        assert_eq!(
+            diff_lines(&before, &after),
+            vec![
+                "~ Meta.role: replica -> primary",
+                "~ Meta.service: pg-test-replica -> pg-test-primary",
+                "- Tags: [replica, pg-test]",
+                "+ Tags: [primary, pg-test]",
+            ]
+        );
+        assert!(diff_lines(&before, &before).is_empty());
+        let mut more = after.clone();
+        more["Meta"]["new"] = json!("v");
+        more["Port"] = json!(6432);
+        more.as_object_mut().unwrap().remove("Weights");
+        let lines = diff_lines(&after, &more);
+        assert!(lines.contains(&"+ Meta.new: v".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"~ Port: 5432 -> 6432".to_string()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"- Weights: {Passing: 1, Warning: 1}".to_string()),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn catalog_bodies_use_the_catalog_names() {
+        let body = reregister_body(
+            &postgres("replica"),
+            &IdentityChange::role(Role::Replica, Role::Primary),
+        )
+        .unwrap();
+        let r = catalog_register_body("ext-1", "10.0.0.9", &body).unwrap();
+        assert_eq!(r["Node"], "ext-1");
+        assert_eq!(r["SkipNodeUpdate"], true);
+        assert_eq!(r["Service"]["Service"], "postgres");
+        assert!(r["Service"].get("Name").is_none());
+        assert_eq!(r["Service"]["Tags"], json!(["primary", "pg-test"]));
+        assert!(catalog_register_body("", "10.0.0.9", &body).is_err());
+    }
+
+    mod survives {
+        use super::super::*;
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        fn word() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z][a-z0-9-]{0,10}",
+                "\\PC{0,12}",
+                Just("primary".to_string()),
+                Just("replica".to_string()),
+                Just("pg-test-replica".to_string()),
+                Just("pg-test".to_string()),
+                Just("master".to_string()),
+            ]
+        }
+
+        fn expected(v: &str, from: &str, to: &str) -> String {
+            v.strip_suffix(from)
+                .map_or_else(|| v.to_string(), |s| format!("{s}{to}"))
+        }
+
+        proptest! {
+            #[test]
+            fn only_identity_fields_change(
+                tags in vec(word(), 0..6),
+                meta in btree_map(word(), word(), 0..8),
+                port in any::<u16>(),
+                address in prop_oneof![Just(String::new()), "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}"],
+                passing in 1..100i32,
+                warning in 1..100i32,
+                tagged in btree_map("[a-z_]{1,8}", ("[a-z0-9.:]{0,15}", any::<u16>()), 0..4),
+                eto in any::<bool>(),
+                promote in any::<bool>(),
+                with_meta_role in any::<bool>(),
+            ) {
+                let (from, to) = if promote { (Role::Replica, Role::Primary) } else { (Role::Primary, Role::Replica) };
+                let (fw, tw) = (from.as_str().to_string(), to.as_str().to_string());
+                let mut meta = meta;
+                if with_meta_role {
+                    meta.insert("role".into(), fw.clone());
+                }
+                let tagged: BTreeMap<String, Value> = tagged
+                    .into_iter()
+                    .map(|(k, (a, p))| (k, json!({"Address": a, "Port": p})))
+                    .collect();
+                let mut current = json!({
+                    "ID": "svc-1", "Service": "pg-test-primary", "Tags": tags, "Meta": meta,
+                    "Port": port, "Address": address,
+                    "Weights": {"Passing": passing, "Warning": warning},
+                    "EnableTagOverride": eto, "Datacenter": "dc1", "ContentHash": "h",
+                });
+                if !tagged.is_empty() {
+                    current["TaggedAddresses"] = json!(tagged);
+                }
+                let body = reregister_body(&current, &IdentityChange::role(from.clone(), to.clone())).unwrap();
+
+                prop_assert_eq!(&body["ID"], "svc-1");
+                prop_assert_eq!(&body["Name"], "pg-test-primary");
+                prop_assert_eq!(&body["Port"], &json!(port));
+                prop_assert_eq!(&body["Address"], &json!(address));
+                prop_assert_eq!(&body["Weights"], &json!({"Passing": passing, "Warning": warning}));
+                prop_assert_eq!(&body["EnableTagOverride"], &json!(eto));
+                prop_assert_eq!(body.get("TaggedAddresses"), current.get("TaggedAddresses"));
+                let want_tags: Vec<String> = tags.iter().map(|t| expected(t, &fw, &tw)).collect();
+                prop_assert_eq!(&body["Tags"], &json!(want_tags));
+                let got = body["Meta"].as_object().unwrap();
+                prop_assert_eq!(got.len(), meta.len());
+                for (k, v) in &meta {
+                    let want = if k == "role" && Role::parse(v) == from && !v.ends_with(fw.as_str()) {
+                        tw.clone()
+                    } else {
+                        expected(v, &fw, &tw)
+                    };
+                    prop_assert_eq!(got.get(k), Some(&json!(want)), "meta {}", k);
+                }
+                let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+                for k in keys {
+                    prop_assert!(
+                        ["ID", "Name", "Tags", "Meta", "Port", "Address", "Weights",
+                         "EnableTagOverride", "TaggedAddresses"].contains(&k.as_str()),
+                        "unexpected field {}", k
+                    );
+                }
+            }
+        }
+    }
+}

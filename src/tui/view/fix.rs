@@ -1,0 +1,188 @@
+//! The re-registration dialog: the plan for one instance and one target, and the
+//! confirmation, focused on Cancel, that every write goes through.
+
+use super::{clamp_scroll, clean};
+use crate::tui::state::{FixButton, FixDialog, State};
+use crate::tui::theme::Theme;
+use crate::tui::update::VERIFY_WAIT;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+/// Widest the dialog gets; diff lines longer than this wrap.
+const MAX_W: u16 = 100;
+/// Rows around the plan: borders, a blank line, the buttons and the key hint.
+const CHROME: u16 = 5;
+/// The key hint under the buttons.
+const HINT: &str = "Tab switch · t target · Enter choose · Esc close";
+/// The key hint once the plan was applied.
+const HINT_DONE: &str = "Enter or Esc close · t plan again";
+
+/// Rows of plan the dialog can show at most in this area.
+pub(super) fn max_body(area: Rect) -> u16 {
+    area.height.saturating_sub(2 + CHROME).max(1)
+}
+
+pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let Some(d) = &state.fix else {
+        return;
+    };
+    let body = body(d, state, theme);
+    let w = area
+        .width
+        .saturating_sub(4)
+        .clamp(area.width.min(20), MAX_W);
+    let inner_w = usize::from(w.saturating_sub(2)).max(1);
+    // The plan wraps; count the rows it takes so that a short plan gets a short dialog.
+    let rows: usize = body
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w))
+        .sum();
+    let body_h = u16::try_from(rows)
+        .unwrap_or(u16::MAX)
+        .min(max_body(area))
+        .max(1);
+    let h = (body_h + CHROME).min(area.height);
+    let rect = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    let block = Block::bordered()
+        .border_style(theme.focus_border)
+        .title(Line::styled(
+            format!(" Re-register {} → {} ", clean(&d.instance), d.target.name()),
+            theme.title,
+        ));
+    let inner = block.inner(rect);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(block, rect);
+    let [plan, _, buttons, hint] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let scroll = clamp_scroll(d.scroll, body.len());
+    frame.render_widget(
+        Paragraph::new(body)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        plan,
+    );
+    frame.render_widget(
+        Paragraph::new(button_line(d, state, theme)).alignment(Alignment::Center),
+        buttons,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            if d.result.is_some() { HINT_DONE } else { HINT },
+            theme.dim,
+        ))
+        .alignment(Alignment::Center),
+        hint,
+    );
+}
+
+/// The plan, or what happened when it was applied (every line already sanitised).
+fn body(d: &FixDialog, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(r) = &d.result {
+        lines.push(if r.ok {
+            Line::styled("applied", theme.ok)
+        } else {
+            Line::styled("failed; the rest of the plan was not applied", theme.error)
+        });
+        lines.extend(r.lines.iter().map(|l| plan_line(l, theme)));
+        let waiting = state
+            .fix_verify
+            .as_ref()
+            .is_some_and(|v| v.cluster == d.cluster && v.instance == d.instance);
+        if waiting {
+            lines.push(Line::styled(
+                format!(
+                    "waiting up to {} s for the sources to show the change…",
+                    VERIFY_WAIT.as_secs()
+                ),
+                theme.dim,
+            ));
+        }
+        return lines;
+    }
+    let Some(p) = &d.preview else {
+        lines.push(Line::styled("planning…", theme.dim));
+        return lines;
+    };
+    if let Some(e) = &p.error {
+        lines.push(Line::from(vec![
+            Span::styled("error: ", theme.error),
+            Span::styled(e.clone(), theme.error),
+        ]));
+    }
+    lines.extend(p.lines.iter().map(|l| plan_line(l, theme)));
+    if p.error.is_none() && p.writes == 0 {
+        lines.push(Line::styled(
+            format!("nothing to write: {} already agrees", d.target.name()),
+            theme.dim,
+        ));
+    }
+    if d.applying {
+        lines.push(Line::styled("applying…", theme.dim));
+    }
+    lines
+}
+
+/// One plan line, styled by its sign; the sign stays so the diff reads without colour.
+fn plan_line(line: &str, theme: &Theme) -> Line<'static> {
+    let style = if line.starts_with('-') {
+        theme.diff_del
+    } else if line.starts_with('+') {
+        theme.diff_add
+    } else if line
+        .trim_start()
+        .get(..8)
+        .is_some_and(|w| w.eq_ignore_ascii_case("warning:"))
+    {
+        theme.warning
+    } else {
+        Style::new()
+    };
+    Line::styled(line.to_string(), style)
+}
+
+/// `[ Cancel ]  [ Apply N writes ]`, the focused one reversed; after applying, `[ Close ]`.
+fn button_line(d: &FixDialog, state: &State, theme: &Theme) -> Line<'static> {
+    let focus = |b: FixButton, enabled: bool| {
+        let base = if enabled { Style::new() } else { theme.dim };
+        if d.button == b {
+            base.patch(theme.selected)
+        } else {
+            base
+        }
+    };
+    if d.result.is_some() {
+        return Line::from(Span::styled("[ Close ]", theme.selected));
+    }
+    let apply = match &d.preview {
+        Some(p) if p.error.is_none() => {
+            let s = if p.writes == 1 { "" } else { "s" };
+            format!("[ Apply {} write{s} ]", p.writes)
+        }
+        _ => "[ Apply ]".to_string(),
+    };
+    let enabled = d.can_apply() && !state.read_only;
+    let mut spans = vec![
+        Span::styled("[ Cancel ]", focus(FixButton::Cancel, true)),
+        Span::raw("  "),
+        Span::styled(apply, focus(FixButton::Apply, enabled)),
+    ];
+    if state.read_only {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(" READ-ONLY ", theme.read_only));
+    }
+    Line::from(spans)
+}
