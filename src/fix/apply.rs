@@ -34,15 +34,27 @@ impl ApplyReport {
     }
 }
 
-/// Runs the plan's steps in order; the first failure stops the rest.
-pub async fn apply(plan: &Plan, ctx: &FixContext, audit: &Audit) -> ApplyReport {
+/// What one run of fixes remembers across plans.
+#[derive(Debug, Default)]
+pub struct ApplySession {
+    backed_up: std::collections::BTreeSet<std::path::PathBuf>,
+}
+
+/// Runs the plan's steps in order; the first failure stops the rest. Within one
+/// `session`, a file's `.bak` is made once, so it always holds the original.
+pub async fn apply(
+    plan: &Plan,
+    ctx: &FixContext,
+    audit: &Audit,
+    session: &mut ApplySession,
+) -> ApplyReport {
     let mut report = ApplyReport {
         instance: plan.instance.clone(),
         results: Vec::new(),
         skipped: 0,
     };
     for (i, step) in plan.steps.iter().enumerate() {
-        let outcome = run_step(step, ctx).await;
+        let outcome = run_step(step, ctx, session).await;
         let (ok, message) = match &outcome {
             Ok(m) => (true, m.clone()),
             Err(e) => (false, e.clone()),
@@ -84,7 +96,11 @@ fn audit_values(step: &Step) -> (serde_json::Value, serde_json::Value) {
     }
 }
 
-async fn run_step(step: &Step, ctx: &FixContext) -> Result<String, String> {
+async fn run_step(
+    step: &Step,
+    ctx: &FixContext,
+    session: &mut ApplySession,
+) -> Result<String, String> {
     match step {
         Step::ConsulRegister { agent, after, .. } => {
             let mut cfg = ctx
@@ -105,14 +121,19 @@ async fn run_step(step: &Step, ctx: &FixContext) -> Result<String, String> {
             new_text,
             ..
         } => {
-            let (file, digest, text) = (file.clone(), digest.clone(), new_text.clone());
-            tokio::task::spawn_blocking(move || {
-                super::targets::write_file(&file, &digest, &text)
-                    .map(|o| format!("written (previous version in {})", o.backup.display()))
+            let backup = !session.backed_up.contains(file);
+            let (path, digest, text) = (file.clone(), digest.clone(), new_text.clone());
+            let result = tokio::task::spawn_blocking(move || {
+                super::targets::write_file_with(&path, &digest, &text, backup)
+                    .map(|o| format!("written (the original is in {})", o.backup.display()))
                     .map_err(|e| e.to_string())
             })
             .await
-            .map_err(|e| format!("the write task failed: {e}"))?
+            .map_err(|e| format!("the write task failed: {e}"))?;
+            if result.is_ok() {
+                session.backed_up.insert(file.clone());
+            }
+            result
         }
         Step::Command { argv } => super::command::run(argv, ctx.command_timeout)
             .await

@@ -1,6 +1,6 @@
 //! `roster fix`: select instances, plan, show the plan, confirm, apply, re-read and verify.
 
-use super::apply::{ApplyReport, apply};
+use super::apply::{ApplyReport, ApplySession, apply};
 use super::audit::Audit;
 use super::command::CommandTemplate;
 use super::consul::{AgentAddress, DEFAULT_AGENT_TEMPLATE};
@@ -230,6 +230,7 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
     );
     let mut applied = Vec::new();
     let mut failed = false;
+    let mut session = ApplySession::default();
     for (n, (p, inst)) in plans.iter().zip(&planned).enumerate() {
         // An earlier plan may have rewritten the same file: plan again from what is on
         // disk now, and go on only if the writes are still exactly the ones confirmed.
@@ -246,7 +247,7 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
                 break;
             }
         };
-        let report = apply(&p, &ctx, &audit).await;
+        let report = apply(&p, &ctx, &audit, &mut session).await;
         failed = !report.ok();
         applied.push(report);
         if failed {
@@ -379,24 +380,28 @@ fn render_results(
     }
     let was = remaining(before, names);
     let now = remaining(after, names);
-    let key = |f: &&Finding| (f.kind, f.cluster.clone(), f.instance.clone());
+    // A finding that only dropped in severity (an error that became a stale-inventory
+    // warning) counts as resolved at its old severity.
+    let key = |f: &&Finding| (f.kind, f.severity, f.cluster.clone(), f.instance.clone());
     let now_keys: BTreeSet<_> = now.iter().map(key).collect();
     for f in &was {
         if !now_keys.contains(&key(f)) {
             let _ = writeln!(
                 s,
-                "resolved: {} {}",
+                "resolved: {} {} ({})",
                 f.kind,
-                f.instance.as_deref().unwrap_or(&f.cluster)
+                f.instance.as_deref().unwrap_or(&f.cluster),
+                f.severity
             );
         }
     }
     for f in &now {
         let _ = writeln!(
             s,
-            "remaining: {} {}: {}",
+            "remaining: {} {} ({}): {}",
             f.kind,
             f.instance.as_deref().unwrap_or(&f.cluster),
+            f.severity,
             f.message
         );
     }

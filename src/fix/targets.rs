@@ -1559,6 +1559,17 @@ pub fn write_file(
     expected_digest: &str,
     new_text: &str,
 ) -> Result<WriteOutcome, TargetEditError> {
+    write_file_with(path, expected_digest, new_text, true)
+}
+
+/// [`write_file`], with the `.bak` left alone when `backup` is false: the second write
+/// to a file in one run must not replace the backup of the original with its first edit.
+pub fn write_file_with(
+    path: &Path,
+    expected_digest: &str,
+    new_text: &str,
+    backup: bool,
+) -> Result<WriteOutcome, TargetEditError> {
     // Never put a file on disk that Prometheus would refuse.
     parse_target_file(path, new_text).map_err(|e| TargetEditError::Verify {
         path: path.to_path_buf(),
@@ -1573,10 +1584,14 @@ pub fn write_file(
     let permissions = fs::metadata(path)
         .map_err(io_err(path, "reading metadata"))?
         .permissions();
-    let backup = backup_path(path);
-    replace_atomically(&backup, &original, &permissions)?;
+    let backup_file = backup_path(path);
+    if backup {
+        replace_atomically(&backup_file, &original, &permissions)?;
+    }
     replace_atomically(path, new_text.as_bytes(), &permissions)?;
-    Ok(WriteOutcome { backup })
+    Ok(WriteOutcome {
+        backup: backup_file,
+    })
 }
 
 /// Puts `<file>.bak` back in place of `path`, atomically; the backup is kept.

@@ -1,0 +1,338 @@
+//! `roster fix` end to end: the real binary plans, applies and verifies against the
+//! simulator and real target files; the audit log records every write.
+
+mod common;
+
+use common::{has, json, roster, stderr, stdout};
+use roster::demo::Demo;
+use roster::fix::audit::Audit;
+use roster::fix::plan::{Destination, FixContext, Step, plan};
+use roster::fleet::Fleet;
+use roster::gather::gather;
+use roster::observation::SourceKind;
+
+fn sources(demo: &Demo) -> Vec<String> {
+    vec![
+        "--consul".into(),
+        demo.server().url(),
+        "--targets".into(),
+        demo.targets_dir().display().to_string(),
+        "--inventory".into(),
+        demo.inventory_path().display().to_string(),
+    ]
+}
+
+fn args(demo: &Demo, cmd: &str, extra: &[&str]) -> Vec<String> {
+    let mut v = vec![cmd.to_string()];
+    v.extend(sources(demo));
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+async fn check(demo: &Demo, home: &std::path::Path) -> serde_json::Value {
+    json(&roster(home, &args(demo, "check", &["-f", "json"]), &[]).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_follow_consul_after_a_failover() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let env = [("XDG_STATE_HOME", state.to_str().unwrap())];
+    let file = demo.targets_dir().join("pg-test.yml");
+    let original = std::fs::read_to_string(&file).unwrap();
+
+    let dry = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &["--cluster", "pg-test", "--to", "targets", "--dry-run"],
+        ),
+        &env,
+    )
+    .await;
+    assert_eq!(dry.status.code(), Some(1), "{}", stderr(&dry));
+    let text = stdout(&dry);
+    assert!(text.contains("make targets agree with consul"), "{text}");
+    assert!(text.contains("+ - labels: {cls: pg-test, ins: pg-test-1, ip: 127.10.10.11, role: replica, svc: pg-test-replica}"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        original,
+        "a dry run writes nothing"
+    );
+
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &["--cluster", "pg-test", "--to", "targets", "--yes"],
+        ),
+        &env,
+    )
+    .await;
+    let text = stdout(&out);
+    assert!(text.contains("resolved: role-mismatch pg-test-1"), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+    // Only the stale inventory (a warning) is left.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let doc = check(&demo, home.path()).await;
+    for f in doc["findings"].as_array().unwrap() {
+        if f["cluster"] == "pg-test" {
+            assert_eq!(f["severity"], "warning", "{f}");
+        }
+    }
+    let now = std::fs::read_to_string(&file).unwrap();
+    assert!(now.contains("#======>"), "comments survive");
+    assert_eq!(
+        std::fs::read_to_string(file.with_extension("yml.bak")).unwrap(),
+        original,
+        "the .bak holds the original"
+    );
+    let audit = std::fs::read_to_string(state.join("roster/audit.log")).unwrap();
+    let entries: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 2, "{audit}");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["result"] == "ok" && e["destination"] == "targets")
+    );
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_rewritten_registration_is_completed_through_the_agent() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let env = [("XDG_STATE_HOME", state.to_str().unwrap())];
+    assert!(has(
+        &check(&demo, home.path()).await,
+        "service-role-split",
+        "pg-src",
+        Some("pg-src-2")
+    ));
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &[
+                "--instance",
+                "pg-src-2",
+                "--to",
+                "consul",
+                "--authority",
+                "targets",
+                "--yes",
+                "-f",
+                "json",
+            ],
+        ),
+        &env,
+    )
+    .await;
+    let doc = json(&out);
+    let applied = &doc["applied"][0]["results"];
+    assert!(
+        applied.as_array().unwrap().iter().all(|r| r["ok"] == true),
+        "{doc}"
+    );
+    let after = check(&demo, home.path()).await;
+    assert!(
+        !has(&after, "service-role-split", "pg-src", Some("pg-src-2")),
+        "{after}"
+    );
+    // The checks of a re-registered service survive.
+    let health = after["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instance"] == "pg-src-2")
+        .unwrap()["health"]
+        .clone();
+    assert_eq!(health, "passing");
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_unreachable_agent_and_no_terminal_write_nothing() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let file = demo.targets_dir().join("pg-test.yml");
+    let original = std::fs::read_to_string(&file).unwrap();
+
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &[
+                "--read-only",
+                "--cluster",
+                "pg-test",
+                "--to",
+                "targets",
+                "--yes",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+
+    // No terminal to confirm on and no --yes: refused.
+    let out = roster(
+        home.path(),
+        &args(&demo, "fix", &["--cluster", "pg-test", "--to", "targets"]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+
+    // pg-orders-5's node is down: its agent does not answer.
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &[
+                "--instance",
+                "pg-orders-5",
+                "--to",
+                "consul",
+                "--authority",
+                "inventory",
+                "--yes",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    // The inventory does not know pg-orders-5: nothing to believe, a clear refusal.
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("inventory says nothing about pg-orders-5"),
+        "{}",
+        stdout(&out)
+    );
+
+    // An agent that does not answer: planning fails with the address, nothing is written.
+    let before = check(&demo, home.path()).await;
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &[
+                "--instance",
+                "pg-test-1",
+                "--to",
+                "consul",
+                "--authority",
+                "targets",
+                "--agent-address",
+                "http://{node_address}:1",
+                "--yes",
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.contains("cannot plan pg-test-1") && text.contains("127.10.10.11:1"),
+        "{text}"
+    );
+    assert_eq!(
+        check(&demo, home.path()).await["findings"],
+        before["findings"]
+    );
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_changed_between_plan_and_apply_is_refused() {
+    let demo = Demo::start().await.unwrap();
+    let mut a = demo.source_args();
+    a.config = None;
+    let settings = roster::config::resolve(&a, &|_| None).unwrap();
+    let g = gather(&settings).await;
+    let fleet = Fleet::build(g.outputs);
+    let inst = fleet.instances().find(|i| i.name == "pg-test-1").unwrap();
+    let ctx = FixContext {
+        consul: settings.consul.as_ref().map(|c| c.config.clone()),
+        agent: roster::fix::consul::AgentAddress::new(roster::fix::consul::DEFAULT_AGENT_TEMPLATE)
+            .unwrap(),
+        command: None,
+        command_timeout: std::time::Duration::from_secs(5),
+    };
+    let p = plan(inst, Destination::Targets, Some(SourceKind::Consul), &ctx)
+        .await
+        .unwrap();
+    assert!(matches!(p.steps[0], Step::TargetFile { .. }));
+    let file = demo.targets_dir().join("pg-test.yml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("# edited by someone else\n");
+    std::fs::write(&file, &text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut session = roster::fix::apply::ApplySession::default();
+    let audit = Audit::new(dir.path().join("a.log"));
+    let report = roster::fix::apply::apply(&p, &ctx, &audit, &mut session).await;
+    assert!(!report.ok());
+    assert!(
+        report.results[0].message.contains("changed on disk"),
+        "{:?}",
+        report.results
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        text,
+        "the other edit is kept"
+    );
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_command_runs_with_the_desired_role() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &[
+                "--instance",
+                "pg-test-1",
+                "--to",
+                "command",
+                "--authority",
+                "inventory",
+                "--command",
+                "echo pg-register {role} on {ip}",
+                "--yes",
+            ],
+        ),
+        &[("XDG_STATE_HOME", home.path().to_str().unwrap())],
+    )
+    .await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("$ echo pg-register primary on 127.10.10.11"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   command echo pg-register primary on 127.10.10.11"),
+        "{text}"
+    );
+    demo.stop().await;
+}
