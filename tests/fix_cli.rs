@@ -55,7 +55,7 @@ async fn targets_follow_consul_after_a_failover() {
     assert_eq!(dry.status.code(), Some(1), "{}", stderr(&dry));
     let text = stdout(&dry);
     assert!(text.contains("make targets agree with consul"), "{text}");
-    assert!(text.contains("+ - labels: {cls: pg-test, ins: pg-test-1, ip: 127.10.10.11, role: replica, svc: pg-test-replica}"), "{text}");
+    assert!(text.contains("+    2: - labels: {cls: pg-test, ins: pg-test-1, ip: 127.10.10.11, role: replica, svc: pg-test-replica}"), "{text}");
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         original,

@@ -77,21 +77,30 @@ fn parse_authority(s: &str) -> Result<SourceKind, String> {
 
 /// Builds the fix context from settings and flags.
 pub fn context(settings: &Settings, args: &FixArgs) -> Result<FixContext, String> {
-    let template = args
-        .agent_address
-        .clone()
+    context_with(
+        settings,
+        args.agent_address.clone(),
+        args.node_command.clone(),
+        args.command_timeout,
+    )
+}
+
+/// Builds the fix context from settings, with flags (when given) taking precedence.
+pub fn context_with(
+    settings: &Settings,
+    agent_address: Option<String>,
+    node_command: Option<String>,
+    command_timeout: Option<Duration>,
+) -> Result<FixContext, String> {
+    let template = agent_address
         .or_else(|| settings.fix.agent_address.clone())
         .unwrap_or_else(|| DEFAULT_AGENT_TEMPLATE.to_string());
     let agent = AgentAddress::new(&template).map_err(|e| e.to_string())?;
-    let command = match args
-        .node_command
-        .clone()
-        .or_else(|| settings.fix.command.clone())
-    {
+    let command = match node_command.or_else(|| settings.fix.command.clone()) {
         Some(t) => Some(CommandTemplate::new(&t).map_err(|e| e.to_string())?),
         None => None,
     };
-    let command_timeout = match (args.command_timeout, &settings.fix.command_timeout) {
+    let command_timeout = match (command_timeout, &settings.fix.command_timeout) {
         (Some(t), _) => t,
         (None, Some(t)) => parse_duration(t).map_err(|e| format!("fix.command_timeout: {e}"))?,
         (None, None) => Duration::from_secs(30),
@@ -211,7 +220,11 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
                 applied: &[],
                 remaining: remaining(&before, &names),
             };
-            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
         } else if writes == 0 {
             let _ = writeln!(out, "nothing to write");
         }
@@ -221,13 +234,7 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
         let _ = writeln!(out, "cancelled: nothing written");
         return 2;
     }
-    let audit = Audit::new(
-        args.audit_log
-            .clone()
-            .or_else(|| settings.fix.audit_log.clone())
-            .or_else(|| Audit::default_path(&|k| std::env::var(k).ok()))
-            .unwrap_or_else(|| PathBuf::from("roster-audit.log")),
-    );
+    let audit = audit_for(settings, args.audit_log.clone());
     let mut applied = Vec::new();
     let mut failed = false;
     let mut session = ApplySession::default();
@@ -263,18 +270,36 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
             applied: &applied,
             remaining: remaining(&after, &names),
         };
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
     } else {
         let _ = out.write_all(render_results(&applied, &before, &after, &names).as_bytes());
     }
     exit_code(&after, &names, failed || !errors.is_empty())
 }
 
+/// The audit log: the flag, else `[fix] audit_log`, else the state directory.
+pub fn audit_for(settings: &Settings, flag: Option<PathBuf>) -> Audit {
+    Audit::new(
+        flag.or_else(|| settings.fix.audit_log.clone())
+            .or_else(|| Audit::default_path(&|k| std::env::var(k).ok()))
+            .unwrap_or_else(|| PathBuf::from("roster-audit.log")),
+    )
+}
+
 async fn replan(inst: &Instance, confirmed: &Plan, ctx: &FixContext) -> Result<Plan, String> {
     let fresh = plan(inst, confirmed.destination, Some(confirmed.authority), ctx)
         .await
         .map_err(|e| e.to_string())?;
-    let diffs = |p: &Plan| p.steps.iter().map(|s| (s.target(), s.diff())).collect::<Vec<_>>();
+    let diffs = |p: &Plan| {
+        p.steps
+            .iter()
+            .map(|s| (s.target(), s.diff()))
+            .collect::<Vec<_>>()
+    };
     if diffs(&fresh) == diffs(confirmed) {
         Ok(fresh)
     } else {
@@ -375,7 +400,11 @@ fn render_results(
             );
         }
         if r.skipped > 0 {
-            let _ = writeln!(s, "stopped: {} write(s) of {} not run", r.skipped, r.instance);
+            let _ = writeln!(
+                s,
+                "stopped: {} write(s) of {} not run",
+                r.skipped, r.instance
+            );
         }
     }
     let was = remaining(before, names);

@@ -203,7 +203,10 @@ pub struct FixContext {
 }
 
 /// The authority used when none is named: live, then Consul, and never the destination itself.
-pub fn default_authority(inst: &Instance, destination: Destination) -> Result<SourceKind, FixError> {
+pub fn default_authority(
+    inst: &Instance,
+    destination: Destination,
+) -> Result<SourceKind, FixError> {
     for kind in [SourceKind::Live, SourceKind::Consul] {
         if kind != destination.source() && inst.seen_by(kind) {
             return Ok(kind);
@@ -267,7 +270,9 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
     let desired = plan.desired.clone();
     let mut agents: BTreeMap<String, ConsulClient> = BTreeMap::new();
     for o in observations {
-        let Origin::Consul(c) = &o.origin else { continue };
+        let Origin::Consul(c) = &o.origin else {
+            continue;
+        };
         let change = consul_change(o, &desired);
         if let (Some(ip), Some(want)) = (o.ip.as_deref(), desired.ip.as_deref())
             && ip != want
@@ -286,8 +291,8 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
             Some(c) => c.clone(),
             None => {
                 let mut cfg = config.clone();
-                cfg.endpoint = Endpoint::parse(agent_url.as_str(), false)
-                    .map_err(FixError::from)?;
+                cfg.endpoint =
+                    Endpoint::parse(agent_url.as_str(), false).map_err(FixError::from)?;
                 // The agent answers for its own node in its own datacenter.
                 cfg.datacenter = None;
                 let client = ConsulClient::new(cfg).map_err(FixError::from)?;
@@ -308,9 +313,8 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
         }
     }
     if !plan.steps.is_empty() {
-        plan.warnings.push(
-            "services defined in the node's /etc/consul.d files revert at the next `consul reload` unless the node's files are updated too (the command destination runs pg-register there)".into(),
-        );
+        plan.warnings
+            .push(super::consul::RELOAD_WARNING.to_string());
     }
     Ok(())
 }
@@ -353,7 +357,9 @@ fn plan_targets(inst: &Instance, plan: &mut Plan) -> Result<(), FixError> {
     // All edits to one file go into one write, or the second would find the file changed.
     let mut by_file: BTreeMap<PathBuf, Vec<(usize, LabelChanges)>> = BTreeMap::new();
     for o in groups {
-        let Origin::Targets(t) = &o.origin else { continue };
+        let Origin::Targets(t) = &o.origin else {
+            continue;
+        };
         let changes = target_changes(&t.labels, &desired);
         if !changes.is_empty() {
             by_file
@@ -375,12 +381,10 @@ fn plan_targets(inst: &Instance, plan: &mut Plan) -> Result<(), FixError> {
         }
     }
     for (file, edits) in by_file {
-        let bytes = std::fs::read(&file).map_err(|e| {
-            FixError::Refused(format!("cannot read {}: {e}", file.display()))
-        })?;
-        let original = String::from_utf8(bytes.clone()).map_err(|_| {
-            FixError::Refused(format!("{} is not UTF-8 text", file.display()))
-        })?;
+        let bytes = std::fs::read(&file)
+            .map_err(|e| FixError::Refused(format!("cannot read {}: {e}", file.display())))?;
+        let original = String::from_utf8(bytes.clone())
+            .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", file.display())))?;
         let mut text = original.clone();
         for (index, changes) in &edits {
             text = edit_group(&file, &text, *index, changes)?;
@@ -404,7 +408,10 @@ pub fn target_changes(labels: &BTreeMap<String, String>, desired: &Desired) -> L
         ("cls", Some(desired.cluster.clone())),
         ("ins", Some(desired.instance.clone())),
         ("ip", desired.ip.clone()),
-        ("role", desired.role.as_ref().map(|r| r.as_str().to_string())),
+        (
+            "role",
+            desired.role.as_ref().map(|r| r.as_str().to_string()),
+        ),
         ("svc", desired.service()),
     ];
     want.retain(|(_, v)| v.is_some());
@@ -420,7 +427,7 @@ pub fn target_changes(labels: &BTreeMap<String, String>, desired: &Desired) -> L
     changes
 }
 
-/// Lines that differ between two texts, as `-`/`+` pairs with their line numbers.
+/// Lines that differ between two texts, as `-`/`+` lines with their line numbers.
 pub fn text_diff(before: &str, after: &str) -> Vec<String> {
     let a: Vec<&str> = before.lines().collect();
     let b: Vec<&str> = after.lines().collect();
@@ -433,21 +440,21 @@ pub fn text_diff(before: &str, after: &str) -> Vec<String> {
                 j += 1;
             }
             (Some(x), Some(y)) if a.len() == b.len() => {
-                out.push(format!("{:>4} - {x}", i + 1));
-                out.push(format!("{:>4} + {y}", j + 1));
+                out.push(format!("- {:>4}: {x}", i + 1));
+                out.push(format!("+ {:>4}: {y}", j + 1));
                 i += 1;
                 j += 1;
             }
             (Some(x), _) if a.len() > b.len() && !b[j..].contains(x) => {
-                out.push(format!("{:>4} - {x}", i + 1));
+                out.push(format!("- {:>4}: {x}", i + 1));
                 i += 1;
             }
             (_, Some(y)) => {
-                out.push(format!("{:>4} + {y}", j + 1));
+                out.push(format!("+ {:>4}: {y}", j + 1));
                 j += 1;
             }
             (Some(x), None) => {
-                out.push(format!("{:>4} - {x}", i + 1));
+                out.push(format!("- {:>4}: {x}", i + 1));
                 i += 1;
             }
             (None, None) => break,
@@ -464,10 +471,12 @@ fn plan_command(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Result<()
         )
     })?;
     let d = &plan.desired;
-    let role = d
-        .role
-        .as_ref()
-        .ok_or_else(|| FixError::Refused(format!("{} states no role for {}", plan.authority, inst.name)))?;
+    let role = d.role.as_ref().ok_or_else(|| {
+        FixError::Refused(format!(
+            "{} states no role for {}",
+            plan.authority, inst.name
+        ))
+    })?;
     let node = inst
         .by_source(SourceKind::Consul)
         .find_map(|o| match &o.origin {
@@ -567,23 +576,32 @@ mod tests {
                 ("svc".to_string(), Some("pg-test-replica".to_string())),
             ])
         );
-        let only_ins: BTreeMap<String, String> =
-            [("cls".to_string(), "pg-test".to_string()), ("ins".to_string(), "pg-test-10".to_string())].into();
+        let only_ins: BTreeMap<String, String> = [
+            ("cls".to_string(), "pg-test".to_string()),
+            ("ins".to_string(), "pg-test-10".to_string()),
+        ]
+        .into();
         let c = target_changes(&only_ins, &desired);
-        assert_eq!(c, BTreeMap::from([("ins".to_string(), Some("pg-test-1".to_string()))]));
+        assert_eq!(
+            c,
+            BTreeMap::from([("ins".to_string(), Some("pg-test-1".to_string()))])
+        );
         let mut same = labels.clone();
         same.insert("role".into(), "standby".into());
         same.insert("svc".into(), "pg-test-replica".into());
-        assert!(target_changes(&same, &desired).is_empty(), "standby means replica");
+        assert!(
+            target_changes(&same, &desired).is_empty(),
+            "standby means replica"
+        );
     }
 
     #[test]
     fn text_diff_shows_changed_and_added_lines() {
         let d = text_diff("a\nb\nc\n", "a\nB\nc\n");
-        assert_eq!(d, ["   2 - b", "   2 + B"]);
+        assert_eq!(d, ["-    2: b", "+    2: B"]);
         let d = text_diff("a\n", "a\nb\n");
-        assert_eq!(d, ["   2 + b"]);
+        assert_eq!(d, ["+    2: b"]);
         let d = text_diff("a\nb\nc\n", "a\nc\n");
-        assert_eq!(d, ["   2 - b"]);
+        assert_eq!(d, ["-    2: b"]);
     }
 }

@@ -9,6 +9,7 @@ pub mod clipboard;
 pub mod command;
 pub mod demo_data;
 pub mod filter;
+pub mod fixer;
 pub mod keys;
 pub mod live;
 pub mod redact;

@@ -2,6 +2,7 @@
 //! the one state, and a frame is drawn once per batch.
 
 use super::action::{Action, Effect};
+use super::fixer::Fixer;
 use super::live::{Live, LiveEvent};
 use super::state::{Options, State};
 use super::{clipboard, keys, update::update, view};
@@ -97,6 +98,8 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let (events_tx, mut events_rx) = mpsc::channel::<LiveEvent>(16);
     let (updates_tx, mut updates_rx) = mpsc::channel::<SourceOutput>(64);
+    let (actions_tx, mut actions_rx) = mpsc::channel::<Action>(16);
+    let fixer = Fixer::new(&settings, state.read_only, actions_tx);
     let mut live = Live::new(settings, events_tx, updates_tx);
     live.read_all();
     let mut input = EventStream::new();
@@ -132,6 +135,7 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                 }
             }
             Some(output) = updates_rx.recv() => live.on_update(output),
+            Some(action) = actions_rx.recv() => effects.extend(update(&mut state, action)),
             _ = clock.tick() => {
                 effects.extend(update(&mut state, Action::Tick(std::time::SystemTime::now())));
             }
@@ -148,7 +152,13 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                     let _ = out.write_all(seq.as_bytes()).and_then(|()| out.flush());
                 }
                 Effect::SetDatacenter(dc) => live.set_datacenter(dc),
-                Effect::PlanFix { .. } | Effect::ApplyFix { .. } => {}
+                Effect::PlanFix {
+                    plan_id,
+                    cluster,
+                    instance,
+                    target,
+                } => fixer.plan(plan_id, &state.result.fleet, &cluster, &instance, target),
+                Effect::ApplyFix { plan_id } => fixer.apply(plan_id),
             }
         }
         guard

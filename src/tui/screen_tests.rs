@@ -668,7 +668,7 @@ async fn fix_dialog_after_applying() {
     );
     // The demo fleet never changed, so the finding is still there.
     assert!(
-        footer(&render(&s)).starts_with("pg-src-1: still role-mismatch after 10 s"),
+        footer(&render(&s)).starts_with("pg-src-1: still role-mismatch (error) after 10 s"),
         "{}",
         footer(&render(&s))
     );

@@ -627,7 +627,8 @@ impl State {
             .findings
             .iter()
             .filter(|f| f.cluster == cluster && f.instance.as_deref() == Some(instance))
-            .map(|f| f.kind.code().to_string())
+            // With the severity: an error that became a stale-inventory warning is resolved.
+            .map(|f| format!("{} ({})", f.kind.code(), f.severity))
             .collect();
         kinds.sort();
         kinds.dedup();

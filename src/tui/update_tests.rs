@@ -870,7 +870,7 @@ fn verify_reports_resolved_when_the_kinds_are_gone() {
         Some(FixVerify {
             cluster: "pg-a".into(),
             instance: "pg-a-1".into(),
-            kinds: vec!["role-mismatch".into()],
+            kinds: vec!["role-mismatch (warning)".into()],
             deadline: t0 + VERIFY_WAIT,
         })
     );
@@ -882,7 +882,7 @@ fn verify_reports_resolved_when_the_kinds_are_gone() {
     assert_eq!(s.fix_verify, None);
     assert_eq!(
         s.status,
-        Some(Status::info("pg-a-1: resolved role-mismatch"))
+        Some(Status::info("pg-a-1: resolved role-mismatch (warning)"))
     );
     // The dialog stays until the user closes it.
     assert!(s.fix.is_some());
@@ -908,7 +908,9 @@ fn verify_reports_what_is_still_there_after_the_deadline() {
     assert_eq!(s.fix_verify, None);
     assert_eq!(
         s.status,
-        Some(Status::error("pg-a-1: still role-mismatch after 10 s"))
+        Some(Status::error(
+            "pg-a-1: still role-mismatch (warning) after 10 s"
+        ))
     );
 }
 
