@@ -9,8 +9,16 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
+use roster::config;
+use roster::demo::Demo;
+use roster::fix::cli::context_with;
+use roster::fix::plan::{Destination, plan};
+use roster::fleet::Fleet;
+use roster::gather::gather;
 use roster::report::CheckResult;
-use roster::tui::demo_data::{demo_result, demo_with_broken_inventory};
+use roster::tui::action::{Action, Effect};
+use roster::tui::demo_data::{DEMO_DIR, demo_result, demo_with_broken_inventory};
+use roster::tui::fixer::preview;
 use roster::tui::state::{Options, RowId, State};
 use roster::tui::theme::ThemeKind;
 use roster::tui::{keys, update::update, view::draw};
@@ -70,6 +78,36 @@ fn main() -> anyhow::Result<()> {
     let s = state(rt.block_on(demo_with_broken_inventory())?);
     screens.push(("source_error", render(&s)?));
 
+    // The confirmation dialog with a real plan: pg-test-1's target group after the failover.
+    let mut s = State::new(
+        demo()?,
+        Options {
+            read_only: false,
+            theme: ThemeKind::Dark,
+            size: SIZE,
+        },
+    );
+    select(&mut s, "pg-test/pg-test-1")?;
+    let plan_id = match press_effects(&mut s, "r").first() {
+        Some(Effect::PlanFix { plan_id, .. }) => *plan_id,
+        _ => bail!("r did not ask for a plan"),
+    };
+    let lines = rt.block_on(fix_preview("pg-test-1"))?;
+    let writes = lines
+        .iter()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    update(
+        &mut s,
+        Action::FixPreview {
+            plan_id,
+            lines,
+            writes,
+            error: None,
+        },
+    );
+    screens.push(("fix_dialog", render(&s)?));
+
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     for (name, buf) in &screens {
         let path = out.join(format!("{name}.svg"));
@@ -89,6 +127,44 @@ fn state(result: CheckResult) -> State {
             size: SIZE,
         },
     )
+}
+
+/// Plans the targets fix of `instance` against a live demo, as the UI does, with the
+/// demo's temporary directory written as `/demo` so the picture does not change.
+async fn fix_preview(instance: &str) -> anyhow::Result<Vec<String>> {
+    let demo = Demo::start().await?;
+    let settings = config::resolve(&demo.source_args(), &|_| None)?;
+    let g = gather(&settings).await;
+    let fleet = Fleet::build(g.outputs);
+    let inst = fleet
+        .instances()
+        .find(|i| i.name == instance)
+        .context("instance in the demo")?;
+    let ctx = context_with(&settings, None, None, None).map_err(anyhow::Error::msg)?;
+    let plan = plan(inst, Destination::Targets, None, &ctx).await?;
+    let tmp = demo
+        .targets_dir()
+        .parent()
+        .context("demo directory")?
+        .display()
+        .to_string();
+    let lines = preview(&plan)
+        .into_iter()
+        .map(|l| l.replace(&tmp, DEMO_DIR))
+        .collect();
+    demo.stop().await;
+    Ok(lines)
+}
+
+/// Like [`press`], returning the effects.
+fn press_effects(state: &mut State, keys: &str) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for c in keys.chars() {
+        if let Some(a) = keys::map(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), state) {
+            effects.extend(update(state, a));
+        }
+    }
+    effects
 }
 
 /// Sends keys the way the event loop does: map, then reduce.

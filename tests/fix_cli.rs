@@ -336,3 +336,42 @@ async fn the_node_command_runs_with_the_desired_role() {
     );
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_never_reaches_the_output_or_the_audit_log() {
+    let token = "9f1c7e2a-fix-audit-token-0042";
+    let options = roster::sim::SimOptions {
+        acl_token: Some(token.to_string()),
+        ..Default::default()
+    };
+    let demo = Demo::start_with_options(roster::sim::FleetSpec::demo(), options)
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let token_file = home.path().join("token");
+    std::fs::write(&token_file, token).unwrap();
+    let state = home.path().join("state");
+    let env = [("XDG_STATE_HOME", state.to_str().unwrap())];
+    let tf = token_file.to_str().unwrap();
+    for to in [
+        vec![
+            "--instance",
+            "pg-src-2",
+            "--to",
+            "consul",
+            "--authority",
+            "targets",
+        ],
+        vec!["--cluster", "pg-test", "--to", "targets"],
+    ] {
+        let mut extra = to.clone();
+        extra.extend(["--token-file", tf, "--yes"]);
+        let out = roster(home.path(), &args(&demo, "fix", &extra), &env).await;
+        assert!(!stdout(&out).contains("FAIL"), "{}", stdout(&out));
+        assert!(!stdout(&out).contains(token) && !stderr(&out).contains(token));
+    }
+    let audit = std::fs::read_to_string(state.join("roster/audit.log")).unwrap();
+    assert!(audit.lines().count() >= 6, "{audit}");
+    assert!(!audit.contains(token));
+    demo.stop().await;
+}

@@ -423,3 +423,70 @@ async fn a_panic_restores_the_terminal_and_shows_its_message() {
     assert!(after.contains("mode=icanon"), "{after}");
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_plans_confirms_applies_and_the_finding_disappears() {
+    if !tmux_available() {
+        skip_or_panic("tmux not installed");
+        return;
+    }
+    let demo = start_demo().await;
+    let tmux = Tmux::start().await;
+    tmux.launch(&demo).await;
+    tmux.wait_for("the fleet", WAIT, loaded).await;
+    tmux.type_text("/pg-test-1").await;
+    tmux.key("Enter").await;
+    tmux.key("j").await;
+    let before = tmux
+        .wait_for("pg-test-1 selected", WAIT, |s| {
+            s.contains("Findings: pg-test-1")
+        })
+        .await;
+    assert_eq!(
+        role_letters(&before, "pg-test-1").as_deref(),
+        Some("RPP"),
+        "{before}"
+    );
+
+    tmux.key("r").await;
+    let dialog = tmux
+        .wait_for("the plan", WAIT, |s| s.contains("Apply 1 write"))
+        .await;
+    assert!(
+        dialog.contains("make targets agree with consul"),
+        "{dialog}"
+    );
+    assert!(dialog.contains("role: replica, svc:"), "{dialog}");
+    // Enter on the default button cancels and writes nothing.
+    tmux.key("Enter").await;
+    tmux.wait_for("the dialog closed", WAIT, |s| !s.contains("Apply 1 write"))
+        .await;
+    let file = demo.targets_dir().join("pg-test.yml");
+    assert!(!demo.targets_dir().join("pg-test.yml.bak").exists());
+
+    tmux.key("r").await;
+    tmux.wait_for("the plan again", WAIT, |s| s.contains("Apply 1 write"))
+        .await;
+    tmux.key("Tab").await;
+    tmux.key("Enter").await;
+    let done = tmux
+        .wait_for("the finding resolved", WAIT, |s| {
+            s.contains("pg-test-1: resolved role-mismatch (error)")
+        })
+        .await;
+    assert_eq!(
+        role_letters(&done, "pg-test-1").as_deref(),
+        Some("RRP"),
+        "{done}"
+    );
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        text.contains("ins: pg-test-1, ip: 127.10.10.11, role: replica"),
+        "{text}"
+    );
+    tmux.key("Escape").await;
+    tmux.key("q").await;
+    tmux.wait_for("the shell", WAIT, |s| s.contains("roster-exit=0"))
+        .await;
+    demo.stop().await;
+}

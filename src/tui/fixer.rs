@@ -168,7 +168,7 @@ async fn planned(
 }
 
 /// The plan as the dialog's lines: what it believes, each write and its diff, warnings.
-fn preview(p: &Plan) -> Vec<String> {
+pub fn preview(p: &Plan) -> Vec<String> {
     let mut lines = vec![format!(
         "make {} agree with {}: role {}, ip {}",
         p.destination.name(),
