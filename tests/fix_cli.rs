@@ -375,3 +375,75 @@ async fn the_token_never_reaches_the_output_or_the_audit_log() {
     assert!(!audit.contains(token));
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agentless_node_is_fixed_through_the_catalog() {
+    use roster::sim::{CheckDef, NodeDef, ServiceDef};
+    let demo = Demo::start().await.unwrap();
+    let catalog = demo.server().catalog();
+    catalog.register_node(NodeDef {
+        name: "ext-pg-1".into(),
+        address: "127.20.0.1".into(),
+        agent: false,
+        ..NodeDef::default()
+    });
+    let meta = [
+        ("role", "replica"),
+        ("seq", "1"),
+        ("instance", "pg-ext-1"),
+        ("service", "pg-ext-replica"),
+        ("cluster", "pg-ext"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    catalog
+        .register_service(
+            "ext-pg-1",
+            ServiceDef {
+                id: "postgres".into(),
+                name: "postgres".into(),
+                tags: vec!["replica".into(), "pg-ext".into()],
+                meta,
+                port: 5432,
+                checks: vec![CheckDef::tcp("127.20.0.1:5432")],
+                ..ServiceDef::default()
+            },
+        )
+        .unwrap();
+    std::fs::write(
+        demo.targets_dir().join("pg-ext.yml"),
+        "- labels: {cls: pg-ext, ins: pg-ext-1, ip: 127.20.0.1, role: primary, svc: pg-ext-primary}\n  targets: [127.20.0.1:9630]\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let env = [("XDG_STATE_HOME", home.path().to_str().unwrap())];
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &[
+                "--instance",
+                "pg-ext-1",
+                "--to",
+                "consul",
+                "--authority",
+                "targets",
+                "--yes",
+            ],
+        ),
+        &env,
+    )
+    .await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("ok   consul catalog (agentless node ext-pg-1) service postgres"),
+        "{text}"
+    );
+    assert!(
+        text.contains("resolved: role-mismatch pg-ext-1 (error)"),
+        "{text}"
+    );
+    demo.stop().await;
+}

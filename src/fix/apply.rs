@@ -87,7 +87,8 @@ pub async fn apply(
 
 fn audit_values(step: &Step) -> (serde_json::Value, serde_json::Value) {
     match step {
-        Step::ConsulRegister { before, after, .. } => (before.clone(), after.clone()),
+        Step::ConsulRegister { before, after, .. }
+        | Step::CatalogRegister { before, after, .. } => (before.clone(), after.clone()),
         Step::TargetFile { digest, diff, .. } => (
             serde_json::json!({ "digest": digest }),
             serde_json::json!({ "diff": diff }),
@@ -113,6 +114,22 @@ async fn run_step(
             super::consul::register(&client, after)
                 .await
                 .map(|()| "registered".to_string())
+                .map_err(|e| e.to_string())
+        }
+        Step::CatalogRegister {
+            node,
+            address,
+            after,
+            ..
+        } => {
+            let cfg = ctx
+                .consul
+                .clone()
+                .ok_or_else(|| "Consul is not configured".to_string())?;
+            let client = ConsulClient::new(cfg).map_err(|e| e.to_string())?;
+            super::consul::catalog_register(&client, node, address, after)
+                .await
+                .map(|()| "registered in the catalog".to_string())
                 .map_err(|e| e.to_string())
         }
         Step::TargetFile {

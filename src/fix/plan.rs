@@ -119,6 +119,19 @@ pub enum Step {
         /// The definition that will be sent.
         after: serde_json::Value,
     },
+    /// `PUT /v1/catalog/register` for a service on a node that has no agent.
+    CatalogRegister {
+        /// Node name.
+        node: String,
+        /// Node address.
+        address: String,
+        /// Service ID on the node.
+        service_id: String,
+        /// The definition the catalog holds now.
+        before: serde_json::Value,
+        /// The definition that will be sent.
+        after: serde_json::Value,
+    },
     /// A target file rewritten in place (atomically, with a `.bak`).
     TargetFile {
         /// The file.
@@ -148,6 +161,9 @@ impl Step {
                 agent,
                 ..
             } => format!("consul agent {agent} (node {node}) service {service_id}"),
+            Step::CatalogRegister {
+                node, service_id, ..
+            } => format!("consul catalog (agentless node {node}) service {service_id}"),
             Step::TargetFile { file, .. } => format!("file {}", file.display()),
             Step::Command { argv } => format!("command {}", argv.join(" ")),
         }
@@ -156,7 +172,8 @@ impl Step {
     /// The before/after lines shown in the preview.
     pub fn diff(&self) -> Vec<String> {
         match self {
-            Step::ConsulRegister { before, after, .. } => diff_lines(before, after),
+            Step::ConsulRegister { before, after, .. }
+            | Step::CatalogRegister { before, after, .. } => diff_lines(before, after),
             Step::TargetFile { diff, .. } => diff.clone(),
             Step::Command { argv } => vec![format!("$ {}", argv.join(" "))],
         }
@@ -286,6 +303,29 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
             }
         }
         let Some(change) = change else { continue };
+        // A node without serfHealth has no agent (registered through the catalog, e.g.
+        // by consul-esm): there the catalog is the place to write, and only there.
+        if !c
+            .checks
+            .iter()
+            .any(|ch| ch.node_check && ch.id == "serfHealth")
+        {
+            let consul = ConsulClient::new(config.clone()).map_err(FixError::from)?;
+            let before =
+                super::consul::catalog_service(&consul, &c.service_name, &c.node, &c.service_id)
+                    .await?;
+            let after = reregister_body(&before, &change)?;
+            if before != after {
+                plan.steps.push(Step::CatalogRegister {
+                    node: c.node.clone(),
+                    address: c.node_address.clone(),
+                    service_id: c.service_id.clone(),
+                    before,
+                    after,
+                });
+            }
+            continue;
+        }
         let agent_url = ctx.agent.url_for(&config.endpoint, &c.node_address)?;
         let client = match agents.get(agent_url.as_str()) {
             Some(c) => c.clone(),

@@ -412,6 +412,7 @@ impl Catalog {
                 create: idx,
                 modify: idx,
             };
+            let has_agent = def.agent;
             let node = Node {
                 id: node_uuid(&name),
                 def,
@@ -419,7 +420,13 @@ impl Catalog {
                 create: idx,
                 modify: idx,
                 services: BTreeMap::new(),
-                checks: BTreeMap::from([("serfHealth".to_string(), serf)]),
+                // serfHealth comes from the agent's gossip membership: a node registered
+                // only through the catalog (no agent) has none, as in Consul.
+                checks: if has_agent {
+                    BTreeMap::from([("serfHealth".to_string(), serf)])
+                } else {
+                    BTreeMap::new()
+                },
             };
             st.nodes.insert(name.clone(), node);
             false
