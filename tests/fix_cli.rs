@@ -447,3 +447,35 @@ async fn an_agentless_node_is_fixed_through_the_catalog() {
     );
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_target_group_is_added_only_when_asked() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let env = [("XDG_STATE_HOME", home.path().to_str().unwrap())];
+    let fix = ["--instance", "pg-orders-5", "--to", "targets", "--yes"];
+    let out = roster(home.path(), &args(&demo, "fix", &fix), &env).await;
+    assert!(stdout(&out).contains("--add-missing"), "{}", stdout(&out));
+    assert!(has(
+        &check(&demo, home.path()).await,
+        "missing-in-targets",
+        "pg-orders",
+        Some("pg-orders-5")
+    ));
+
+    let mut with_add = fix.to_vec();
+    with_add.push("--add-missing");
+    let out = roster(home.path(), &args(&demo, "fix", &with_add), &env).await;
+    let text = stdout(&out);
+    assert!(
+        text.contains("#======> pg-orders-5 [replica] @ 127.10.10.35"),
+        "{text}"
+    );
+    assert!(
+        text.contains("resolved: missing-in-targets pg-orders-5"),
+        "{text}"
+    );
+    let file = std::fs::read_to_string(demo.targets_dir().join("pg-orders.yml")).unwrap();
+    assert!(file.contains("ins: pg-orders-5"), "{file}");
+    demo.stop().await;
+}

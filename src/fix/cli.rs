@@ -45,6 +45,10 @@ pub struct FixArgs {
     /// The place to believe [default: live, then consul; never the destination]
     #[arg(long, value_name = "SOURCE", value_parser = parse_authority)]
     pub authority: Option<SourceKind>,
+    /// With --to targets: add a group for an instance the target files lack (to the file
+    /// holding its cluster's other groups)
+    #[arg(long)]
+    pub add_missing: bool,
     /// Print the plan and stop
     #[arg(long)]
     pub dry_run: bool,
@@ -198,7 +202,15 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
     let mut planned: Vec<&Instance> = Vec::new();
     let mut errors = Vec::new();
     for inst in &selected {
-        match plan(inst, args.to, args.authority, &ctx).await {
+        let planned_now = if args.add_missing
+            && args.to == Destination::Targets
+            && !inst.seen_by(SourceKind::Targets)
+        {
+            add_missing(&before.fleet, inst, args.authority)
+        } else {
+            plan(inst, args.to, args.authority, &ctx).await
+        };
+        match planned_now {
             Ok(p) if !p.is_empty() || !p.warnings.is_empty() => {
                 plans.push(p);
                 planned.push(inst);
@@ -279,6 +291,42 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
         let _ = out.write_all(render_results(&applied, &before, &after, &names).as_bytes());
     }
     exit_code(&after, &names, failed || !errors.is_empty())
+}
+
+/// A plan that adds the target group of an instance the target files lack, in the file
+/// that holds its cluster's other groups.
+fn add_missing(
+    fleet: &Fleet,
+    inst: &Instance,
+    authority: Option<SourceKind>,
+) -> Result<Plan, super::error::FixError> {
+    let authority = match authority {
+        Some(a) => a,
+        None => super::plan::default_authority(inst, Destination::Targets)?,
+    };
+    let desired = super::plan::Desired::from(inst, authority).ok_or_else(|| {
+        super::error::FixError::Refused(format!("{authority} says nothing about {}", inst.name))
+    })?;
+    let file = fleet
+        .clusters
+        .iter()
+        .filter(|c| c.name == inst.cluster)
+        .flat_map(|c| c.instances.iter())
+        .flat_map(|i| i.by_source(SourceKind::Targets))
+        .find_map(|o| match &o.origin {
+            crate::observation::Origin::Targets(t) => Some(t.file.clone()),
+            _ => None,
+        });
+    let step = super::plan::plan_add_target(inst, &desired, file)?;
+    Ok(Plan {
+        cluster: inst.cluster.clone(),
+        instance: inst.name.clone(),
+        authority,
+        destination: Destination::Targets,
+        desired,
+        steps: vec![step],
+        warnings: Vec::new(),
+    })
 }
 
 /// The audit log: the flag, else `[fix] audit_log`, else the state directory.

@@ -389,7 +389,7 @@ fn plan_targets(inst: &Instance, plan: &mut Plan) -> Result<(), FixError> {
     let groups: Vec<&Observation> = inst.by_source(SourceKind::Targets).collect();
     if groups.is_empty() {
         plan.warnings.push(format!(
-            "{} has no target group; adding one is `roster fix --to targets --add` (not done automatically)",
+            "{} has no target group; `roster fix --to targets --add-missing` adds one",
             inst.name
         ));
         return Ok(());
@@ -546,7 +546,7 @@ pub fn plan_add_target(
 ) -> Result<Step, FixError> {
     let file = cluster_file.ok_or_else(|| {
         FixError::Refused(format!(
-            "no target file holds cluster {}: say which file with --into FILE",
+            "no target file holds cluster {} yet: roster adds groups only next to their cluster's others",
             inst.cluster
         ))
     })?;
