@@ -139,6 +139,39 @@ pub struct InventoryOrigin {
     pub vars: BTreeMap<String, String>,
 }
 
+/// What a live probe of one instance found (the database itself, or Patroni's REST API).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LiveOrigin {
+    /// What was probed (`host:port` of PostgreSQL, or Patroni's URL).
+    pub address: String,
+    /// `postgres` or `patroni`.
+    pub via: &'static str,
+    /// False when the instance could not be reached (then `error` says why).
+    pub reachable: bool,
+    /// Why it could not be reached or read.
+    pub error: Option<String>,
+    /// The timeline.
+    pub timeline: Option<u64>,
+    /// Current WAL position (primary).
+    pub lsn: Option<String>,
+    /// Received WAL position (replica).
+    pub received_lsn: Option<String>,
+    /// Replayed WAL position (replica).
+    pub replayed_lsn: Option<String>,
+    /// Replication lag in bytes, when known.
+    pub lag_bytes: Option<i64>,
+    /// Replay delay in milliseconds, when known.
+    pub lag_ms: Option<u64>,
+    /// `pg_postmaster_start_time()`.
+    pub started_at: Option<String>,
+    /// Server version.
+    pub server_version: Option<String>,
+    /// Addresses of the standbys streaming from it (`pg_stat_replication.client_addr`).
+    pub standbys: Vec<String>,
+    /// Patroni's member state (`running`, `start failed`, ...).
+    pub state: Option<String>,
+}
+
 /// Where an observation was read, per source kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -150,11 +183,8 @@ pub enum Origin {
     Targets(TargetOrigin),
     /// A host in the inventory.
     Inventory(InventoryOrigin),
-    /// A live probe of an address.
-    Live {
-        /// The address probed (`host:port` or URL).
-        address: String,
-    },
+    /// A live probe of an instance.
+    Live(LiveOrigin),
 }
 
 impl Origin {
@@ -164,7 +194,7 @@ impl Origin {
             Origin::Consul(c) => format!("consul {}/{}", c.node, c.service_id),
             Origin::Targets(t) => format!("{}:{}", t.file.display(), t.line),
             Origin::Inventory(i) => format!("{}:{}", i.file.display(), i.line),
-            Origin::Live { address } => format!("live {address}"),
+            Origin::Live(l) => format!("live {} ({})", l.address, l.via),
         }
     }
 }

@@ -153,7 +153,7 @@ fn observation_lines(o: &Observation, theme: &Theme, out: &mut Vec<Line<'static>
             )));
             kv("vars", &i.vars, out);
         }
-        Origin::Live { .. } => {}
+        Origin::Live(_) => {}
     }
 }
 

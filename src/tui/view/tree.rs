@@ -194,7 +194,7 @@ pub(super) fn short_place(o: &Observation) -> String {
         Origin::Consul(c) => c.service_id.clone(),
         Origin::Targets(t) => file(&t.file, t.line),
         Origin::Inventory(i) => file(&i.file, i.line),
-        Origin::Live { address } => address.clone(),
+        Origin::Live(l) => l.address.clone(),
     }
 }
 
