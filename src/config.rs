@@ -42,6 +42,21 @@ pub struct SourceArgs {
     /// How many Consul requests may run at once
     #[arg(long, value_name = "N", global = true)]
     pub concurrency: Option<usize>,
+    /// Also ask each instance its real role (PostgreSQL, else Patroni's REST API)
+    #[arg(long, global = true)]
+    pub live: bool,
+    /// PostgreSQL user for --live [env: PGUSER] [default: dbuser_monitor]
+    #[arg(long, value_name = "USER", global = true)]
+    pub pg_user: Option<String>,
+    /// Database for --live [env: PGDATABASE] [default: postgres]
+    #[arg(long, value_name = "DB", global = true)]
+    pub pg_dbname: Option<String>,
+    /// disable, prefer or require [env: PGSSLMODE] [default: prefer]
+    #[arg(long, value_name = "MODE", global = true)]
+    pub pg_sslmode: Option<String>,
+    /// Patroni REST API port for --live (0: do not ask Patroni)
+    #[arg(long, value_name = "PORT", global = true)]
+    pub patroni_port: Option<u16>,
 }
 
 /// Configuration problems, each saying which setting is wrong.
@@ -172,6 +187,8 @@ pub struct Settings {
     pub keys: Option<toml::Table>,
     /// Re-registration settings from the config file's `[fix]`.
     pub fix: FileFix,
+    /// The live source, when asked for.
+    pub live: Option<crate::source::live::LiveConfig>,
     /// What roster chose on the user's behalf (defaults used), for the user to see.
     pub notes: Vec<String>,
     /// Risky settings worth a warning (a token over plain http to a remote address).
@@ -327,6 +344,10 @@ pub fn resolve(
         });
     }
 
+    if args.live {
+        s.live = Some(live_config(args, &env));
+    }
+
     if nothing_configured && Path::new(DEFAULT_TARGETS).is_dir() {
         s.targets.push(DEFAULT_TARGETS.to_string());
         s.notes.push(format!(
@@ -334,6 +355,49 @@ pub fn resolve(
         ));
     }
     Ok(s)
+}
+
+/// The live source's settings: flags, then libpq's `PG*` variables, then defaults.
+fn live_config(
+    args: &SourceArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> crate::source::live::LiveConfig {
+    use crate::source::live::{LiveConfig, PatroniConfig, PgConfig};
+    let timeout = env("PGCONNECT_TIMEOUT")
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .filter(|t| *t > 0)
+        .map_or(Duration::from_secs(3), Duration::from_secs);
+    let passfile = env("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".pgpass")));
+    let patroni_port = args.patroni_port.unwrap_or(8008);
+    LiveConfig {
+        pg: Some(PgConfig {
+            user: args
+                .pg_user
+                .clone()
+                .or_else(|| env("PGUSER"))
+                .unwrap_or_else(|| "dbuser_monitor".into()),
+            password: env("PGPASSWORD").map(Secret::new),
+            dbname: args
+                .pg_dbname
+                .clone()
+                .or_else(|| env("PGDATABASE"))
+                .unwrap_or_else(|| "postgres".into()),
+            sslmode: args
+                .pg_sslmode
+                .clone()
+                .or_else(|| env("PGSSLMODE"))
+                .unwrap_or_else(|| "prefer".into()),
+            passfile,
+            connect_timeout: timeout,
+        }),
+        patroni: (patroni_port != 0).then(|| PatroniConfig {
+            port: patroni_port,
+            timeout,
+        }),
+        concurrency: args.concurrency.unwrap_or(16).clamp(1, 256),
+    }
 }
 
 fn token(
@@ -428,6 +492,11 @@ mod tests {
             config: None,
             timeout: None,
             concurrency: None,
+            live: false,
+            pg_user: None,
+            pg_dbname: None,
+            pg_sslmode: None,
+            patroni_port: None,
         }
     }
 

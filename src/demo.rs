@@ -63,6 +63,11 @@ impl Demo {
             config: None,
             timeout: None,
             concurrency: None,
+            live: false,
+            pg_user: None,
+            pg_dbname: None,
+            pg_sslmode: None,
+            patroni_port: None,
         }
     }
 

@@ -74,6 +74,12 @@ pub async fn gather(settings: &Settings) -> Gathered {
     }
     outputs.extend(t);
     outputs.extend(i);
+    if let Some(live) = &settings.live {
+        // The registrations say which instances exist and where; then each is asked.
+        let known = crate::fleet::Fleet::build(outputs.clone());
+        let targets = source::live::targets(&known);
+        outputs.push(source::live::read_live(&targets, live).await);
+    }
     for o in &outputs {
         let r = &o.report;
         if r.is_ok() {

@@ -5,3 +5,6 @@ pub mod file_error;
 pub mod inventory;
 pub mod targets;
 pub mod yaml;
+pub mod live;
+pub mod patroni;
+pub mod postgres;
