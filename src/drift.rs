@@ -73,11 +73,19 @@ pub enum Kind {
     UnknownRole,
     /// A Consul check of an identity-bearing service (or its node) is critical.
     HealthCritical,
+    /// A registered or declared role differs from the role the database has now.
+    LiveRoleMismatch,
+    /// The instance could not be asked its role (database and Patroni both silent).
+    LiveUnreachable,
+    /// More than one instance of a cluster is a live primary.
+    SplitBrain,
+    /// A live replica is not among its live primary's streaming standbys.
+    ReplicaNotStreaming,
 }
 
 impl Kind {
     /// Every kind, in documentation order.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 16] = [
         Kind::RoleMismatch,
         Kind::IpMismatch,
         Kind::MissingInConsul,
@@ -90,6 +98,10 @@ impl Kind {
         Kind::MultiplePrimaries,
         Kind::UnknownRole,
         Kind::HealthCritical,
+        Kind::LiveRoleMismatch,
+        Kind::LiveUnreachable,
+        Kind::SplitBrain,
+        Kind::ReplicaNotStreaming,
     ];
 
     /// The stable code used in output, filters and alerts.
@@ -107,6 +119,10 @@ impl Kind {
             Kind::MultiplePrimaries => "multiple-primaries",
             Kind::UnknownRole => "unknown-role",
             Kind::HealthCritical => "health-critical",
+            Kind::LiveRoleMismatch => "live-role-mismatch",
+            Kind::LiveUnreachable => "live-unreachable",
+            Kind::SplitBrain => "split-brain",
+            Kind::ReplicaNotStreaming => "replica-not-streaming",
         }
     }
 
@@ -162,6 +178,7 @@ pub fn check(fleet: &Fleet) -> Vec<Finding> {
             instance_findings(fleet, inst, &mut out);
         }
         primary_findings(cluster, &mut out);
+        live_cluster(cluster, &mut out);
     }
     address_collisions(fleet, &mut out);
     out.sort_by(|a, b| {
@@ -200,6 +217,7 @@ fn instance_findings(fleet: &Fleet, inst: &Instance, out: &mut Vec<Finding>) {
     names(inst, out);
     collisions_within(inst, out);
     health(inst, out);
+    live(inst, out);
 }
 
 fn unknown_roles(inst: &Instance, out: &mut Vec<Finding>) {
@@ -543,6 +561,130 @@ fn health(inst: &Instance, out: &mut Vec<Finding>) {
         sources,
         format!("{} has critical Consul checks: {names}", inst.name),
     ));
+}
+
+/// The live probe of an instance, when there is one.
+fn live_origin(inst: &Instance) -> Option<(&Observation, &crate::observation::LiveOrigin)> {
+    inst.by_source(SourceKind::Live)
+        .find_map(|o| match &o.origin {
+            Origin::Live(l) => Some((o, l)),
+            _ => None,
+        })
+}
+
+/// The role the database has now, when it could be asked.
+pub fn live_role(inst: &Instance) -> Option<&Role> {
+    live_origin(inst).and_then(|(o, l)| {
+        l.reachable
+            .then_some(o.role.as_ref().map(|c| &c.role))
+            .flatten()
+    })
+}
+
+fn live(inst: &Instance, out: &mut Vec<Finding>) {
+    let Some((_, origin)) = live_origin(inst) else {
+        return;
+    };
+    if !origin.reachable {
+        let why = origin.error.clone().unwrap_or_else(|| "no answer".into());
+        out.push(finding(
+            Kind::LiveUnreachable,
+            Severity::Warning,
+            inst,
+            BTreeMap::from([("live".to_string(), first_line(&why))]),
+            format!(
+                "{} could not be asked its role: {}",
+                inst.name,
+                first_line(&why)
+            ),
+        ));
+        return;
+    }
+    let Some(truth) = live_role(inst) else { return };
+    for kind in COMPARED {
+        let Some(claimed) = inst.role_view(kind).effective().cloned() else {
+            continue;
+        };
+        // The database only knows primary or standby: offline and delayed members are
+        // standbys too, so only primary-ness is compared.
+        if claimed.is_unknown() || claimed.is_primary() == truth.is_primary() {
+            continue;
+        }
+        let (severity, what) = match kind {
+            SourceKind::Inventory => (Severity::Info, "declares"),
+            SourceKind::Targets => (Severity::Error, "labels"),
+            _ => (Severity::Error, "registers"),
+        };
+        out.push(finding(
+            Kind::LiveRoleMismatch,
+            severity,
+            inst,
+            BTreeMap::from([
+                (kind.name().to_string(), claimed.to_string()),
+                ("live".to_string(), truth.to_string()),
+            ]),
+            format!(
+                "{kind} {what} {} as {claimed}, but it is {truth} (live, via {})",
+                inst.name, origin.via
+            ),
+        ));
+    }
+}
+
+/// Cluster-wide live facts: two live primaries, replicas their primary does not stream to.
+fn live_cluster(cluster: &Cluster, out: &mut Vec<Finding>) {
+    let primaries: Vec<&Instance> = cluster
+        .instances
+        .iter()
+        .filter(|i| live_role(i).is_some_and(Role::is_primary))
+        .collect();
+    if primaries.len() > 1 {
+        let names = join(primaries.iter().map(|i| i.name.as_str()));
+        out.push(Finding {
+            kind: Kind::SplitBrain,
+            severity: Severity::Error,
+            cluster: cluster.name.clone(),
+            instance: None,
+            sources: BTreeMap::from([("live".to_string(), names.clone())]),
+            message: format!(
+                "{} instances of {} are primary right now: {names}",
+                primaries.len(),
+                cluster.name
+            ),
+        });
+        return;
+    }
+    let Some(primary) = primaries.first() else {
+        return;
+    };
+    let Some((_, p)) = live_origin(primary) else {
+        return;
+    };
+    // Only the database itself lists its standbys; Patroni's answer does not.
+    if p.via != "postgres" {
+        return;
+    }
+    for inst in &cluster.instances {
+        if live_role(inst) != Some(&Role::Replica) {
+            continue;
+        }
+        let ip = inst.ip(SourceKind::Live).unwrap_or_default();
+        if !p.standbys.iter().any(|s| s == ip) {
+            out.push(finding(
+                Kind::ReplicaNotStreaming,
+                Severity::Warning,
+                inst,
+                BTreeMap::from([(
+                    "live".to_string(),
+                    format!("{} streams to {}", primary.name, join(p.standbys.iter())),
+                )]),
+                format!(
+                    "{} is a replica but {} does not stream to it",
+                    inst.name, primary.name
+                ),
+            ));
+        }
+    }
 }
 
 fn first_line(s: &str) -> String {

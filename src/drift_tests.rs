@@ -430,3 +430,130 @@ fn every_kind_is_exercised_and_has_a_unique_code() {
         assert_eq!(Kind::from_code(k.code()), Some(k));
     }
 }
+
+fn live(cls: &str, seq: u32, ip: &str, role: Option<&str>, standbys: &[&str]) -> Observation {
+    use crate::observation::LiveOrigin;
+    Observation {
+        source: SourceKind::Live,
+        cluster: cls.into(),
+        seq: Some(seq),
+        instance: None,
+        service: None,
+        role: role.map(|r| RoleClaim::new(r, "pg_is_in_recovery()")),
+        ip: Some(ip.into()),
+        origin: Origin::Live(LiveOrigin {
+            address: format!("{ip}:5432"),
+            via: "postgres",
+            reachable: role.is_some(),
+            error: role
+                .is_none()
+                .then(|| "unreachable: connection refused".to_string()),
+            standbys: standbys.iter().map(|s| s.to_string()).collect(),
+            ..LiveOrigin::default()
+        }),
+    }
+}
+
+fn with_live(obs: Vec<Observation>) -> Vec<Finding> {
+    let (c, t, i) = clean();
+    check(&Fleet::build(vec![
+        consul(c),
+        targets(t),
+        inventory(i),
+        SourceOutput::new(SourceReport::new(SourceKind::Live, "live"), obs),
+    ]))
+}
+
+#[test]
+fn live_agreeing_with_every_place_adds_nothing() {
+    let f = with_live(vec![
+        live("pg-test", 1, IPS[0], Some("primary"), &[IPS[1], IPS[2]]),
+        live("pg-test", 2, IPS[1], Some("replica"), &[]),
+        live("pg-test", 3, IPS[2], Some("replica"), &[]),
+    ]);
+    assert_eq!(f, vec![]);
+}
+
+#[test]
+fn a_manual_switchover_is_a_live_role_mismatch_in_every_place() {
+    let f = with_live(vec![
+        live("pg-test", 1, IPS[0], Some("replica"), &[]),
+        live("pg-test", 2, IPS[1], Some("primary"), &[IPS[0], IPS[2]]),
+        live("pg-test", 3, IPS[2], Some("replica"), &[]),
+    ]);
+    let k: Vec<_> = f
+        .iter()
+        .map(|f| {
+            (
+                f.kind.code(),
+                f.severity,
+                f.instance.as_deref(),
+                f.sources.keys().next().cloned(),
+            )
+        })
+        .collect();
+    assert!(
+        k.contains(&(
+            "live-role-mismatch",
+            Severity::Error,
+            Some("pg-test-1"),
+            Some("consul".into())
+        )),
+        "{k:?}"
+    );
+    let inventory = f
+        .iter()
+        .find(|f| f.kind == Kind::LiveRoleMismatch && f.sources.contains_key("inventory"))
+        .unwrap();
+    assert_eq!(inventory.severity, Severity::Info);
+    assert!(f.iter().all(|f| f.kind == Kind::LiveRoleMismatch), "{f:?}");
+    assert_eq!(f.len(), 6, "three places x two instances: {f:#?}");
+}
+
+#[test]
+fn unreachable_split_brain_and_not_streaming() {
+    let f = with_live(vec![
+        live("pg-test", 1, IPS[0], Some("primary"), &[IPS[1]]),
+        live("pg-test", 2, IPS[1], Some("replica"), &[]),
+        live("pg-test", 3, IPS[2], None, &[]),
+    ]);
+    let kinds: Vec<_> = f
+        .iter()
+        .map(|f| (f.kind.code(), f.instance.as_deref()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![("live-unreachable", Some("pg-test-3"))],
+        "{f:#?}"
+    );
+    assert!(f[0].message.contains("connection refused"));
+
+    let f = with_live(vec![
+        live("pg-test", 1, IPS[0], Some("primary"), &[IPS[1]]),
+        live("pg-test", 2, IPS[1], Some("replica"), &[]),
+        live("pg-test", 3, IPS[2], Some("replica"), &[]),
+    ]);
+    let kinds: Vec<_> = f
+        .iter()
+        .map(|f| (f.kind.code(), f.instance.as_deref()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![("replica-not-streaming", Some("pg-test-3"))],
+        "{f:#?}"
+    );
+
+    let f = with_live(vec![
+        live("pg-test", 1, IPS[0], Some("primary"), &[]),
+        live("pg-test", 2, IPS[1], Some("primary"), &[]),
+        live("pg-test", 3, IPS[2], Some("replica"), &[]),
+    ]);
+    let split = f.iter().find(|f| f.kind == Kind::SplitBrain).unwrap();
+    assert_eq!(split.severity, Severity::Error);
+    assert_eq!(split.instance, None);
+    assert!(
+        split.message.contains("pg-test-1, pg-test-2"),
+        "{}",
+        split.message
+    );
+}

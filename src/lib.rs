@@ -1,6 +1,7 @@
 //! roster: reads PostgreSQL instance identity from every place a Pigsty-style fleet
 //! publishes it, merges it into one fleet, and reports where the places disagree.
 
+pub mod check;
 pub mod config;
 pub mod consul;
 pub mod demo;

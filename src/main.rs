@@ -3,12 +3,10 @@
 use clap::{Parser, Subcommand};
 use roster::config::{self, SourceArgs};
 use roster::drift::Severity;
-use roster::fleet::Fleet;
-use roster::gather::gather;
-use roster::report::{CheckResult, Format};
+use roster::report::Format;
 use roster::tui::state::Options;
 use roster::tui::theme::ThemeKind;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 const EXAMPLES: &str = "\
@@ -122,6 +120,12 @@ struct CheckArgs {
     /// Lowest severity that makes the exit code 1
     #[arg(long, value_name = "SEVERITY", default_value = "warning", value_parser = parse_severity)]
     fail_on: Severity,
+    /// Only this cluster (repeatable)
+    #[arg(long = "cluster", value_name = "CLS")]
+    clusters: Vec<String>,
+    /// Keep reading until nothing at or above --fail-on is left, at most this long (e.g. 60s)
+    #[arg(long, value_name = "DURATION", value_parser = config::parse_duration)]
+    wait: Option<std::time::Duration>,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -208,27 +212,13 @@ async fn check(sources: &SourceArgs, args: &CheckArgs) -> u8 {
     for w in &settings.warnings {
         eprintln!("roster: warning: {w}");
     }
-    let gathered = gather(&settings).await;
-    if gathered.outputs.is_empty() {
-        for n in &gathered.notes {
-            eprintln!("roster: {n}");
-        }
-        eprintln!(
-            "roster: no source to read: pass --consul, --targets or --inventory (or set CONSUL_HTTP_ADDR)"
-        );
-        return 2;
-    }
-    let result = CheckResult::new(Fleet::build(gathered.outputs), gathered.notes);
-    emit(&result, args)
-}
-
-fn emit(result: &CheckResult, args: &CheckArgs) -> u8 {
-    let text = result.render(args.format);
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
-    u8::try_from(result.exit_code(args.fail_on)).unwrap_or(2)
+    let opts = roster::check::CheckOptions {
+        format: args.format,
+        fail_on: args.fail_on,
+        clusters: args.clusters.clone(),
+        wait: args.wait,
+    };
+    roster::check::run(&settings, &opts).await
 }
 
 async fn demo(args: &DemoArgs, ui_args: &UiArgs) -> u8 {

@@ -61,6 +61,15 @@ impl CheckResult {
         }
     }
 
+    /// Keeps only the named clusters (and their findings); all of them when `names` is empty.
+    pub fn only_clusters(&mut self, names: &[String]) {
+        if names.is_empty() {
+            return;
+        }
+        self.fleet.clusters.retain(|c| names.contains(&c.name));
+        self.findings.retain(|f| names.contains(&f.cluster));
+    }
+
     /// The counts.
     pub fn summary(&self) -> Summary {
         let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();

@@ -1,0 +1,131 @@
+//! `roster check`: one read and a report, or (`--wait`) reads until the selected clusters
+//! are clean, printing each change, for the on-call engineer right after a switchover.
+
+use crate::config::Settings;
+use crate::consul::{Blocking, ConsulClient};
+use crate::drift::{Finding, Severity};
+use crate::fleet::Fleet;
+use crate::gather::gather;
+use crate::report::{CheckResult, Format};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// What to check and how to report it.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Output format of the final report.
+    pub format: Format,
+    /// Lowest severity that fails.
+    pub fail_on: Severity,
+    /// Only these clusters (all when empty).
+    pub clusters: Vec<String>,
+    /// Keep reading until clean, at most this long.
+    pub wait: Option<Duration>,
+}
+
+/// Reads once (or until clean within `wait`), prints the report, returns the exit code.
+pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
+    let started = Instant::now();
+    let mut result = read(settings, &opts.clusters).await;
+    if result.fleet.sources.is_empty() {
+        for n in &result.notes {
+            eprintln!("roster: {n}");
+        }
+        eprintln!(
+            "roster: no source to read: pass --consul, --targets or --inventory (or set CONSUL_HTTP_ADDR)"
+        );
+        return 2;
+    }
+    if let Some(wait) = opts.wait {
+        let mut index = 0;
+        let client = settings
+            .consul
+            .as_ref()
+            .and_then(|c| ConsulClient::new(c.config.clone()).ok());
+        let mut shown = keys(&result.findings);
+        print_state(started, &result, opts.fail_on);
+        while result.exit_code(opts.fail_on) != 0 && started.elapsed() < wait {
+            let left = wait.saturating_sub(started.elapsed());
+            // Woken by Consul the moment a registration changes; the databases cannot be
+            // watched, so they are asked again at least every two seconds.
+            let nap = left.min(Duration::from_secs(2));
+            match &client {
+                Some(c) => {
+                    let blocking = Blocking { index, wait: nap };
+                    match c.health_service("postgres", Some(blocking)).await {
+                        Ok((_, meta)) => index = meta.index,
+                        Err(_) => tokio::time::sleep(nap).await,
+                    }
+                }
+                None => tokio::time::sleep(nap).await,
+            }
+            result = read(settings, &opts.clusters).await;
+            let now = keys(&result.findings);
+            for (kind, place) in now.difference(&shown) {
+                println!("{:>6.1}s + {kind} {place}", started.elapsed().as_secs_f64());
+            }
+            for (kind, place) in shown.difference(&now) {
+                println!(
+                    "{:>6.1}s - {kind} {place} (resolved)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            shown = now;
+        }
+        if result.exit_code(opts.fail_on) == 0 {
+            println!(
+                "{:>6.1}s every registration follows",
+                started.elapsed().as_secs_f64()
+            );
+        } else {
+            println!(
+                "{:>6.1}s still drifting after {:.0}s",
+                started.elapsed().as_secs_f64(),
+                wait.as_secs_f64()
+            );
+        }
+    }
+    let text = result.render(opts.format);
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    u8::try_from(result.exit_code(opts.fail_on)).unwrap_or(2)
+}
+
+async fn read(settings: &Settings, clusters: &[String]) -> CheckResult {
+    let g = gather(settings).await;
+    let mut r = CheckResult::new(Fleet::build(g.outputs), g.notes);
+    r.only_clusters(clusters);
+    r
+}
+
+fn keys(findings: &[Finding]) -> BTreeSet<(String, String)> {
+    findings
+        .iter()
+        .map(|f| {
+            let place = f.instance.clone().unwrap_or_else(|| f.cluster.clone());
+            let source = f
+                .sources
+                .keys()
+                .filter(|k| *k != "live")
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",");
+            (f.kind.code().to_string(), format!("{place} [{source}]"))
+        })
+        .collect()
+}
+
+fn print_state(started: Instant, r: &CheckResult, fail_on: Severity) {
+    let failing = r.findings.iter().filter(|f| f.severity >= fail_on).count();
+    println!(
+        "{:>6.1}s {} finding(s) at or above {fail_on}; waiting for every registration to follow",
+        started.elapsed().as_secs_f64(),
+        failing
+    );
+    for (kind, place) in keys(&r.findings) {
+        println!("{:>6.1}s   {kind} {place}", started.elapsed().as_secs_f64());
+    }
+}
