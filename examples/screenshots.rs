@@ -17,7 +17,9 @@ use roster::fleet::Fleet;
 use roster::gather::gather;
 use roster::report::CheckResult;
 use roster::tui::action::{Action, Effect};
-use roster::tui::demo_data::{DEMO_DIR, demo_result, demo_with_broken_inventory};
+use roster::tui::demo_data::{
+    DEMO_DIR, demo_result, demo_with_broken_inventory, demo_with_live_switchover,
+};
 use roster::tui::fixer::preview;
 use roster::tui::state::{Options, RowId, State};
 use roster::tui::theme::ThemeKind;
@@ -77,6 +79,10 @@ fn main() -> anyhow::Result<()> {
 
     let s = state(rt.block_on(demo_with_broken_inventory())?);
     screens.push(("source_error", render(&s)?));
+
+    let mut s = state(rt.block_on(demo_with_live_switchover())?);
+    press(&mut s, ":failover pg-web\n");
+    screens.push(("failover", render(&s)?));
 
     // The confirmation dialog with a real plan: pg-test-1's target group after the failover.
     let mut s = State::new(

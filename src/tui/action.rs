@@ -51,6 +51,16 @@ pub enum Action {
     ToggleHelp,
     /// Show or hide every source's location, errors and notes in full.
     ToggleSources,
+    /// Open the failover view of the selected cluster.
+    FailoverOpen,
+    /// Open the failover view of a named cluster (`:failover CLS`).
+    FailoverOf(String),
+    /// Close the failover view.
+    FailoverClose,
+    /// Move the failover view's selection.
+    FailoverMove(isize),
+    /// Plan the fix of the failover view's selected member.
+    FailoverFix,
     /// Read the sources again now.
     Refresh,
     /// Copy the selected identity to the clipboard (emits [`Effect::Copy`]).

@@ -11,6 +11,7 @@ pub const COMMANDS: &[&str] = &[
     ":expand",
     ":collapse",
     ":sources",
+    ":failover CLS",
     ":help",
 ];
 
@@ -33,6 +34,8 @@ pub enum Command {
     Help,
     /// Open the source overlay (full errors).
     Sources,
+    /// Open the failover view of a cluster.
+    Failover(String),
 }
 
 /// Longest datacenter name accepted (Consul's own limit is far below this).
@@ -68,6 +71,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "collapse" => no_args(Command::CollapseAll),
         "help" | "h" | "?" => no_args(Command::Help),
         "sources" | "src" => no_args(Command::Sources),
+        "failover" | "fo" => Ok(Command::Failover(rest.to_string())),
         other => Err(format!("unknown command :{other} (try :help)")),
     }
 }

@@ -80,3 +80,42 @@ pub async fn demo_with_broken_inventory() -> anyhow::Result<CheckResult> {
         .collect();
     Ok(CheckResult::new(Fleet::build(outputs), Vec::new()))
 }
+
+/// The demo fleet plus a live read in which pg-web's manual switchover is visible: seq 3
+/// is the primary now, every place still says seq 1.
+pub async fn demo_with_live_switchover() -> anyhow::Result<CheckResult> {
+    use crate::observation::{
+        LiveOrigin, Observation, Origin, RoleClaim, SourceKind, SourceReport,
+    };
+    let mut outputs = demo_outputs().await?;
+    let member = |seq: u32, role: &str, standbys: &[&str]| Observation {
+        source: SourceKind::Live,
+        cluster: "pg-web".into(),
+        seq: Some(seq),
+        instance: None,
+        service: None,
+        role: Some(RoleClaim::new(role, "pg_is_in_recovery()")),
+        ip: Some(format!("127.10.10.4{seq}")),
+        origin: Origin::Live(LiveOrigin {
+            address: format!("127.10.10.4{seq}:5432"),
+            via: "postgres",
+            reachable: true,
+            timeline: Some(2),
+            lag_bytes: Some(0),
+            standbys: standbys.iter().map(|s| s.to_string()).collect(),
+            ..LiveOrigin::default()
+        }),
+    };
+    outputs.push(crate::observation::SourceOutput::new(
+        SourceReport::new(SourceKind::Live, "3 instances"),
+        vec![
+            member(1, "replica", &[]),
+            member(2, "replica", &[]),
+            member(3, "primary", &["127.10.10.41", "127.10.10.42"]),
+        ],
+    ));
+    Ok(CheckResult::new(
+        crate::fleet::Fleet::build(outputs),
+        Vec::new(),
+    ))
+}

@@ -57,6 +57,8 @@ pub enum Bind {
     Copy,
     /// Re-register the selected instance (plan, confirm, apply).
     Fix,
+    /// Open the failover view.
+    Failover,
     /// Open the command line.
     Command,
     /// The help overlay.
@@ -67,7 +69,7 @@ pub enum Bind {
 
 impl Bind {
     /// Every bindable command, in help order.
-    pub const ALL: [Bind; 22] = [
+    pub const ALL: [Bind; 23] = [
         Bind::MoveDown,
         Bind::MoveUp,
         Bind::Top,
@@ -87,6 +89,7 @@ impl Bind {
         Bind::Refresh,
         Bind::Copy,
         Bind::Fix,
+        Bind::Failover,
         Bind::Command,
         Bind::Help,
         Bind::Quit,
@@ -114,6 +117,7 @@ impl Bind {
             Bind::Refresh => "refresh",
             Bind::Copy => "copy",
             Bind::Fix => "fix",
+            Bind::Failover => "failover",
             Bind::Command => "command",
             Bind::Help => "help",
             Bind::Quit => "quit",
@@ -142,6 +146,7 @@ impl Bind {
             Bind::Refresh => "refresh now",
             Bind::Copy => "copy the selection (OSC 52)",
             Bind::Fix => "re-register the instance",
+            Bind::Failover => "failover view of the cluster",
             Bind::Command => "command line (see below)",
             Bind::Help => "this help",
             Bind::Quit => "quit",
@@ -169,6 +174,7 @@ impl Bind {
             Bind::Refresh => &["R"],
             Bind::Copy => &["y"],
             Bind::Fix => &["r"],
+            Bind::Failover => &["f"],
             Bind::Command => &[":"],
             Bind::Help => &["?"],
             Bind::Quit => &["q"],
@@ -201,6 +207,7 @@ impl Bind {
             Bind::Refresh => Action::Refresh,
             Bind::Copy => Action::Copy,
             Bind::Fix => Action::FixOpen,
+            Bind::Failover => Action::FailoverOpen,
             Bind::Command => Action::StartCommand,
             Bind::Help => Action::ToggleHelp,
             Bind::Quit => Action::Quit,
@@ -508,6 +515,15 @@ pub fn map(key: KeyEvent, state: &State) -> Option<Action> {
     if state.fix.is_some() {
         return fix_key(key, ctrl, state);
     }
+    if state.failover.is_some() {
+        return match key.code {
+            KeyCode::Esc | KeyCode::Char('q' | 'f') => Some(Action::FailoverClose),
+            KeyCode::Char('j') | KeyCode::Down => Some(Action::FailoverMove(1)),
+            KeyCode::Char('k') | KeyCode::Up => Some(Action::FailoverMove(-1)),
+            KeyCode::Char('r') => Some(Action::FailoverFix),
+            _ => None,
+        };
+    }
     if state.sources_open {
         if key.code == KeyCode::Esc {
             return Some(Action::ToggleSources);
@@ -595,7 +611,7 @@ fn prompt_key(key: KeyEvent, ctrl: bool, kind: PromptKind) -> Option<Action> {
 /// Maps a mouse event: a left click on a tree row selects it, a click elsewhere in a
 /// pane focuses that pane, the wheel scrolls the pane under the pointer.
 pub fn map_mouse(ev: MouseEvent, state: &State) -> Option<Action> {
-    if state.help || state.sources_open || state.fix.is_some() {
+    if state.help || state.sources_open || state.fix.is_some() || state.failover.is_some() {
         return None;
     }
     let (w, h) = state.size;

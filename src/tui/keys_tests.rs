@@ -163,6 +163,7 @@ fn overrides_replace_the_default_keys() {
     let km = match Keymap::from_table(&table(
         r#"quit = "x"
 filter = "f"
+failover = "F"
 drift_only = "D"
 refresh = ["ctrl-r", "F5"]"#,
     )) {

@@ -297,7 +297,7 @@ async fn command_help_and_filter() {
 #[tokio::test]
 async fn help_lists_the_keys_in_effect() {
     let mut s = state(demo_result().await, (100, 30));
-    let keys = "quit = \"x\"\nfilter = \"f\"\nrefresh = \"ctrl-r\"";
+    let keys = "quit = \"x\"\nfilter = \"f\"\nfailover = \"F\"\nrefresh = \"ctrl-r\"";
     let table = match keys.parse::<toml::Table>() {
         Ok(t) => t,
         Err(e) => panic!("{e}"),
@@ -672,4 +672,50 @@ async fn fix_dialog_after_applying() {
         "{}",
         footer(&render(&s))
     );
+}
+
+#[tokio::test]
+async fn failover_view_shows_who_follows_the_live_primary() {
+    let mut s = state(
+        crate::tui::demo_data::demo_with_live_switchover()
+            .await
+            .expect("demo"),
+        (120, 35),
+    );
+    press(&mut s, ":failover pg-web\n");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Failover check: pg-web"), "{screen}");
+    assert!(screen.contains("live primary: pg-web-3"), "{screen}");
+    assert!(
+        screen.contains("not following: consul (2), targets (2), inventory (2)"),
+        "{screen}"
+    );
+    let row = screen.lines().find(|l| l.contains("pg-web-3 ")).unwrap();
+    assert!(
+        row.contains("primary (postgres)") && row.contains("NO replica"),
+        "{row}"
+    );
+    let row = screen.lines().find(|l| l.contains("pg-web-2 ")).unwrap();
+    assert!(row.contains("ok replica") && !row.contains("NO"), "{row}");
+    insta::assert_snapshot!("failover_pg_web_120x35", screen);
+
+    // The fix for a member that does not follow is one key away.
+    press(&mut s, "jj");
+    let effects = press(&mut s, "r");
+    assert!(s.failover.is_none());
+    match effects.first() {
+        Some(Effect::PlanFix { instance, .. }) => assert_eq!(instance, "pg-web-3"),
+        other => panic!("expected a plan for pg-web-3, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn failover_view_without_live_says_how_to_get_it() {
+    let mut s = state(demo_result().await, (120, 35));
+    press(&mut s, "f");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Failover check: pg-meta"), "{screen}");
+    assert!(screen.contains("start roster with --live"), "{screen}");
+    press(&mut s, "\u{1b}");
+    assert!(s.failover.is_none());
 }

@@ -430,10 +430,21 @@ pub struct State {
     pub now: Option<SystemTime>,
     /// The re-registration dialog, while it is open.
     pub fix: Option<FixDialog>,
+    /// The failover view (a cluster's members against the live roles), while it is open.
+    pub failover: Option<FailoverView>,
     /// An applied fix whose effect the next reads should show.
     pub fix_verify: Option<FixVerify>,
     /// The id of the last plan requested (ids start at 1).
     pub plan_seq: u64,
+}
+
+/// The failover view of one cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailoverView {
+    /// The cluster shown.
+    pub cluster: String,
+    /// The selected member (index in the cluster's instances).
+    pub selected: usize,
 }
 
 fn cluster_key(name: &str) -> String {
@@ -474,6 +485,7 @@ impl State {
             status: None,
             now: None,
             fix: None,
+            failover: None,
             fix_verify: None,
             plan_seq: 0,
         };
@@ -649,6 +661,12 @@ impl State {
     pub fn rebuild(&mut self) {
         let keep = self.selected_id();
         self.rebuild_keeping(keep);
+    }
+
+    /// Opens the instance's cluster in the tree and selects the instance.
+    pub fn reveal(&mut self, cluster: &str, instance: &str) {
+        self.expanded.insert(cluster_key(cluster));
+        self.rebuild_keeping(Some(RowId::Instance(format!("{cluster}/{instance}"))));
     }
 
     fn rebuild_keeping(&mut self, keep: Option<RowId>) {

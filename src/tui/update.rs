@@ -75,6 +75,28 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::ToggleHelp => state.help = !state.help,
         Action::ToggleSources => state.sources_open = !state.sources_open,
+        Action::FailoverOpen => failover_open(state, None),
+        Action::FailoverOf(cluster) => failover_open(state, Some(cluster)),
+        Action::FailoverClose => state.failover = None,
+        Action::FailoverMove(d) => failover_move(state, d),
+        Action::FailoverFix => {
+            let Some(v) = state.failover.take() else {
+                return Vec::new();
+            };
+            let member = state
+                .result
+                .fleet
+                .clusters
+                .iter()
+                .find(|c| c.name == v.cluster)
+                .and_then(|c| c.instances.get(v.selected))
+                .map(|i| i.name.clone());
+            let Some(member) = member else {
+                return Vec::new();
+            };
+            state.reveal(&v.cluster, &member);
+            return fix_open(state);
+        }
         Action::Refresh => {
             state.refreshing = true;
             return vec![Effect::Refresh];
@@ -160,6 +182,41 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 /// Opens the dialog on the selected instance and asks for its plan.
+/// Opens the failover view of `cluster`, or of the selected row's cluster.
+fn failover_open(state: &mut State, cluster: Option<String>) {
+    let cluster = cluster.or_else(|| {
+        let row = state.selected_row()?;
+        match row {
+            Row::Cluster(c) => state.result.fleet.clusters.get(c).map(|c| c.name.clone()),
+            Row::Instance(i) | Row::Entry(i, _) => state.instance(i).map(|i| i.cluster.clone()),
+        }
+    });
+    match cluster {
+        Some(name) if state.result.fleet.clusters.iter().any(|c| c.name == name) => {
+            state.failover = Some(crate::tui::state::FailoverView {
+                cluster: name,
+                selected: 0,
+            });
+        }
+        Some(name) => state.status = Some(Status::error(format!("no cluster {name:?}"))),
+        None => state.status = Some(Status::error("select a cluster for the failover view")),
+    }
+}
+
+fn failover_move(state: &mut State, d: isize) {
+    let Some(v) = state.failover.as_mut() else {
+        return;
+    };
+    let n = state
+        .result
+        .fleet
+        .clusters
+        .iter()
+        .find(|c| c.name == v.cluster)
+        .map_or(0, |c| c.instances.len());
+    v.selected = v.selected.saturating_add_signed(d).min(n.saturating_sub(1));
+}
+
 fn fix_open(state: &mut State) -> Vec<Effect> {
     let info = match state.selected_row() {
         Some(Row::Instance(i) | Row::Entry(i, _)) => i,
@@ -451,6 +508,9 @@ fn run_command(state: &mut State, text: &str) -> Vec<Effect> {
         Command::CollapseAll => collapse_all(state),
         Command::Help => state.help = true,
         Command::Sources => state.sources_open = true,
+        Command::Failover(cluster) => {
+            failover_open(state, (!cluster.is_empty()).then_some(cluster));
+        }
     }
     Vec::new()
 }

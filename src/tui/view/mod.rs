@@ -1,6 +1,7 @@
 //! Pure rendering: everything on screen is a function of `&State`.
 
 mod detail;
+mod failover;
 mod findings;
 mod fix;
 mod header;
@@ -113,6 +114,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
     header::footer(frame, areas.footer, state, &theme);
     if state.help {
         help::draw(frame, area, state, &theme);
+    } else if state.failover.is_some() {
+        failover::draw(frame, area, state, &theme);
     } else if state.sources_open {
         sources::draw(frame, area, state, &theme);
     } else if state.fix.is_some() {
