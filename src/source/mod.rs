@@ -8,3 +8,4 @@ pub mod yaml;
 pub mod live;
 pub mod patroni;
 pub mod postgres;
+pub mod pgpass;
