@@ -392,7 +392,7 @@ fn live_config(
             passfile,
             connect_timeout: timeout,
         }),
-        patroni: (patroni_port != 0).then(|| PatroniConfig {
+        patroni: (patroni_port != 0).then_some(PatroniConfig {
             port: patroni_port,
             timeout,
         }),

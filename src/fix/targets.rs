@@ -2092,7 +2092,9 @@ mod tests {
 
         /// The test's own quoting, independent of the writer's.
         fn quoted(v: &str, style: u8) -> String {
+            // A plain scalar may not start with '-' (a YAML indicator).
             let simple = !v.is_empty()
+                && !v.starts_with('-')
                 && v.bytes().all(|c| c.is_ascii_lowercase() || c == b'-')
                 && !reserved_word(v);
             match style {
