@@ -22,6 +22,27 @@ pub struct CheckOptions {
     pub clusters: Vec<String>,
     /// Keep reading until clean, at most this long.
     pub wait: Option<Duration>,
+    /// The on-call question (`--live --cluster`): done when every registration follows
+    /// the live roles (no error-level `live-role-mismatch`, no `split-brain`), whatever
+    /// else the fleet has.
+    pub follow_only: bool,
+}
+
+impl CheckOptions {
+    /// The exit code of a result under these options.
+    pub fn exit_code(&self, r: &CheckResult) -> i32 {
+        if !self.follow_only {
+            return r.exit_code(self.fail_on);
+        }
+        if r.fleet.sources.iter().any(|s| !s.is_ok()) {
+            return 2;
+        }
+        let behind = r.findings.iter().any(|f| {
+            (f.kind == crate::drift::Kind::LiveRoleMismatch && f.severity == Severity::Error)
+                || f.kind == crate::drift::Kind::SplitBrain
+        });
+        i32::from(behind)
+    }
 }
 
 /// Reads once (or until clean within `wait`), prints the report, returns the exit code.
@@ -44,8 +65,8 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
             .as_ref()
             .and_then(|c| ConsulClient::new(c.config.clone()).ok());
         let mut shown = keys(&result.findings);
-        print_state(started, &result, opts.fail_on);
-        while result.exit_code(opts.fail_on) != 0 && started.elapsed() < wait {
+        print_state(started, &result, opts);
+        while opts.exit_code(&result) != 0 && started.elapsed() < wait {
             let left = wait.saturating_sub(started.elapsed());
             // Woken by Consul the moment a registration changes; the databases cannot be
             // watched, so they are asked again at least every two seconds.
@@ -73,7 +94,7 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
             }
             shown = now;
         }
-        if result.exit_code(opts.fail_on) == 0 {
+        if opts.exit_code(&result) == 0 {
             println!(
                 "{:>6.1}s every registration follows",
                 started.elapsed().as_secs_f64()
@@ -91,7 +112,7 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
-    u8::try_from(result.exit_code(opts.fail_on)).unwrap_or(2)
+    u8::try_from(opts.exit_code(&result)).unwrap_or(2)
 }
 
 async fn read(settings: &Settings, clusters: &[String]) -> CheckResult {
@@ -118,12 +139,16 @@ fn keys(findings: &[Finding]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-fn print_state(started: Instant, r: &CheckResult, fail_on: Severity) {
-    let failing = r.findings.iter().filter(|f| f.severity >= fail_on).count();
+fn print_state(started: Instant, r: &CheckResult, opts: &CheckOptions) {
+    let what = if opts.follow_only {
+        "waiting for every registration to follow the live roles".to_string()
+    } else {
+        format!("waiting until nothing at or above {} is left", opts.fail_on)
+    };
     println!(
-        "{:>6.1}s {} finding(s) at or above {fail_on}; waiting for every registration to follow",
+        "{:>6.1}s {} finding(s); {what}",
         started.elapsed().as_secs_f64(),
-        failing
+        r.findings.len()
     );
     for (kind, place) in keys(&r.findings) {
         println!("{:>6.1}s   {kind} {place}", started.elapsed().as_secs_f64());

@@ -217,6 +217,7 @@ async fn check(sources: &SourceArgs, args: &CheckArgs) -> u8 {
         fail_on: args.fail_on,
         clusters: args.clusters.clone(),
         wait: args.wait,
+        follow_only: sources.live && !args.clusters.is_empty(),
     };
     roster::check::run(&settings, &opts).await
 }

@@ -90,7 +90,9 @@ pub enum ProbeError {
 pub fn targets(fleet: &Fleet) -> Vec<LiveTarget> {
     let mut out = Vec::new();
     for inst in fleet.instances() {
-        let Some(ip) = inst.display_ip() else { continue };
+        let Some(ip) = inst.display_ip() else {
+            continue;
+        };
         let port = inst
             .by_source(SourceKind::Consul)
             .find_map(|o| match &o.origin {

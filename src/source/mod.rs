@@ -3,9 +3,9 @@
 pub mod consul;
 pub mod file_error;
 pub mod inventory;
-pub mod targets;
-pub mod yaml;
 pub mod live;
 pub mod patroni;
-pub mod postgres;
 pub mod pgpass;
+pub mod postgres;
+pub mod targets;
+pub mod yaml;

@@ -1,0 +1,234 @@
+//! The live source against real PostgreSQL 15: roles, timelines, standbys, promotion,
+//! unreachable and refused instances. Each test owns the addresses 127.30.<n>.x.
+
+mod pg;
+
+use pg::Cluster;
+use roster::consul::Secret;
+use roster::identity::Role;
+use roster::observation::Origin;
+use roster::source::live::{LiveConfig, ProbeError, read_live};
+use roster::source::postgres::probe_postgres;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primary_and_streaming_replica_report_roles_lsns_and_standbys() {
+    let Some(primary) = Cluster::primary("127.30.1.11") else {
+        return;
+    };
+    let Some(replica) = Cluster::replica_of(&primary, "127.30.1.12") else {
+        return;
+    };
+    let cfg = Cluster::monitor_config();
+
+    let p = probe_postgres(&primary.target("pg-a", 1), &cfg)
+        .await
+        .expect("the primary answers");
+    assert_eq!(p.role, Role::Primary);
+    assert_eq!(p.origin.address, "127.30.1.11:5432");
+    assert_eq!(p.origin.via, "postgres");
+    assert!(p.origin.reachable);
+    assert_eq!(p.origin.timeline, Some(1));
+    assert!(p.origin.lsn.as_deref().is_some_and(|l| l.contains('/')));
+    assert_eq!(p.origin.received_lsn, None);
+    assert_eq!(p.origin.standbys, vec!["127.30.1.12".to_string()]);
+    assert!(
+        p.origin
+            .server_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("15"))
+    );
+    assert!(
+        p.origin
+            .started_at
+            .as_deref()
+            .is_some_and(|s| s.ends_with('Z'))
+    );
+
+    let r = probe_postgres(&replica.target("pg-a", 2), &cfg)
+        .await
+        .expect("the replica answers");
+    assert_eq!(r.role, Role::Replica);
+    assert_eq!(r.origin.timeline, Some(1));
+    assert_eq!(r.origin.lsn, None);
+    assert!(
+        r.origin
+            .received_lsn
+            .as_deref()
+            .is_some_and(|l| l.contains('/'))
+    );
+    assert!(
+        r.origin
+            .replayed_lsn
+            .as_deref()
+            .is_some_and(|l| l.contains('/'))
+    );
+    assert!(r.origin.lag_bytes.is_some_and(|b| b >= 0));
+    assert!(r.origin.standbys.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promoted_replica_reports_primary_on_timeline_2() {
+    let Some(mut primary) = Cluster::primary("127.30.2.11") else {
+        return;
+    };
+    let Some(replica) = Cluster::replica_of(&primary, "127.30.2.12") else {
+        return;
+    };
+    let cfg = Cluster::monitor_config();
+    primary.stop();
+    replica.promote();
+
+    let r = probe_postgres(&replica.target("pg-b", 2), &cfg)
+        .await
+        .expect("the promoted replica answers");
+    assert_eq!(r.role, Role::Primary);
+    assert_eq!(r.origin.timeline, Some(2));
+    assert!(r.origin.lsn.is_some());
+    assert_eq!(r.origin.received_lsn, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_instance_is_unreachable() {
+    let Some(mut primary) = Cluster::primary("127.30.3.11") else {
+        return;
+    };
+    primary.stop();
+    let err = probe_postgres(&primary.target("pg-c", 1), &Cluster::monitor_config())
+        .await
+        .expect_err("nothing listens");
+    match err {
+        ProbeError::Unreachable(m) => assert!(m.contains("127.30.3.11:5432"), "{m}"),
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_or_missing_password_is_auth_and_pgpass_supplies_the_right_one() {
+    let Some(primary) = Cluster::primary("127.30.4.11") else {
+        return;
+    };
+    let target = primary.target("pg-d", 1);
+    let wrong = "Wr0ng-Secret-Value-4711";
+    let mut cfg = Cluster::monitor_config();
+    cfg.user = pg::PW_USER.to_string();
+    cfg.password = Some(Secret::new(wrong));
+
+    let err = probe_postgres(&target, &cfg)
+        .await
+        .expect_err("a wrong password is refused");
+    let text = format!("{err} {err:?}");
+    assert!(matches!(err, ProbeError::Auth(_)), "{text}");
+    assert!(text.contains("127.30.4.11:5432"), "{text}");
+    assert!(!text.contains(wrong), "{text}");
+
+    cfg.password = None;
+    let err = probe_postgres(&target, &cfg)
+        .await
+        .expect_err("no password is refused");
+    assert!(matches!(err, ProbeError::Auth(_)), "{err:?}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let passfile = dir.path().join("pgpass");
+    std::fs::write(
+        &passfile,
+        format!(
+            "# the wrong host first\n127.30.4.99:5432:*:{u}:nope\n127.30.4.11:5432:*:{u}:{p}\n",
+            u = pg::PW_USER,
+            p = pg::PW_PASSWORD
+        ),
+    )
+    .expect("write pgpass");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod pgpass");
+    }
+    cfg.passfile = Some(passfile);
+    let ok = probe_postgres(&target, &cfg)
+        .await
+        .expect("the password file's password is accepted");
+    assert_eq!(ok.role, Role::Primary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_prefer_falls_back_to_plain_and_require_is_refused_without_server_tls() {
+    let Some(primary) = Cluster::primary("127.30.6.11") else {
+        return;
+    };
+    let target = primary.target("pg-f", 1);
+    let mut cfg = Cluster::monitor_config();
+    cfg.sslmode = "prefer".into();
+    let p = probe_postgres(&target, &cfg)
+        .await
+        .expect("prefer connects in the clear to a server without TLS");
+    assert_eq!(p.role, Role::Primary);
+    cfg.sslmode = "require".into();
+    let err = probe_postgres(&target, &cfg)
+        .await
+        .expect_err("require needs TLS");
+    assert!(matches!(err, ProbeError::Other(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_live_observes_the_down_instance_as_unreachable() {
+    let Some(primary) = Cluster::primary("127.30.5.11") else {
+        return;
+    };
+    let Some(replica) = Cluster::replica_of(&primary, "127.30.5.12") else {
+        return;
+    };
+    let mut pgc = Cluster::monitor_config();
+    pgc.connect_timeout = Duration::from_secs(3);
+    let targets = vec![
+        primary.target("pg-e", 1),
+        replica.target("pg-e", 2),
+        roster::source::live::LiveTarget {
+            cluster: "pg-e".into(),
+            seq: Some(3),
+            instance: "pg-e-3".into(),
+            ip: "127.30.5.13".into(),
+            port: 5432,
+        },
+    ];
+    let cfg = LiveConfig {
+        pg: Some(pgc),
+        patroni: None,
+        concurrency: 4,
+    };
+    let out = read_live(&targets, &cfg).await;
+    assert_eq!(out.observations.len(), 3);
+    let by_seq = |seq: u32| {
+        out.observations
+            .iter()
+            .find(|o| o.seq == Some(seq))
+            .unwrap_or_else(|| panic!("an observation for seq {seq}"))
+    };
+    let live = |seq: u32| match &by_seq(seq).origin {
+        Origin::Live(l) => l.clone(),
+        other => panic!("not a live origin: {other:?}"),
+    };
+    assert_eq!(
+        by_seq(1).role.as_ref().map(|r| r.role.clone()),
+        Some(Role::Primary)
+    );
+    assert_eq!(
+        by_seq(2).role.as_ref().map(|r| r.role.clone()),
+        Some(Role::Replica)
+    );
+    assert!(live(1).reachable && live(2).reachable);
+    assert_eq!(live(1).standbys, vec!["127.30.5.12".to_string()]);
+
+    assert_eq!(by_seq(3).role, None);
+    let l3 = live(3);
+    assert!(!l3.reachable);
+    assert_eq!(l3.address, "127.30.5.13:5432");
+    assert!(
+        l3.error
+            .as_deref()
+            .is_some_and(|e| e.contains("unreachable")),
+        "{:?}",
+        l3.error
+    );
+}
