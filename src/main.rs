@@ -180,7 +180,7 @@ async fn run(cli: Cli) -> u8 {
             let read_only = cli.ui.read_only || settings.read_only;
             roster::fix::cli::run(&settings, &args, read_only).await
         }
-        Some(Command::Demo(args)) => demo(&args, &cli.ui).await,
+        Some(Command::Demo(args)) => demo(&args, &cli.sources, &cli.ui).await,
         Some(Command::Sim(args)) => match roster::sim::run(*args).await {
             Ok(()) => 0,
             Err(e) => {
@@ -222,7 +222,7 @@ async fn check(sources: &SourceArgs, args: &CheckArgs) -> u8 {
     roster::check::run(&settings, &opts).await
 }
 
-async fn demo(args: &DemoArgs, ui_args: &UiArgs) -> u8 {
+async fn demo(args: &DemoArgs, given: &SourceArgs, ui_args: &UiArgs) -> u8 {
     let demo = match roster::demo::Demo::start().await {
         Ok(d) => d,
         Err(e) => {
@@ -230,10 +230,19 @@ async fn demo(args: &DemoArgs, ui_args: &UiArgs) -> u8 {
             return 2;
         }
     };
+    // The demo's own places, with whatever else was asked for (--live and its settings).
+    let sources = SourceArgs {
+        live: given.live,
+        pg_user: given.pg_user.clone(),
+        pg_dbname: given.pg_dbname.clone(),
+        pg_sslmode: given.pg_sslmode.clone(),
+        patroni_port: given.patroni_port,
+        ..demo.source_args()
+    };
     let code = if args.check || !std::io::stdout().is_terminal() {
-        check(&demo.source_args(), &args.out).await
+        check(&sources, &args.out).await
     } else {
-        ui(&demo.source_args(), ui_args).await
+        ui(&sources, ui_args).await
     };
     demo.stop().await;
     code

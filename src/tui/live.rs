@@ -13,6 +13,9 @@ use crate::watch::{WatchHandle, files, keep_last_good};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// How often the live roles are asked again while the UI runs.
+const LIVE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What background work reports back to the UI loop.
 #[derive(Debug)]
 pub enum LiveEvent {
@@ -165,6 +168,28 @@ impl Live {
                 let dirs = files::file_dir(&path);
                 let read = Arc::new(move || source::inventory::read_inventory(&path));
                 watches.push(files::spawn(dirs, read, seed, self.updates.clone()));
+            }
+            if let Some(cfg) = self.settings.live.clone() {
+                // The databases cannot be watched: they are asked again every few
+                // seconds, about the instances the registrations name.
+                let known = Fleet::build(
+                    self.latest
+                        .iter()
+                        .filter(|o| o.report.kind != SourceKind::Live)
+                        .cloned()
+                        .collect(),
+                );
+                let targets = source::live::targets(&known);
+                let tx = self.updates.clone();
+                watches.push(WatchHandle::new(tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(LIVE_EVERY).await;
+                        let out = source::live::read_live(&targets, &cfg).await;
+                        if tx.send(out).await.is_err() {
+                            return;
+                        }
+                    }
+                })));
             }
             self.file_watches = Some(watches);
         }
