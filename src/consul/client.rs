@@ -313,10 +313,58 @@ fn transport_error(url: &str, e: &reqwest::Error, timeout: Duration) -> ConsulEr
             reason: innermost(e),
         }
     } else {
+        let mut reason = innermost(e);
+        if let Some(hint) = tls_error(e).and_then(tls_hint) {
+            reason = format!("{reason} ({hint})");
+        }
         ConsulError::Connect {
             url: url.to_string(),
-            reason: innermost(e),
+            reason,
         }
+    }
+}
+
+/// The rustls error somewhere in a chain, also inside (nested) `io::Error`s, whose
+/// `source` skips the error they wrap.
+fn tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        cur = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner),
+            None => err.source(),
+        };
+    }
+    None
+}
+
+/// What to do about a TLS failure, in the Consul CLI's terms.
+fn tls_hint(e: &rustls::Error) -> Option<&'static str> {
+    use rustls::{AlertDescription as Alert, CertificateError as Cert, Error as Tls};
+    match e {
+        Tls::InvalidCertificate(Cert::UnknownIssuer | Cert::BadSignature) => Some(
+            "the server's certificate is not signed by a trusted CA; set CONSUL_CACERT or CONSUL_CAPATH to the CA that signed it",
+        ),
+        Tls::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
+            Some(
+                "the server's certificate does not name this host; set CONSUL_TLS_SERVER_NAME to a name it holds",
+            )
+        }
+        Tls::AlertReceived(
+            Alert::CertificateRequired
+            | Alert::BadCertificate
+            | Alert::UnknownCA
+            | Alert::CertificateUnknown
+            | Alert::AccessDenied,
+        ) => Some(
+            "the server did not accept a client certificate; CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY must name one its CA signed",
+        ),
+        _ => None,
     }
 }
 
