@@ -457,9 +457,15 @@ fn collect_dir(dir: &Path, out: &mut Collected) {
     let mut skipped = 0usize;
     let mut subdirs = BTreeSet::new();
     for entry in dir_entries(dir, out) {
-        if entry.is_dir() {
+        // A directory named like a target file is most likely a file replaced by a
+        // directory: an error naming it, not a silently empty subdirectory.
+        if entry.is_dir() && format_of(&entry).is_some() {
+            out.errors.push(is_directory(entry));
+        } else if entry.is_dir() {
             for inner in dir_entries(&entry, out) {
-                if !inner.is_dir() && format_of(&inner).is_some() {
+                if inner.is_dir() && format_of(&inner).is_some() {
+                    out.errors.push(is_directory(inner));
+                } else if !inner.is_dir() && format_of(&inner).is_some() {
                     files += 1;
                     subdirs.insert(entry.clone());
                     out.files.push(inner);

@@ -70,20 +70,12 @@ async fn run(
             let _ = ev_tx.send(());
         }
     });
-    let mut problem = None;
-    let _watcher = match watcher {
+    let (mut watcher, mut problem) = match watcher {
         Ok(mut w) => {
-            for (dir, mode) in &dirs {
-                if let Err(e) = w.watch(dir, *mode) {
-                    problem = Some(format!("cannot watch {}: {e}", dir.display()));
-                }
-            }
-            Some(w)
+            let problem = watch_all(&mut w, &dirs);
+            (Some(w), problem)
         }
-        Err(e) => {
-            problem = Some(format!("cannot watch files: {e}"));
-            None
-        }
+        Err(e) => (None, Some(format!("cannot watch files: {e}"))),
     };
     let mut last = seed;
     loop {
@@ -95,12 +87,25 @@ async fn run(
                 tokio::time::sleep(DEBOUNCE).await;
                 while ev_rx.try_recv().is_ok() {}
             }
-            Some(_) => tokio::time::sleep(FALLBACK_EVERY).await,
+            Some(_) => {
+                tokio::time::sleep(FALLBACK_EVERY).await;
+                // A directory that was missing (or deleted, which ends its watch) may
+                // be back: watch it again, so changes are seen at once once more.
+                if let Some(w) = &mut watcher {
+                    problem = watch_all(w, &dirs);
+                }
+            }
         }
         let reader = read.clone();
         let Ok(mut fresh) = tokio::task::spawn_blocking(move || reader()).await else {
             continue;
         };
+        // A deleted directory takes its watch with it: poll until it is back.
+        if problem.is_none()
+            && let Some((gone, _)) = dirs.iter().find(|(d, _)| !d.is_dir())
+        {
+            problem = Some(format!("cannot watch {}: it is gone", gone.display()));
+        }
         if let Some(p) = &problem {
             fresh.report.notes.push(format!(
                 "{p}; re-reading every {}s",
@@ -113,6 +118,22 @@ async fn run(
         }
         last = next;
     }
+}
+
+/// Watches every directory (again); the last failure, if any, as a problem to report.
+fn watch_all(
+    w: &mut notify::RecommendedWatcher,
+    dirs: &[(PathBuf, RecursiveMode)],
+) -> Option<String> {
+    let mut problem = None;
+    for (dir, mode) in dirs {
+        // Forget a watch the directory's deletion ended, so the new one is registered.
+        let _ = w.unwatch(dir);
+        if let Err(e) = w.watch(dir, *mode) {
+            problem = Some(format!("cannot watch {}: {e}", dir.display()));
+        }
+    }
+    problem
 }
 
 #[cfg(test)]
