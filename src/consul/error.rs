@@ -60,17 +60,6 @@ impl ConsulError {
             _ => None,
         }
     }
-
-    /// True when retrying later may help (network trouble, 429, 5xx).
-    pub fn is_transient(&self) -> bool {
-        match self {
-            ConsulError::Connect { .. }
-            | ConsulError::Timeout { .. }
-            | ConsulError::Body { .. } => true,
-            ConsulError::Status { status, .. } => *status == 429 || *status >= 500,
-            ConsulError::Config(_) | ConsulError::Decode { .. } => false,
-        }
-    }
 }
 
 /// Makes remote text safe to print on a terminal: control characters become `?`,
