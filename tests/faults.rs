@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::tmux::{Tmux, quote, skip_or_panic, tmux_available};
 use common::{json, roster, stderr};
 use roster::config::{self, Settings};
 use roster::consul::ConsulClient;
@@ -540,133 +541,12 @@ fn copy_dir(from: &Path, to: &Path) {
 
 // ---------------------------------------------------------------- the TUI while Consul hangs
 
-/// A private tmux server (its own socket) running one shell; killed on drop, so a failing
-/// test does not leave the binary running. (A trimmed copy of tests/tui_e2e.rs's.)
-struct Tmux {
-    socket: String,
-    socket_path: Option<std::path::PathBuf>,
-    _home: tempfile::TempDir,
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-impl Tmux {
-    async fn start() -> Tmux {
-        let socket = format!("roster-faults-{}", std::process::id());
-        let home = tempfile::tempdir().expect("home");
-        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
-        let shell = format!(
-            "env -i PATH={} HOME={} TERM=xterm-256color PS1='e2e$ ' sh",
-            quote(&path),
-            quote(&home.path().display().to_string())
-        );
-        let mut tmux = Tmux {
-            socket,
-            socket_path: None,
-            _home: home,
-        };
-        let out = tmux
-            .run(&[
-                "new-session",
-                "-d",
-                "-s",
-                "faults",
-                "-x",
-                "120",
-                "-y",
-                "35",
-                &shell,
-            ])
-            .await;
-        assert!(
-            out.status.success(),
-            "tmux new-session: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let p = tmux.display("socket_path").await;
-        if !p.is_empty() {
-            tmux.socket_path = Some(p.into());
-        }
-        tmux
-    }
-
-    async fn run(&self, args: &[&str]) -> std::process::Output {
-        tokio::process::Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .await
-            .unwrap_or_else(|e| panic!("running tmux {args:?}: {e}"))
-    }
-
-    async fn keys(&self, literal: bool, keys: &str) {
-        let mut args = vec!["send-keys", "-t", "faults"];
-        if literal {
-            args.push("-l");
-        }
-        args.push(keys);
-        assert!(self.run(&args).await.status.success(), "send-keys {keys:?}");
-    }
-
-    async fn screen(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-t", "faults"]).await;
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    async fn display(&self, var: &str) -> String {
-        let fmt = format!("#{{{var}}}");
-        let out = self
-            .run(&["display-message", "-p", "-t", "faults", &fmt])
-            .await;
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Polls the screen until `ok` holds, failing with the last screen after `within`.
-    async fn wait_for(&self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let screen = self.screen().await;
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "screen never showed {what} within {within:?}; last screen:\n{screen}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-        if let Some(p) = &self.socket_path {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
 const HELP: &str = "Keys (? or Esc closes)";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tui_handles_keys_while_consul_hangs() {
-    if !std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        let msg = "SKIPPED: faults: tmux not installed";
-        assert_ne!(
-            std::env::var("ROSTER_REQUIRE_EXTERNAL").as_deref(),
-            Ok("1"),
-            "{msg}"
-        );
-        eprintln!("\n!!!!!!!! {msg} !!!!!!!!\n");
+    if !tmux_available() {
+        skip_or_panic("faults: tmux not installed");
         return;
     }
     let demo = Demo::start().await.expect("demo");
@@ -683,11 +563,11 @@ async fn the_tui_handles_keys_while_consul_hangs() {
         quote(&demo.targets_dir().display().to_string()),
         quote(&demo.inventory_path().display().to_string()),
     );
-    tmux.keys(true, &line).await;
-    tmux.keys(false, "Enter").await;
+    tmux.type_text(&line).await;
+    tmux.key("Enter").await;
     // The UI is up (alternate screen) and its first read has reached the slow Consul.
     let deadline = Instant::now() + WAIT;
-    while tmux.display("alternate_on").await != "1" {
+    while tmux.pane("alternate_on").await != "1" {
         assert!(Instant::now() < deadline, "the UI never started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -697,7 +577,7 @@ async fn the_tui_handles_keys_while_consul_hangs() {
     .await;
 
     // Consul holds the read for 10 s; the help must open well before that.
-    tmux.keys(false, "?").await;
+    tmux.key("?").await;
     let help = tmux
         .wait_for("the help while Consul hangs", Duration::from_secs(2), |s| {
             s.contains(HELP)
@@ -707,7 +587,7 @@ async fn the_tui_handles_keys_while_consul_hangs() {
         !help.contains("pg-test-1"),
         "the read had already finished, so nothing was proven:\n{help}"
     );
-    tmux.keys(false, "Escape").await;
+    tmux.key("Escape").await;
     tmux.wait_for("the help closed", Duration::from_secs(2), |s| {
         !s.contains(HELP)
     })
@@ -719,7 +599,7 @@ async fn the_tui_handles_keys_while_consul_hangs() {
         s.contains("instances 25") && s.contains("pg-test-1")
     })
     .await;
-    tmux.keys(false, "q").await;
+    tmux.key("q").await;
     let shell = tmux
         .wait_for("the exit", WAIT, |s| {
             // The typed command line holds `roster-exit=$?` too; the echo starts a line.
