@@ -437,43 +437,9 @@ fn read_token(path: &Path) -> Result<Secret, ConfigError> {
     Ok(secret)
 }
 
-/// Parses a duration written as Go writes them: `500ms`, `10s`, `1m30s`, `2h`.
+/// Parses a duration written as Go writes them (`500ms`, `10s`, `1m30s`, `2h`), around blanks.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let s = raw.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!(
-                "{raw:?} is not a duration (e.g. 500ms, 10s, 1m30s)"
-            ));
-        }
-        let value: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{raw:?} is not a duration"))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("{raw:?} needs a unit (ms, s, m, h)")),
-            u => return Err(format!("{raw:?}: unknown unit {u:?} (use ms, s, m, h)")),
-        };
-        rest = &rest[unit_len..];
-        total += Duration::try_from_secs_f64(value * scale)
-            .map_err(|_| format!("{raw:?} is out of range"))?;
-    }
-    Ok(total)
+    crate::go_syntax::parse_duration(raw.trim())
 }
 
 #[cfg(test)]

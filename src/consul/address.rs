@@ -107,13 +107,12 @@ impl std::fmt::Display for Endpoint {
 
 /// Parses a boolean the way Go's `strconv.ParseBool` does, as the Consul CLI reads its variables.
 pub fn parse_go_bool(name: &str, raw: &str) -> Result<bool, ConsulError> {
-    match raw.trim() {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        other => Err(ConsulError::Config(format!(
-            "{name}={other:?} is not a boolean (use true or false)"
-        ))),
-    }
+    let raw = raw.trim();
+    crate::go_syntax::parse_bool(raw).ok_or_else(|| {
+        ConsulError::Config(format!(
+            "{name}={raw:?} is not a boolean (use true or false)"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! A small Consul HTTP API client: configuration, reads (blocking or not) and writes.
 
 use super::address::Endpoint;
-use super::error::{ConsulError, sanitize};
+use super::error::ConsulError;
 use super::secret::Secret;
 use super::tls::{TlsOptions, client_config};
 use super::wire::{AgentSelf, HealthEntry};
 use crate::encoding::base64;
+use crate::text::sanitize;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;

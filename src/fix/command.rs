@@ -7,7 +7,7 @@
 
 use super::consul::{Part, split_placeholders};
 use super::error::FixError;
-use crate::consul::error::sanitize;
+use crate::text::sanitize;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

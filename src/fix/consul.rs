@@ -5,9 +5,9 @@
 //! current definition and changes only identity fields; everything else is sent back as read.
 
 use super::error::FixError;
-use crate::consul::error::sanitize;
 use crate::consul::{ConsulClient, Endpoint};
 use crate::identity::{Role, valid_cluster_name};
+use crate::text::sanitize;
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 use url::Url;

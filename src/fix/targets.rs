@@ -15,9 +15,9 @@
 //! `.json`, so Prometheus' `files` patterns never pick up a half-written file.
 
 use crate::observation::Origin;
+use crate::source::file_text;
 use crate::source::targets::valid_label_name;
 use crate::source::targets::{MAX_TARGET_DEPTH, TargetsError, parse_target_file, target_host};
-use crate::source::yaml;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -147,7 +147,8 @@ fn all_groups(path: &Path, text: &str) -> Result<Vec<GroupData>, String> {
     parse_target_file(path, text).map_err(|e| e.to_string())?;
     let items: Option<Vec<Option<AnyGroup>>> = match format_of(path).map_err(|e| e.to_string())? {
         Format::Yaml => {
-            let opts = yaml::options(MAX_TARGET_DEPTH, serde_saphyr::DuplicateKeyPolicy::Error);
+            let opts =
+                file_text::options(MAX_TARGET_DEPTH, serde_saphyr::DuplicateKeyPolicy::Error);
             serde_saphyr::from_str_with_options(text, opts).map_err(|e| e.to_string())?
         }
         Format::Json if text.trim().is_empty() => None,

@@ -1,9 +1,9 @@
 //! The human table: one row per instance, then the findings, then a summary line.
 
 use super::CheckResult;
-use crate::consul::error::sanitize;
 use crate::drift::Severity;
 use crate::observation::SourceStatus;
+use crate::text::sanitize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

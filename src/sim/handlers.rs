@@ -3,9 +3,10 @@
 
 use super::catalog::{CatalogError, NodeDef, State};
 use super::decode;
-use super::query::{Query, parse_go_bool, parse_go_duration};
+use super::query::Query;
 use super::server::{DropConnection, Shared};
 use super::wire::{self, AgentServiceOut, CatalogServiceOut, HealthEntryOut, NodeOut};
+use crate::go_syntax::{parse_bool as parse_go_bool, parse_duration};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -345,7 +346,9 @@ fn blocking_params(q: &Query) -> Result<(u64, Duration), Fail> {
     };
     let wait = match q.get("wait") {
         None | Some("") => DEFAULT_WAIT,
-        Some(v) => parse_go_duration(v).ok_or_else(|| fail(400, "Invalid wait time"))?,
+        Some(v) => parse_duration(v)
+            .ok()
+            .ok_or_else(|| fail(400, "Invalid wait time"))?,
     };
     let wait = if wait.is_zero() {
         DEFAULT_WAIT

@@ -3,7 +3,7 @@
 //! Target files and the inventory fail in the same ways before their contents matter;
 //! only the wording of two messages differs, and [`FileKind`] carries that difference.
 
-use crate::source::yaml::{self, Place, Position, Problem, ReadFailure};
+use crate::source::file_text::{self, Place, Position, Problem, ReadFailure};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -80,7 +80,7 @@ pub enum FileError {
         /// The operating system's reason.
         source: io::Error,
     },
-    /// The file is bigger than [`yaml::MAX_FILE_BYTES`].
+    /// The file is bigger than [`file_text::MAX_FILE_BYTES`].
     #[error("{}: file is {size} bytes, larger than the {limit}-byte limit", path.display())]
     TooLarge {
         /// The file.
@@ -115,14 +115,14 @@ impl FileError {
         }
     }
 
-    /// A failed [`yaml::read_limited`] of `path`, sorted into not found, directory, too large or I/O.
+    /// A failed [`file_text::read_limited`] of `path`, sorted into not found, directory, too large or I/O.
     pub fn read(kind: FileKind, path: &Path, failure: ReadFailure) -> FileError {
         let path = path.to_path_buf();
         match failure {
             ReadFailure::TooLarge(size) => FileError::TooLarge {
                 path,
                 size,
-                limit: yaml::MAX_FILE_BYTES,
+                limit: file_text::MAX_FILE_BYTES,
             },
             ReadFailure::Io(e) if e.kind() == io::ErrorKind::NotFound => {
                 FileError::NotFound { path, kind }
@@ -134,12 +134,12 @@ impl FileError {
         }
     }
 
-    /// Text of `size` bytes for `path` that is over [`yaml::MAX_FILE_BYTES`].
+    /// Text of `size` bytes for `path` that is over [`file_text::MAX_FILE_BYTES`].
     pub fn too_large(path: &Path, size: u64) -> FileError {
         FileError::TooLarge {
             path: path.to_path_buf(),
             size,
-            limit: yaml::MAX_FILE_BYTES,
+            limit: file_text::MAX_FILE_BYTES,
         }
     }
 }
@@ -189,7 +189,7 @@ mod tests {
             FileError::too_large(p, 5).to_string(),
             format!(
                 "f.yml: file is 5 bytes, larger than the {}-byte limit",
-                yaml::MAX_FILE_BYTES
+                file_text::MAX_FILE_BYTES
             )
         );
     }

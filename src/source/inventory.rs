@@ -19,7 +19,7 @@ use crate::observation::{
     InventoryOrigin, Observation, Origin, RoleClaim, SourceKind, SourceOutput, SourceReport,
 };
 use crate::source::file_error::{FileError, FileKind};
-use crate::source::yaml::{self, Position, Problem};
+use crate::source::file_text::{self, Position, Problem};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -182,7 +182,7 @@ struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     fn at(&self, at: Position) -> String {
-        yaml::place(self.path, at)
+        file_text::place(self.path, at)
     }
 
     fn error(&mut self, at: Position, message: impl fmt::Display) {
@@ -401,15 +401,15 @@ fn host_ip(key: &str, ansible_host: Option<String>) -> String {
 }
 
 fn parse_tree(path: &Path, text: &str) -> Result<Spanned<Node>, InventoryError> {
-    if text.len() as u64 > yaml::MAX_FILE_BYTES {
+    if text.len() as u64 > file_text::MAX_FILE_BYTES {
         return Err(InventoryError::too_large(path, text.len() as u64));
     }
-    let opts = yaml::options(
+    let opts = file_text::options(
         MAX_INVENTORY_DEPTH,
         serde_saphyr::DuplicateKeyPolicy::PassThrough,
     );
     serde_saphyr::from_str_with_options(text, opts)
-        .map_err(|e| InventoryError::parse(path, yaml::yaml_problem(&e, MAX_INVENTORY_DEPTH)))
+        .map_err(|e| InventoryError::parse(path, file_text::yaml_problem(&e, MAX_INVENTORY_DEPTH)))
 }
 
 fn parse_detailed(path: &Path, text: &str) -> Result<Parsed, InventoryError> {
@@ -470,7 +470,7 @@ pub fn parse_inventory(path: &Path, text: &str) -> Result<Vec<Observation>, Inve
 /// Reads the inventory file; problems go into the report, never into a panic.
 pub fn read_inventory(path: &Path) -> SourceOutput {
     let mut report = SourceReport::new(SourceKind::Inventory, path.display().to_string());
-    let parsed = yaml::read_limited(path)
+    let parsed = file_text::read_limited(path)
         .map_err(|f| InventoryError::read(FileKind::Inventory, path, f))
         .and_then(|text| parse_detailed(path, &text));
     match parsed {

@@ -2,10 +2,10 @@
 
 pub mod consul;
 pub mod file_error;
+pub mod file_text;
 pub mod inventory;
 pub mod live;
 pub mod patroni;
 pub mod pgpass;
 pub mod postgres;
 pub mod targets;
-pub mod yaml;

@@ -17,7 +17,7 @@ use crate::observation::{
     Observation, Origin, RoleClaim, SourceKind, SourceOutput, SourceReport, TargetOrigin,
 };
 use crate::source::file_error::{FileError, FileKind};
-use crate::source::yaml::{self, Position, Problem};
+use crate::source::file_text::{self, Position, Problem};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_saphyr::Spanned;
@@ -198,7 +198,7 @@ pub fn parse_target_file(path: &Path, text: &str) -> Result<Vec<Observation>, Ta
 }
 
 fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, TargetsError> {
-    if text.len() as u64 > yaml::MAX_FILE_BYTES {
+    if text.len() as u64 > file_text::MAX_FILE_BYTES {
         return Err(FileError::too_large(path, text.len() as u64).into());
     }
     let groups = match format_of(path) {
@@ -224,9 +224,9 @@ fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, TargetsError> {
 }
 
 fn parse_yaml_groups(text: &str) -> Result<Vec<Group>, Problem> {
-    let opts = yaml::options(MAX_TARGET_DEPTH, serde_saphyr::DuplicateKeyPolicy::Error);
+    let opts = file_text::options(MAX_TARGET_DEPTH, serde_saphyr::DuplicateKeyPolicy::Error);
     let items: Option<Vec<Spanned<GroupItem>>> = serde_saphyr::from_str_with_options(text, opts)
-        .map_err(|e| yaml::yaml_problem(&e, MAX_TARGET_DEPTH))?;
+        .map_err(|e| file_text::yaml_problem(&e, MAX_TARGET_DEPTH))?;
     Ok(items
         .unwrap_or_default()
         .into_iter()
@@ -246,7 +246,7 @@ fn parse_json_groups(text: &str) -> Result<Vec<Group>, Problem> {
     // Null items are read as `None` and refused here rather than inside serde_json,
     // whose position for a custom error is wherever its reader stopped, not the item.
     let items: Option<Vec<Option<RawGroup>>> =
-        serde_json::from_str(text).map_err(|e| yaml::json_problem(&e))?;
+        serde_json::from_str(text).map_err(|e| file_text::json_problem(&e))?;
     let lines = json_element_lines(text);
     let line_of = |i: usize| lines.get(i).copied().unwrap_or(0);
     let mut groups = Vec::new();
@@ -549,7 +549,7 @@ pub fn read_targets(patterns: &[String]) -> SourceOutput {
     let mut observations = Vec::new();
     let mut tally = Tally::default();
     for file in &files {
-        let text = match yaml::read_limited(file) {
+        let text = match file_text::read_limited(file) {
             Ok(text) => text,
             Err(f) => {
                 tally.unread += 1;

@@ -1,8 +1,8 @@
 //! Copying to the user's clipboard through the terminal (OSC 52), which works over ssh and
 //! inside tmux, and the text that `y` copies.
 
-use crate::consul::error::sanitize;
 use crate::encoding::base64;
+use crate::text::sanitize;
 use crate::tui::state::{RoleCell, Row, State};
 
 /// The escape sequence that asks the terminal to put `text` on the clipboard.

@@ -2,8 +2,8 @@
 //! the one state, and a frame is drawn once per batch.
 
 use super::action::{Action, Effect};
+use super::feeds::{Live, LiveEvent};
 use super::fixer::Fixer;
-use super::live::{Live, LiveEvent};
 use super::state::{Options, State};
 use super::{clipboard, keys, update::update, view};
 use crate::config::Settings;

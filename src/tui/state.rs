@@ -3,16 +3,16 @@
 //! Everything the view needs per instance is computed once per read ([`InstanceInfo`]),
 //! so rebuilding the visible rows after a key press is a filter, a sort and a walk.
 
-use crate::consul::error::sanitize;
 use crate::drift::{Finding, Severity};
 use crate::fleet::{Instance, RoleView};
 use crate::identity::Role;
 use crate::observation::{SourceKind, SourceReport};
 use crate::report::CheckResult;
+use crate::text::redact;
+use crate::text::sanitize;
 use crate::tui::action::FixTarget;
 use crate::tui::filter::{Filter, Subject};
 use crate::tui::keys::Keymap;
-use crate::tui::redact::redact;
 use crate::tui::theme::ThemeKind;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};

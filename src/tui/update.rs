@@ -1,11 +1,11 @@
 //! The reducer: the only place the UI state changes.
 
-use crate::consul::error::sanitize;
 use crate::observation::SourceKind;
+use crate::text::redact;
+use crate::text::sanitize;
 use crate::tui::action::{Action, Effect, FixTarget};
 use crate::tui::clipboard::selection_text;
 use crate::tui::command::{self, Command};
-use crate::tui::redact::redact;
 use crate::tui::state::{
     FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Focus, Row, State, Status,
 };

@@ -166,7 +166,7 @@ fn place(o: &Observation) -> String {
 }
 
 fn sanitize_short(text: &str) -> String {
-    crate::consul::error::sanitize(text, 80)
+    crate::text::sanitize(text, 80)
 }
 
 fn kv(name: &str, map: &std::collections::BTreeMap<String, String>, out: &mut Vec<Line<'static>>) {

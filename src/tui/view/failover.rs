@@ -1,11 +1,11 @@
 //! The failover view (`f` on a cluster, `:failover CLS`): patronictl's shape — members,
 //! live role, timeline, lag — and for each place whether it follows the live roles.
 
-use crate::consul::error::sanitize;
 use crate::drift::live_role;
 use crate::fleet::{Cluster, Instance};
 use crate::identity::Role;
 use crate::observation::{Origin, SourceKind};
+use crate::text::sanitize;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::Frame;

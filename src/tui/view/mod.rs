@@ -9,8 +9,8 @@ mod help;
 mod sources;
 mod tree;
 
-use crate::consul::error::sanitize;
 use crate::drift::Severity;
+use crate::text::sanitize;
 use crate::tui::state::{Focus, State};
 use crate::tui::theme::Theme;
 use ratatui::Frame;

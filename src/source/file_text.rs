@@ -1,4 +1,4 @@
-//! Shared plumbing for the file sources: bounded reads, YAML limits and error positions.
+//! Reading text files under limits, and where in them YAML or JSON went wrong.
 //!
 //! Both file sources read text written by people and tools roster does not control, so
 //! every read is size-capped and every YAML parse runs under an explicit serde-saphyr

@@ -1,8 +1,34 @@
-//! Removes credentials from text read from the outside before it is shown.
+//! Terminal-safe text: one sanitiser for remote strings and one masker for credentials.
 //!
-//! The Consul client never puts the token in its messages, but a source location or an
-//! error could still carry one (a URL with `user:pass@`, a `?token=` query, a header
-//! echoed by a proxy); the UI masks these so that no frame can show a secret.
+//! Every string that comes from outside (Consul, a file, a process) and is headed for a
+//! terminal, a log or a file roster writes passes through here, so that the rules live in
+//! one place.
+
+/// Makes remote text safe to print on a terminal: control characters become `?`,
+/// whitespace runs collapse, and the length is bounded.
+pub fn sanitize(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max));
+    let mut last_space = false;
+    for ch in text.trim().chars() {
+        let c = if ch.is_whitespace() {
+            ' '
+        } else if ch.is_control() {
+            '?'
+        } else {
+            ch
+        };
+        if c == ' ' && last_space {
+            continue;
+        }
+        last_space = c == ' ';
+        if out.chars().count() >= max {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// Words after which a credential follows.
 const MARKERS: &[&str] = &[
@@ -79,6 +105,14 @@ fn mask_markers(text: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn sanitize_neutralises_terminal_control() {
+        assert_eq!(
+            sanitize("ACL \x1b[2Jnot\n found\t", 100),
+            "ACL ?[2Jnot found"
+        );
+        assert_eq!(sanitize("abcdef", 3), "abc…");
+    }
     #[test]
     fn masks_url_passwords_and_token_values() {
         assert_eq!(
