@@ -132,7 +132,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     );
     if let Some(p) = &patroni {
         line.push_str(&format!(
-            "; Patroni API on port {} of {} members' addresses",
+            "; Patroni API on port {} ({} members, each on its own address)",
             p.port(),
             p.member_count()
         ));
