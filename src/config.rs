@@ -57,6 +57,9 @@ pub struct SourceArgs {
     /// Patroni REST API port for --live (0: do not ask Patroni)
     #[arg(long, value_name = "PORT", global = true)]
     pub patroni_port: Option<u16>,
+    /// Ask only Patroni for the live role, never PostgreSQL (set by the demo, not a flag).
+    #[arg(skip)]
+    pub live_patroni_only: bool,
 }
 
 /// Configuration problems, each saying which setting is wrong.
@@ -345,7 +348,11 @@ pub fn resolve(
     }
 
     if args.live {
-        s.live = Some(live_config(args, &env));
+        let mut live = live_config(args, &env);
+        if args.live_patroni_only {
+            live.pg = None;
+        }
+        s.live = Some(live);
     }
 
     if nothing_configured && Path::new(DEFAULT_TARGETS).is_dir() {
@@ -463,6 +470,7 @@ mod tests {
             pg_dbname: None,
             pg_sslmode: None,
             patroni_port: None,
+            live_patroni_only: false,
         }
     }
 

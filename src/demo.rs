@@ -1,14 +1,17 @@
-//! The built-in demo: the simulator with the demo fleet, its target files and inventory.
+//! The built-in demo: the simulator with the demo fleet, its target files and inventory,
+//! and the members' Patroni REST API as the live witness.
 
 use crate::config::SourceArgs;
-use crate::sim::{Catalog, FleetSpec, SimOptions, SimServer, TargetLayout};
+use crate::sim::{Catalog, FleetSpec, PatroniSim, SimOptions, SimServer, TargetLayout};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// A running demo: a simulated Consul plus files in a temporary directory (removed on drop).
+/// A running demo: a simulated Consul and Patroni plus files in a temporary directory
+/// (removed on drop).
 pub struct Demo {
     server: SimServer,
+    patroni: PatroniSim,
     // Held only so the files live exactly as long as the demo.
     _dir: tempfile::TempDir,
     targets: PathBuf,
@@ -43,8 +46,19 @@ impl Demo {
         let server = SimServer::start(listen, Catalog::from_spec(&spec), options)
             .await
             .context("starting the Consul simulator")?;
+        // Any free port rather than 8008: a real Patroni or another demo on this machine
+        // may hold 8008 (and a wildcard listener there would keep a real Patroni from
+        // starting); the live source is told the port.
+        let patroni = match PatroniSim::start(&spec, 0).await {
+            Ok(p) => p,
+            Err(e) => {
+                server.shutdown().await;
+                return Err(e).context("starting the Patroni simulator");
+            }
+        };
         Ok(Demo {
             server,
+            patroni,
             _dir: dir,
             targets,
             inventory,
@@ -68,6 +82,20 @@ impl Demo {
             pg_dbname: None,
             pg_sslmode: None,
             patroni_port: None,
+            live_patroni_only: false,
+        }
+    }
+
+    /// [`Demo::source_args`] with the live source on, asking the simulated Patroni.
+    pub fn live_source_args(&self) -> SourceArgs {
+        SourceArgs {
+            live: true,
+            patroni_port: Some(self.patroni.port()),
+            // The demo's addresses are 127.10.10.x:5432, and a PostgreSQL listening on
+            // 0.0.0.0:5432 on this machine would answer for all of them with its own role:
+            // only the simulated Patroni may speak for the demo's databases.
+            live_patroni_only: true,
+            ..self.source_args()
         }
     }
 
@@ -86,8 +114,31 @@ impl Demo {
         &self.server
     }
 
-    /// Stops the simulator; the directory goes with the value.
+    /// The simulated Patroni REST API of the demo's members.
+    pub fn patroni(&self) -> &PatroniSim {
+        &self.patroni
+    }
+
+    /// Stops the simulators; the directory goes with the value.
     pub async fn stop(self) {
+        self.patroni.shutdown().await;
         self.server.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn live_args_ask_only_the_demos_patroni() {
+        let demo = Demo::start().await.expect("demo");
+        let plain = crate::config::resolve(&demo.source_args(), &|_| None).expect("settings");
+        assert!(plain.live.is_none(), "the plain sources stay without live");
+        let s = crate::config::resolve(&demo.live_source_args(), &|_| None).expect("settings");
+        let live = s.live.expect("live is on");
+        assert!(live.pg.is_none(), "never a PostgreSQL that may listen here");
+        assert_eq!(live.patroni.map(|p| p.port), Some(demo.patroni().port()));
+        demo.stop().await;
     }
 }

@@ -45,16 +45,22 @@ Examples:
   roster fix --instance pg-test-2 --to command --command 'ssh {ip} sudo /pg/bin/pg-register {role}'";
 
 const DEMO_HELP: &str = "\
+The demo's live roles come from a simulated Patroni REST API on each member's loopback
+address (never from a PostgreSQL running here); `--live` is the default.
+
 Examples:
   roster demo                     the UI on the demo fleet (live: it watches the simulator)
   roster demo --check             the check report of the demo fleet
-  roster demo --check -f json     the same as JSON";
+  roster demo --check -f json     the same as JSON
+  roster demo --check --cluster pg-web    did every place follow pg-web's switchover?
+  roster demo --no-live           without the live source";
 
 const SIM_HELP: &str = "\
 Examples:
   roster sim --listen 127.0.0.1:8500 --write-targets /tmp/targets --write-inventory /tmp/pigsty.yml
   roster sim --generate 2500 --members 4 --drift-every 10
-  roster sim --fleet my-fleet.yml --acl-token-file token";
+  roster sim --fleet my-fleet.yml --acl-token-file token
+  roster sim --patroni            also each member's Patroni REST API (real roles) on port 8008";
 
 /// roster: find and repair identity drift in Pigsty-style PostgreSQL fleets.
 #[derive(Parser, Debug)]
@@ -76,7 +82,7 @@ enum Command {
     /// Re-register drifting instances: plan, show, confirm, apply, verify
     #[command(after_help = FIX_HELP)]
     Fix(Box<roster::fix::cli::FixArgs>),
-    /// The built-in demo fleet (a simulated Consul, target files, an inventory) in the UI
+    /// The built-in demo fleet (a simulated Consul and Patroni, target files, an inventory) in the UI
     #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
     /// Run the Consul-compatible simulator standalone
@@ -108,6 +114,9 @@ struct DemoArgs {
     /// Print the `roster check` report instead of opening the UI (the default without a terminal)
     #[arg(long)]
     check: bool,
+    /// Leave the live source (the simulated Patroni) out
+    #[arg(long)]
+    no_live: bool,
     #[command(flatten)]
     out: CheckArgs,
 }
@@ -180,7 +189,7 @@ async fn run(cli: Cli) -> u8 {
             let read_only = cli.ui.read_only || settings.read_only;
             roster::fix::cli::run(&settings, &args, read_only).await
         }
-        Some(Command::Demo(args)) => demo(&args, &cli.sources, &cli.ui).await,
+        Some(Command::Demo(args)) => demo(&args, &cli.ui).await,
         Some(Command::Sim(args)) => match roster::sim::run(*args).await {
             Ok(()) => 0,
             Err(e) => {
@@ -222,7 +231,7 @@ async fn check(sources: &SourceArgs, args: &CheckArgs) -> u8 {
     roster::check::run(&settings, &opts).await
 }
 
-async fn demo(args: &DemoArgs, given: &SourceArgs, ui_args: &UiArgs) -> u8 {
+async fn demo(args: &DemoArgs, ui_args: &UiArgs) -> u8 {
     let demo = match roster::demo::Demo::start().await {
         Ok(d) => d,
         Err(e) => {
@@ -230,14 +239,12 @@ async fn demo(args: &DemoArgs, given: &SourceArgs, ui_args: &UiArgs) -> u8 {
             return 2;
         }
     };
-    // The demo's own places, with whatever else was asked for (--live and its settings).
-    let sources = SourceArgs {
-        live: given.live,
-        pg_user: given.pg_user.clone(),
-        pg_dbname: given.pg_dbname.clone(),
-        pg_sslmode: given.pg_sslmode.clone(),
-        patroni_port: given.patroni_port,
-        ..demo.source_args()
+    // The demo's own places only: `--live` (the default) and its settings would point at
+    // real databases, so they are accepted and ignored.
+    let sources = if args.no_live {
+        demo.source_args()
+    } else {
+        demo.live_source_args()
     };
     let code = if args.check || !std::io::stdout().is_terminal() {
         check(&sources, &args.out).await

@@ -432,3 +432,144 @@ async fn acl_denied_names_the_reason_and_never_the_token() {
     }
     demo.stop().await;
 }
+
+/// `(instance, place, severity)` of every `live-role-mismatch` of a report.
+fn live_mismatches(doc: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "live-role-mismatch")
+        .map(|f| {
+            let place = f["sources"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .find(|k| *k != "live")
+                .cloned()
+                .unwrap_or_default();
+            (
+                f["instance"].as_str().unwrap_or_default().to_string(),
+                place,
+                f["severity"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roster_demo_tells_the_on_call_story_from_the_simulated_patroni() {
+    let home = tempfile::tempdir().unwrap();
+    let demo_check = |extra: &[&str]| {
+        let mut a = vec![
+            "demo".to_string(),
+            "--check".into(),
+            "-f".into(),
+            "json".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let out = roster(home.path(), &demo_check(&[]), &[]).await;
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        source(&doc, "live")["status"],
+        "ok",
+        "live is on by default"
+    );
+
+    let row = |i: &str, place: &str, sev: &str| (i.to_string(), place.to_string(), sev.to_string());
+    let mismatches = live_mismatches(&doc);
+    // pg-web: a switchover nobody followed; pg-test: only Consul followed its failover.
+    for expected in [
+        row("pg-web-1", "consul", "error"),
+        row("pg-web-1", "targets", "error"),
+        row("pg-web-1", "inventory", "info"),
+        row("pg-web-3", "consul", "error"),
+        row("pg-web-3", "targets", "error"),
+        row("pg-web-3", "inventory", "info"),
+        row("pg-test-1", "targets", "error"),
+        row("pg-test-2", "targets", "error"),
+    ] {
+        assert!(
+            mismatches.contains(&expected),
+            "{expected:?} not in {mismatches:#?}"
+        );
+    }
+    assert!(
+        !mismatches
+            .iter()
+            .any(|(i, p, _)| i.starts_with("pg-test") && p == "consul"),
+        "Consul followed pg-test's failover: {mismatches:#?}"
+    );
+    for (i, _, _) in &mismatches {
+        assert!(
+            ["pg-web-", "pg-test-", "pg-src-"]
+                .iter()
+                .any(|c| i.starts_with(c)),
+            "a healthy cluster drifts from its live roles: {mismatches:#?}"
+        );
+    }
+    for f in doc["findings"].as_array().unwrap() {
+        if f["kind"] == "live-role-mismatch" {
+            let m = f["message"].as_str().unwrap();
+            assert!(m.ends_with("(live, via patroni)"), "{m}");
+        }
+    }
+    let unreachable: Vec<_> = findings(&doc)
+        .into_iter()
+        .filter(|f| f.0 == "live-unreachable")
+        .collect();
+    assert_eq!(
+        unreachable,
+        [(
+            "live-unreachable".to_string(),
+            "warning".to_string(),
+            "pg-orders".to_string(),
+            Some("pg-orders-5".to_string())
+        )],
+        "only the dead node is unreachable"
+    );
+    let dead = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "live-unreachable")
+        .unwrap();
+    let why = dead["sources"]["live"].as_str().unwrap();
+    assert!(
+        why.contains("127.10.10.35:") && why.contains("/patroni") && !why.contains(":5432"),
+        "only Patroni is asked, never a PostgreSQL port: {why}"
+    );
+    // The record-keeping drift is still reported as without the live source.
+    for (kind, cluster, inst) in [
+        ("service-role-split", "pg-src", "pg-src-2"),
+        ("missing-in-targets", "pg-orders", "pg-orders-5"),
+        ("name-mismatch", "pg-stats", "pg-stats-4"),
+        ("unknown-role", "pg-stats", "pg-stats-6"),
+        ("ip-mismatch", "pg-stats", "pg-stats-7"),
+        ("missing-in-consul", "pg-new", "pg-new-1"),
+    ] {
+        assert!(has(&doc, kind, cluster, Some(inst)), "no {kind} {inst}");
+    }
+
+    // `--live` stays accepted; `--no-live` leaves the live source out.
+    let out = roster(home.path(), &demo_check(&["--live"]), &[]).await;
+    assert_eq!(live_mismatches(&json(&out)), mismatches);
+    let out = roster(home.path(), &demo_check(&["--no-live"]), &[]).await;
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        !doc["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "live"),
+        "{}",
+        doc["sources"]
+    );
+    assert!(live_mismatches(&doc).is_empty());
+}

@@ -697,6 +697,7 @@ async fn an_index_of_0_is_survived_and_the_next_change_seen() {
         pg_dbname: None,
         pg_sslmode: None,
         patroni_port: None,
+        live_patroni_only: false,
     };
     let s = config::resolve(&args, &|_| None).expect("settings");
     let c = client(&s);

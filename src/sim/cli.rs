@@ -1,7 +1,9 @@
-//! `roster sim`: render a fleet into files and serve its Consul catalog until Ctrl-C.
+//! `roster sim`: render a fleet into files and serve its Consul catalog (and, when asked,
+//! its members' Patroni REST API) until Ctrl-C.
 
 use super::catalog::Catalog;
 use super::generate::GenerateOptions;
+use super::patroni::PatroniSim;
 use super::render::TargetLayout;
 use super::server::{SimOptions, SimServer};
 use super::spec::{FleetSpec, Release};
@@ -43,6 +45,11 @@ pub struct SimArgs {
     /// Write the Pigsty inventory to FILE.
     #[arg(long, value_name = "FILE")]
     pub write_inventory: Option<PathBuf>,
+    /// Also serve Patroni's REST API (the members' real roles) on each member's loopback
+    /// address, at PORT [default when given without PORT: 8008; 0: any free port]; off
+    /// unless given.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "8008")]
+    pub patroni: Option<u16>,
 }
 
 /// The fleet the arguments describe.
@@ -106,6 +113,12 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let server = SimServer::start(args.listen, catalog, opts)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
+    let patroni = match args.patroni {
+        Some(port) => Some(PatroniSim::start(&spec, port).await.with_context(|| {
+            format!("serving Patroni's REST API on port {port} (`--patroni PORT` picks another)")
+        })?),
+        None => None,
+    };
     let cat = server.catalog();
     let mut line = format!(
         "roster sim: Consul API at {} (dc {}, release {}, {} clusters, {} nodes, {} service instances{})",
@@ -117,6 +130,13 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         cat.instance_count(),
         if acl { ", ACL default deny" } else { "" }
     );
+    if let Some(p) = &patroni {
+        line.push_str(&format!(
+            "; Patroni API on port {} ({} members, each on its own address)",
+            p.port(),
+            p.member_count()
+        ));
+    }
     if !wrote.is_empty() {
         line.push_str("; wrote ");
         line.push_str(&wrote.join(", "));
@@ -125,6 +145,9 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
+    if let Some(p) = patroni {
+        p.shutdown().await;
+    }
     server.shutdown().await;
     Ok(())
 }
@@ -157,6 +180,11 @@ mod tests {
         assert!(parse(&["--generate", "5", "--fleet", "x.yml"]).is_err());
         assert!(parse(&["--drift-every", "2"]).is_err());
         assert!(parse(&["--target-layout", "flat"]).is_err());
+        assert_eq!(a.patroni, None, "Patroni is opt-in");
+        let p = parse(&["--patroni"]).unwrap();
+        assert_eq!(p.patroni, Some(crate::sim::patroni::DEFAULT_PORT));
+        assert_eq!(parse(&["--patroni", "9008"]).unwrap().patroni, Some(9008));
+        assert_eq!(parse(&["--patroni=0"]).unwrap().patroni, Some(0));
     }
 
     #[test]

@@ -133,6 +133,7 @@ impl FleetSpec {
             let name = format!("pg-{:04}", i + 1);
             let mut c = ClusterSpec {
                 name,
+                timeline: 1,
                 members: (1..=members)
                     .map(|seq| MemberSpec {
                         seq: seq as u32,

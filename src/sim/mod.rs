@@ -2,7 +2,8 @@
 //!
 //! One [`FleetSpec`] (the demo, a YAML file or a generated fleet) renders into all three
 //! places roster reads: a Consul catalog served over HTTP by [`SimServer`], Prometheus
-//! static target files and a Pigsty inventory, with drift planted per place.
+//! static target files and a Pigsty inventory, with drift planted per place; the members'
+//! real roles are served by a simulated Patroni REST API ([`PatroniSim`]).
 
 pub mod catalog;
 pub mod cli;
@@ -10,6 +11,7 @@ mod decode;
 pub mod faults;
 pub mod generate;
 mod handlers;
+pub mod patroni;
 pub mod pigsty;
 pub mod query;
 pub mod render;
@@ -23,6 +25,7 @@ pub use catalog::{
 pub use cli::{SimArgs, run};
 pub use faults::Faults;
 pub use generate::GenerateOptions;
+pub use patroni::PatroniSim;
 pub use render::TargetLayout;
 pub use server::{SimOptions, SimServer};
 pub use spec::{FleetSpec, Release, SpecError};

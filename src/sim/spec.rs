@@ -8,6 +8,7 @@
 //!   - { node: meta, ip: 127.10.10.2, services: [consul, prometheus, grafana] }
 //! clusters:
 //!   - name: pg-test
+//!     timeline: 2            # PostgreSQL timeline (default 1): 2 after one failover
 //!     members:
 //!       - seq: 1
 //!         ip: 127.10.10.11
@@ -25,6 +26,9 @@
 //! half-rewritten registration; `absent: true` there drops one service), `node_down`
 //! (serfHealth critical: the node left without `consul leave`) and `critical` (service
 //! names whose check is critical).
+//!
+//! The real `role` and the cluster's `timeline` are what the simulated Patroni REST API
+//! answers (`sim::patroni`); a member whose Consul node is down does not answer at all.
 //!
 //! Consul registrations are rendered the way Pigsty wrote them: from the inventory role
 //! at registration time and, when the Consul role differs, rewritten the way
@@ -213,12 +217,19 @@ pub struct MemberSpec {
     pub inventory: PlaceOverride,
 }
 
+fn default_timeline() -> u64 {
+    1
+}
+
 /// One database cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSpec {
     /// Pigsty `pg_cluster`.
     pub name: String,
+    /// PostgreSQL timeline the simulated Patroni reports (one more per failover).
+    #[serde(default = "default_timeline")]
+    pub timeline: u64,
     /// The instances.
     pub members: Vec<MemberSpec>,
 }
@@ -363,6 +374,9 @@ impl FleetSpec {
             if !names.insert(c.name.as_str()) {
                 return bad(format!("cluster {} declared twice", c.name));
             }
+            if c.timeline == 0 {
+                return bad(format!("cluster {}: timeline must be positive", c.name));
+            }
             for m in &c.members {
                 let what = format!("cluster {} seq {}", c.name, m.seq);
                 if m.seq == 0 {
@@ -415,6 +429,7 @@ mod tests {
         assert_eq!(m1.in_targets("pg-a").unwrap().ins, "pg-a-10");
         assert_eq!(m1.in_targets("pg-a").unwrap().svc, "pg-a-primary");
         assert_eq!(c.members[1].role, "replica");
+        assert_eq!(c.timeline, 1);
         assert!(c.members[1].in_inventory("pg-a").is_none());
         assert_eq!(c.members[1].node_name("pg-a"), "pg-a-2");
     }
@@ -445,12 +460,28 @@ mod tests {
             FleetSpec::from_yaml(bad),
             Err(SpecError::Invalid(_))
         ));
+        let zero = "clusters:\n  - name: a\n    timeline: 0\n    members: []\n";
+        assert!(matches!(
+            FleetSpec::from_yaml(zero),
+            Err(SpecError::Invalid(_))
+        ));
     }
 
     #[test]
     fn demo_parses() {
         let d = FleetSpec::demo();
         assert!(d.clusters.iter().any(|c| c.name == "pg-stats"));
+        let timeline = |name: &str| {
+            d.clusters
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.timeline)
+        };
+        // The failed-over clusters are one timeline on; the others never moved.
+        for name in ["pg-test", "pg-src", "pg-web"] {
+            assert_eq!(timeline(name), Some(2), "{name}");
+        }
+        assert_eq!(timeline("pg-meta"), Some(1));
         assert_eq!(d.release, Release::V0_7);
     }
 }
