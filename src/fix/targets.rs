@@ -15,10 +15,11 @@
 //! `.json`, so Prometheus' `files` patterns never pick up a half-written file.
 
 use crate::observation::Origin;
-use crate::source::file_text;
 use crate::source::targets::valid_label_name;
-use crate::source::targets::{MAX_TARGET_DEPTH, TargetsError, parse_target_file, target_host};
-use serde::Deserialize;
+use crate::source::targets::{
+    Format, TargetGroup, TargetsError, format_of, parse_target_file, parse_target_groups,
+    target_host,
+};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
@@ -103,93 +104,30 @@ pub struct WriteOutcome {
 // Group contents as Prometheus sees them (for verification)
 // ---------------------------------------------------------------------------------------
 
-/// One group's meaning: what the verification compares.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct GroupData {
-    targets: Vec<String>,
-    labels: BTreeMap<String, String>,
-}
-
-/// Every group of the file, database or not; the source parser keeps only `cls` groups.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AnyGroup {
-    #[serde(default)]
-    targets: Option<Vec<String>>,
-    #[serde(default)]
-    labels: Option<BTreeMap<String, Option<String>>>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
-    Yaml,
-    Json,
-}
-
-fn format_of(path: &Path) -> Result<Format, TargetEditError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("yml" | "yaml") => Ok(Format::Yaml),
-        Some("json") => Ok(Format::Json),
-        _ => Err(TargetEditError::Unparsable(
-            TargetsError::UnsupportedExtension {
-                path: path.to_path_buf(),
-            },
-        )),
-    }
-}
-
-/// All groups of a text, after the strict parser has accepted it.
-fn all_groups(path: &Path, text: &str) -> Result<Vec<GroupData>, String> {
-    parse_target_file(path, text).map_err(|e| e.to_string())?;
-    let items: Option<Vec<Option<AnyGroup>>> = match format_of(path).map_err(|e| e.to_string())? {
-        Format::Yaml => {
-            let opts =
-                file_text::options(MAX_TARGET_DEPTH, serde_saphyr::DuplicateKeyPolicy::Error);
-            serde_saphyr::from_str_with_options(text, opts).map_err(|e| e.to_string())?
-        }
-        Format::Json if text.trim().is_empty() => None,
-        Format::Json => serde_json::from_str(text).map_err(|e| e.to_string())?,
-    };
-    items
-        .unwrap_or_default()
-        .into_iter()
-        .map(|g| {
-            let g = g.ok_or("nil target group item found")?;
-            Ok(GroupData {
-                targets: g.targets.unwrap_or_default(),
-                labels: g
-                    .labels
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k, v.unwrap_or_default()))
-                    .collect(),
-            })
+/// The file's format, or the error every entry point gives for any other extension.
+fn edit_format(path: &Path) -> Result<Format, TargetEditError> {
+    format_of(path).ok_or_else(|| {
+        TargetEditError::Unparsable(TargetsError::UnsupportedExtension {
+            path: path.to_path_buf(),
         })
-        .collect()
-}
-
-fn original_groups(path: &Path, text: &str) -> Result<Vec<GroupData>, TargetEditError> {
-    parse_target_file(path, text).map_err(TargetEditError::Unparsable)?;
-    all_groups(path, text).map_err(|reason| TargetEditError::Unsupported {
-        path: path.to_path_buf(),
-        line: 0,
-        reason,
     })
 }
 
-/// Re-parses `new_text` and checks it holds exactly `expected`, strictly and leniently.
-fn verify(path: &Path, new_text: &str, expected: &[GroupData]) -> Result<(), TargetEditError> {
+/// Every group of the text being edited; a file the strict parser refuses is not edited.
+fn original_groups(path: &Path, text: &str) -> Result<Vec<TargetGroup>, TargetEditError> {
+    parse_target_groups(path, text).map_err(TargetEditError::Unparsable)
+}
+
+/// Re-parses `new_text` and checks it holds exactly `expected`, every group and the
+/// database groups the source reads from it.
+fn verify(path: &Path, new_text: &str, expected: &[TargetGroup]) -> Result<(), TargetEditError> {
     let fail = |reason: String| TargetEditError::Verify {
         path: path.to_path_buf(),
         reason,
     };
     let observations = parse_target_file(path, new_text)
         .map_err(|e| fail(format!("the new text does not parse: {e}")))?;
-    let got = all_groups(path, new_text).map_err(|e| fail(format!("re-reading: {e}")))?;
+    let got = parse_target_groups(path, new_text).map_err(|e| fail(format!("re-reading: {e}")))?;
     if got.len() != expected.len() {
         return Err(fail(format!(
             "{} group(s) instead of {}",
@@ -205,18 +143,18 @@ fn verify(path: &Path, new_text: &str, expected: &[GroupData]) -> Result<(), Tar
     {
         return Err(fail(format!("group {i} would be {g:?}, expected {e:?}")));
     }
-    // The source parser must see the same database groups the lenient reading saw.
-    let want: Vec<(usize, &GroupData)> = expected
+    // The observations must be exactly the expected `cls` groups, at their indexes.
+    let want: Vec<(usize, &TargetGroup)> = expected
         .iter()
         .enumerate()
         .filter(|(_, g)| g.labels.get("cls").is_some_and(|c| !c.trim().is_empty()))
         .collect();
-    let seen: Vec<(usize, GroupData)> = observations
+    let seen: Vec<(usize, TargetGroup)> = observations
         .into_iter()
         .filter_map(|o| match o.origin {
             Origin::Targets(t) => Some((
                 t.index,
-                GroupData {
+                TargetGroup {
                     targets: t.targets,
                     labels: t.labels,
                 },
@@ -1215,7 +1153,7 @@ pub fn edit_group(
     index: usize,
     changes: &BTreeMap<String, Option<String>>,
 ) -> Result<String, TargetEditError> {
-    let format = format_of(path)?;
+    let format = edit_format(path)?;
     let old = original_groups(path, text)?;
     let Some(target) = old.get(index) else {
         return Err(TargetEditError::NoSuchGroup {
@@ -1334,7 +1272,7 @@ pub fn add_group(
     targets: &[String],
     comment: Option<&str>,
 ) -> Result<String, TargetEditError> {
-    let format = format_of(path)?;
+    let format = edit_format(path)?;
     let old = original_groups(path, text)?;
     check_label_names(path, labels.keys())?;
     let bad = |reason: &str| TargetEditError::BadInput {
@@ -1417,7 +1355,7 @@ pub fn add_group(
         }
     };
     let mut expected = old;
-    expected.push(GroupData {
+    expected.push(TargetGroup {
         targets: targets.to_vec(),
         labels: labels.clone(),
     });
@@ -1427,7 +1365,7 @@ pub fn add_group(
 
 /// Removes the group at `index` and, in YAML, the Pigsty comment line right above it.
 pub fn remove_group(path: &Path, text: &str, index: usize) -> Result<String, TargetEditError> {
-    let format = format_of(path)?;
+    let format = edit_format(path)?;
     let old = original_groups(path, text)?;
     if index >= old.len() {
         return Err(TargetEditError::NoSuchGroup {
@@ -1655,6 +1593,11 @@ mod tests {
 
     fn edit(path: &str, text: &str, index: usize, pairs: &[(&str, Option<&str>)]) -> String {
         edit_group(Path::new(path), text, index, &changes(pairs)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Every group of a text, with the error as text so results compare.
+    fn all_groups(path: &Path, text: &str) -> Result<Vec<TargetGroup>, String> {
+        parse_target_groups(path, text).map_err(|e| e.to_string())
     }
 
     fn labels_of(path: &str, text: &str, index: usize) -> BTreeMap<String, String> {
@@ -2174,10 +2117,10 @@ mod tests {
             (lines.join("\n") + "\n", spans)
         }
 
-        fn expected(groups: &[GenGroup]) -> Vec<GroupData> {
+        fn expected(groups: &[GenGroup]) -> Vec<TargetGroup> {
             groups
                 .iter()
-                .map(|g| GroupData {
+                .map(|g| TargetGroup {
                     targets: g.targets.clone(),
                     labels: g.labels.clone().unwrap_or_default(),
                 })
