@@ -146,15 +146,17 @@ impl<'de> Deserialize<'de> for GroupItem {
     }
 }
 
-/// A parsed group with its plain labels and where it starts.
-struct Group {
-    line: usize,
-    targets: Vec<String>,
-    labels: BTreeMap<String, String>,
+/// One target group as Prometheus reads it, whether or not it has a `cls` label.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetGroup {
+    /// The `targets` list in file order (empty when absent or `null`).
+    pub targets: Vec<String>,
+    /// The labels, a `null` value read as the empty string as Prometheus does.
+    pub labels: BTreeMap<String, String>,
 }
 
-impl Group {
-    fn new(line: usize, raw: RawGroup) -> Group {
+impl TargetGroup {
+    fn new(raw: RawGroup) -> TargetGroup {
         let raw = raw.0;
         let labels = raw
             .labels
@@ -162,22 +164,39 @@ impl Group {
             .into_iter()
             .map(|(k, v)| (k.0, v.unwrap_or_default()))
             .collect();
-        Group {
-            line,
+        TargetGroup {
             targets: raw.targets.unwrap_or_default(),
             labels,
         }
     }
 }
 
+/// A parsed group and the 1-based line it starts on.
+struct Group {
+    line: usize,
+    content: TargetGroup,
+}
+
+impl Group {
+    fn new(line: usize, raw: RawGroup) -> Group {
+        Group {
+            line,
+            content: TargetGroup::new(raw),
+        }
+    }
+}
+
 /// The file formats file_sd knows, chosen by extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
+pub enum Format {
+    /// `.yml` or `.yaml`, in any letter case.
     Yaml,
+    /// `.json`, in any letter case.
     Json,
 }
 
-fn format_of(path: &Path) -> Option<Format> {
+/// The format a target file's extension says, or None for any other extension.
+pub fn format_of(path: &Path) -> Option<Format> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "yml" | "yaml" => Some(Format::Yaml),
@@ -197,7 +216,16 @@ pub fn parse_target_file(path: &Path, text: &str) -> Result<Vec<Observation>, Ta
     parse_file(path, text).map(|p| p.observations)
 }
 
-fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, TargetsError> {
+/// Every group of one target file's text in file order, `cls` or not, read as strictly
+/// and with the same limits as [`parse_target_file`] reads it.
+pub fn parse_target_groups(path: &Path, text: &str) -> Result<Vec<TargetGroup>, TargetsError> {
+    Ok(read_groups(path, text)?
+        .into_iter()
+        .map(|g| g.content)
+        .collect())
+}
+
+fn read_groups(path: &Path, text: &str) -> Result<Vec<Group>, TargetsError> {
     if text.len() as u64 > file_text::MAX_FILE_BYTES {
         return Err(FileError::too_large(path, text.len() as u64).into());
     }
@@ -211,6 +239,11 @@ fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, TargetsError> {
         }
     }
     .map_err(|p| FileError::parse(path, p))?;
+    Ok(groups)
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<ParsedFile, TargetsError> {
+    let groups = read_groups(path, text)?;
     let count = groups.len();
     let observations = groups
         .into_iter()
@@ -313,7 +346,8 @@ fn label<'a>(labels: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str
 }
 
 fn observation(path: &Path, index: usize, group: Group) -> Option<Observation> {
-    let labels = &group.labels;
+    let Group { line, content } = group;
+    let labels = &content.labels;
     let cluster = label(labels, "cls")?.to_string();
     let instance = label(labels, "ins").map(str::to_string);
     let seq = instance
@@ -321,7 +355,7 @@ fn observation(path: &Path, index: usize, group: Group) -> Option<Observation> {
         .and_then(|ins| seq_from_instance(&cluster, ins));
     let ip = label(labels, "ip")
         .map(str::to_string)
-        .or_else(|| group.targets.first().and_then(|t| target_host(t)));
+        .or_else(|| content.targets.first().and_then(|t| target_host(t)));
     Some(Observation {
         source: SourceKind::Targets,
         seq,
@@ -331,10 +365,10 @@ fn observation(path: &Path, index: usize, group: Group) -> Option<Observation> {
         ip,
         origin: Origin::Targets(TargetOrigin {
             file: path.to_path_buf(),
-            line: group.line,
+            line,
             index,
-            targets: group.targets,
-            labels: group.labels,
+            targets: content.targets,
+            labels: content.labels,
         }),
         cluster,
     })
@@ -650,6 +684,38 @@ mod tests {
         assert_eq!(o.ip.as_deref(), Some("fe80::1"));
         assert_eq!(o.seq, None);
         assert_eq!(o.role, None);
+    }
+
+    #[test]
+    fn every_group_is_returned_in_file_order() {
+        let text =
+            "- targets: [10.0.0.1:9100]\n  labels: {job: node}\n- labels: {cls: pg-a, x: ~}\n";
+        let groups =
+            parse_target_groups(Path::new("t.yml"), text).unwrap_or_else(|e| panic!("{e}"));
+        let group = |targets: &[&str], labels: &[(&str, &str)]| TargetGroup {
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        assert_eq!(
+            groups,
+            vec![
+                group(&["10.0.0.1:9100"], &[("job", "node")]),
+                group(&[], &[("cls", "pg-a"), ("x", "")]),
+            ]
+        );
+        // The same strictness as the observations: one reader behind both.
+        for (path, bad) in [("t.yml", "- labels: {1bad: x}\n"), ("t.txt", "[]")] {
+            let all = parse_target_groups(Path::new(path), bad).map_err(|e| e.to_string());
+            let cls = parse_target_file(Path::new(path), bad).map_err(|e| e.to_string());
+            assert!(all.is_err(), "{bad:?}");
+            assert_eq!(all.err(), cls.err(), "{bad:?}");
+        }
+        assert_eq!(format_of(Path::new("a.YML")), Some(Format::Yaml));
+        assert_eq!(format_of(Path::new("a.Json")), Some(Format::Json));
+        assert_eq!(format_of(Path::new("a.txt")), None);
     }
 
     #[test]
