@@ -362,7 +362,8 @@ fn live_config(
     args: &SourceArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> crate::source::live::LiveConfig {
-    use crate::source::live::{LiveConfig, PatroniConfig, PgConfig};
+    use crate::source::live::LiveConfig;
+    use crate::source::probe::{PatroniConfig, PgConfig};
     let timeout = env("PGCONNECT_TIMEOUT")
         .and_then(|t| t.trim().parse::<u64>().ok())
         .filter(|t| *t > 0)
