@@ -349,96 +349,42 @@ impl Merger {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::observation::{RoleClaim, TargetOrigin};
-    use std::path::PathBuf;
-
-    /// A bare observation for tests.
-    pub fn obs(
-        source: SourceKind,
-        cluster: &str,
-        seq: Option<u32>,
-        ins: Option<&str>,
-        role: Option<&str>,
-        ip: &str,
-    ) -> Observation {
-        Observation {
-            source,
-            cluster: cluster.into(),
-            seq,
-            instance: ins.map(String::from),
-            service: None,
-            role: role.map(|r| RoleClaim::new(r, "test")),
-            ip: Some(ip.into()),
-            origin: Origin::Targets(TargetOrigin {
-                file: PathBuf::from("t.yml"),
-                line: 1,
-                index: 0,
-                targets: vec![],
-                labels: BTreeMap::new(),
-            }),
-        }
-    }
-
-    fn out(kind: SourceKind, obs: Vec<Observation>) -> SourceOutput {
-        SourceOutput::new(SourceReport::new(kind, "test"), obs)
-    }
 
     #[test]
     fn merges_by_seq_then_address_then_name() {
         let fleet = Fleet::build(vec![
-            out(
+            SourceOutput::test(
                 SourceKind::Inventory,
                 vec![
-                    obs(
-                        SourceKind::Inventory,
-                        "pg-a",
-                        Some(1),
-                        None,
-                        Some("primary"),
-                        "10.0.0.1",
-                    ),
-                    obs(
-                        SourceKind::Inventory,
-                        "pg-a",
-                        Some(2),
-                        None,
-                        Some("replica"),
-                        "10.0.0.2",
-                    ),
+                    Observation::test(SourceKind::Inventory, "pg-a")
+                        .seq(1)
+                        .role("primary")
+                        .ip("10.0.0.1"),
+                    Observation::test(SourceKind::Inventory, "pg-a")
+                        .seq(2)
+                        .role("replica")
+                        .ip("10.0.0.2"),
                 ],
             ),
-            out(
+            SourceOutput::test(
                 SourceKind::Targets,
                 vec![
                     // typo in ins, but the address places it on seq 2
-                    obs(
-                        SourceKind::Targets,
-                        "pg-a",
-                        Some(20),
-                        Some("pg-a-20"),
-                        None,
-                        "10.0.0.2",
-                    ),
+                    Observation::test(SourceKind::Targets, "pg-a")
+                        .seq(20)
+                        .instance("pg-a-20")
+                        .ip("10.0.0.2"),
                     // unknown address, the name places it on seq 1
-                    obs(
-                        SourceKind::Targets,
-                        "pg-a",
-                        Some(1),
-                        Some("pg-a-1"),
-                        None,
-                        "10.9.9.9",
-                    ),
+                    Observation::test(SourceKind::Targets, "pg-a")
+                        .seq(1)
+                        .instance("pg-a-1")
+                        .ip("10.9.9.9"),
                     // neither: stands alone under its name
-                    obs(
-                        SourceKind::Targets,
-                        "pg-a",
-                        None,
-                        Some("weird"),
-                        None,
-                        "10.0.0.7",
-                    ),
+                    Observation::test(SourceKind::Targets, "pg-a")
+                        .instance("weird")
+                        .ip("10.0.0.7"),
                 ],
             ),
         ]);
@@ -455,29 +401,24 @@ pub(crate) mod tests {
     fn role_view_prefers_postgres_when_split() {
         use crate::observation::ConsulOrigin;
         let mk = |svc: &str, role: &str| {
-            let mut o = obs(
-                SourceKind::Consul,
-                "pg-a",
-                Some(1),
-                None,
-                Some(role),
-                "10.0.0.1",
-            );
-            o.origin = Origin::Consul(std::sync::Arc::new(ConsulOrigin {
-                node: "n".into(),
-                node_address: "10.0.0.1".into(),
-                service_id: svc.into(),
-                service_name: svc.into(),
-                service_address: String::new(),
-                port: 1,
-                tags: vec![],
-                meta: BTreeMap::new(),
-                checks: vec![],
-                datacenter: "dc1".into(),
-            }));
-            o
+            Observation::test(SourceKind::Consul, "pg-a")
+                .seq(1)
+                .role(role)
+                .ip("10.0.0.1")
+                .origin(Origin::Consul(Arc::new(ConsulOrigin {
+                    node: "n".into(),
+                    node_address: "10.0.0.1".into(),
+                    service_id: svc.into(),
+                    service_name: svc.into(),
+                    service_address: String::new(),
+                    port: 1,
+                    tags: vec![],
+                    meta: BTreeMap::new(),
+                    checks: vec![],
+                    datacenter: "dc1".into(),
+                })))
         };
-        let fleet = Fleet::build(vec![out(
+        let fleet = Fleet::build(vec![SourceOutput::test(
             SourceKind::Consul,
             vec![
                 mk("pgbouncer", "replica"),
