@@ -11,7 +11,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use roster::config::{ConsulSetting, Settings};
 use roster::consul::{ConsulConfig, Endpoint};
-use roster::fleet::Fleet;
 use roster::gather::gather;
 use roster::report::CheckResult;
 use roster::sim::{Catalog, FleetSpec, GenerateOptions, SimOptions, SimServer, TargetLayout};
@@ -238,7 +237,7 @@ async fn run(spec: FleetSpec) {
 
 async fn read(settings: &Settings) -> CheckResult {
     let g = gather(settings).await;
-    CheckResult::new(Fleet::build(g.outputs), g.notes)
+    CheckResult::new(g.fleet, g.notes)
 }
 
 fn median(v: &[Duration]) -> Duration {

@@ -385,6 +385,25 @@ impl Observation {
         self
     }
 
+    /// Read from a Consul service registration of that name and port, on a node named
+    /// after the cluster at the observation's address.
+    pub(crate) fn consul_service(self, service: &str, port: u16) -> Observation {
+        let address = self.ip.clone().unwrap_or_default();
+        let node = self.cluster.clone();
+        self.origin(Origin::Consul(Arc::new(ConsulOrigin {
+            node,
+            node_address: address,
+            service_id: service.into(),
+            service_name: service.into(),
+            service_address: String::new(),
+            port,
+            tags: Vec::new(),
+            meta: BTreeMap::new(),
+            checks: Vec::new(),
+            datacenter: "dc1".into(),
+        })))
+    }
+
     /// Says where it was read.
     pub(crate) fn origin(mut self, origin: Origin) -> Observation {
         self.origin = origin;

@@ -7,7 +7,6 @@ use common::{has, json, roster, stderr, stdout};
 use roster::demo::Demo;
 use roster::fix::audit::Audit;
 use roster::fix::plan::{Destination, FixContext, Step, plan};
-use roster::fleet::Fleet;
 use roster::gather::gather;
 use roster::observation::SourceKind;
 
@@ -266,7 +265,7 @@ async fn a_file_changed_between_plan_and_apply_is_refused() {
     a.config = None;
     let settings = roster::config::resolve(&a, &|_| None).unwrap();
     let g = gather(&settings).await;
-    let fleet = Fleet::build(g.outputs);
+    let fleet = g.fleet;
     let inst = fleet.instances().find(|i| i.name == "pg-test-1").unwrap();
     let ctx = FixContext {
         consul: settings.consul.as_ref().map(|c| c.config.clone()),

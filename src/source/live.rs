@@ -20,10 +20,14 @@ pub struct LiveConfig {
 }
 
 /// The instances of a fleet that can be probed, with the port Consul's `postgres` service gives.
+///
+/// Only what the other sources say counts, so a fleet that already holds a live read (the
+/// one on screen) names the same targets as the registrations alone: an instance that
+/// only an earlier probe still remembers is not asked again.
 pub fn targets(fleet: &Fleet) -> Vec<LiveTarget> {
     let mut out = Vec::new();
     for inst in fleet.instances() {
-        let Some(ip) = inst.display_ip() else {
+        let Some(ip) = inst.registered_ip() else {
             continue;
         };
         let port = inst
@@ -129,5 +133,59 @@ fn observe(t: &LiveTarget, probe: Result<LiveProbe, ProbeError>) -> Observation 
         role,
         ip: Some(t.ip.clone()),
         origin: Origin::Live(origin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registrations() -> Vec<SourceOutput> {
+        let member = |seq: u32, ip: &str| {
+            Observation::test(SourceKind::Inventory, "pg-a")
+                .seq(seq)
+                .role("replica")
+                .ip(ip)
+        };
+        vec![SourceOutput::test(
+            SourceKind::Inventory,
+            vec![member(1, "10.0.0.1"), member(2, "10.0.0.2")],
+        )]
+    }
+
+    #[test]
+    fn a_fleet_holding_a_live_read_names_the_registrations_targets() {
+        let known = targets(&Fleet::build(registrations()));
+        assert_eq!(known.len(), 2);
+        // The last probe: one answer at an address the registrations no longer give,
+        // and one from an instance they no longer name.
+        let probe = |seq: u32, ip: &str| {
+            Observation::test(SourceKind::Live, "pg-a")
+                .seq(seq)
+                .role("primary")
+                .ip(ip)
+        };
+        let mut outputs = registrations();
+        outputs.push(SourceOutput::test(
+            SourceKind::Live,
+            vec![probe(1, "10.9.9.9"), probe(3, "10.0.0.3")],
+        ));
+        assert_eq!(targets(&Fleet::build(outputs)), known);
+    }
+
+    #[test]
+    fn the_consul_postgres_port_is_the_one_probed() {
+        let consul = |service: &str, port: u16| {
+            Observation::test(SourceKind::Consul, "pg-a")
+                .seq(1)
+                .ip("10.0.0.1")
+                .consul_service(service, port)
+        };
+        let fleet = Fleet::build(vec![SourceOutput::test(
+            SourceKind::Consul,
+            vec![consul("pgbouncer", 6432), consul("postgres", 5433)],
+        )]);
+        let t = targets(&fleet);
+        assert_eq!((t[0].instance.as_str(), t[0].port), ("pg-a-1", 5433));
     }
 }
