@@ -1,9 +1,11 @@
-//! Keeping every source's data fresh without polling: Consul blocking queries and file
-//! watches, each sending a whole new [`SourceOutput`] when its place changes.
+//! Keeping every source's data fresh: Consul blocking queries and file watches, each
+//! sending a whole new [`SourceOutput`] when its place changes, and a poller for the
+//! databases, which cannot be watched.
 
 pub mod backoff;
 pub mod consul;
 pub mod files;
+pub mod live;
 
 use crate::observation::SourceOutput;
 use tokio::task::JoinHandle;
