@@ -3,29 +3,15 @@
 
 mod common;
 
-use common::{has, json, roster, stderr, stdout};
+use common::{DemoArgs, has, json, roster, stderr, stdout};
 use roster::demo::Demo;
 use roster::fix::audit::Audit;
 use roster::fix::plan::{Destination, FixContext, Step, plan};
 use roster::gather::gather;
 use roster::observation::SourceKind;
 
-fn sources(demo: &Demo) -> Vec<String> {
-    vec![
-        "--consul".into(),
-        demo.server().url(),
-        "--targets".into(),
-        demo.targets_dir().display().to_string(),
-        "--inventory".into(),
-        demo.inventory_path().display().to_string(),
-    ]
-}
-
 fn args(demo: &Demo, cmd: &str, extra: &[&str]) -> Vec<String> {
-    let mut v = vec![cmd.to_string()];
-    v.extend(sources(demo));
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
+    DemoArgs::new(demo, cmd).with(extra).build()
 }
 
 async fn check(demo: &Demo, home: &std::path::Path) -> serde_json::Value {
