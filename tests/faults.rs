@@ -673,19 +673,8 @@ async fn an_index_of_0_is_survived_and_the_next_change_seen() {
     let addr = zero_index_consul(role.clone()).await;
     let args = config::SourceArgs {
         consul: Some(format!("http://{addr}")),
-        no_consul: false,
-        token_file: None,
-        dc: None,
-        targets: Vec::new(),
-        inventory: None,
-        config: None,
         timeout: Some(Duration::from_secs(2)),
-        concurrency: None,
-        live: false,
-        pg_user: None,
-        pg_dbname: None,
-        pg_sslmode: None,
-        patroni_port: None,
+        ..config::SourceArgs::default()
     };
     let s = config::resolve(&args, &|_| None).expect("settings");
     let c = client(&s);
