@@ -2,6 +2,8 @@
 //! raw fetch of the same endpoints. Run: `cargo bench --bench check` (add `-- 50000` to
 //! change the number of instances).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use futures::stream::{self, StreamExt};
 use roster::config::{ConsulSetting, Settings};
 use roster::consul::{ConsulConfig, Endpoint};

@@ -6,6 +6,8 @@
 //! so that the peak RSS reported is the UI side's alone: the read, the state and the
 //! rendering, as in the real binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

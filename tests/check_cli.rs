@@ -1,6 +1,8 @@
 //! `roster check` end to end: the real binary against the simulator, real target files
 //! on disk and a real inventory file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 
 use common::{DemoArgs, findings, has, json, roster, stderr, stdout};

@@ -5,6 +5,8 @@
 //!
 //! Every wait is bounded polling with a generous deadline; nothing asserts on timings.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 
 use common::tmux::{Tmux, skip_or_panic, tmux_available};

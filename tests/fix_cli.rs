@@ -1,6 +1,8 @@
 //! `roster fix` end to end: the real binary plans, applies and verifies against the
 //! simulator and real target files; the audit log records every write.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 
 use common::{DemoArgs, has, json, roster, stderr, stdout};

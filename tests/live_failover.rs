@@ -3,6 +3,8 @@
 //! replica and roster must see that the registrations no longer follow, fix Consul with the
 //! live role as authority, and `check --wait` must return once everything follows.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 mod pg;
 

@@ -2,6 +2,8 @@
 //! no database password, a manual switchover that leaves every registration stale, and
 //! Pigsty's `on_role_change` re-registration that moves Consul but not the target files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 mod patroni;
 

@@ -1,6 +1,8 @@
 //! The live source against real PostgreSQL 15: roles, timelines, standbys, promotion,
 //! unreachable and refused instances. Each test owns the addresses 127.30.<n>.x.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod pg;
 
 use pg::Cluster;
