@@ -6,12 +6,13 @@
 //! so that the peak RSS reported is the UI side's alone: the read, the state and the
 //! rendering, as in the real binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use roster::config::{ConsulSetting, Settings};
 use roster::consul::{ConsulConfig, Endpoint};
-use roster::fleet::Fleet;
 use roster::gather::gather;
 use roster::report::CheckResult;
 use roster::sim::{Catalog, FleetSpec, GenerateOptions, SimOptions, SimServer, TargetLayout};
@@ -238,7 +239,7 @@ async fn run(spec: FleetSpec) {
 
 async fn read(settings: &Settings) -> CheckResult {
     let g = gather(settings).await;
-    CheckResult::new(Fleet::build(g.outputs), g.notes)
+    CheckResult::new(g.fleet, g.notes)
 }
 
 fn median(v: &[Duration]) -> Duration {

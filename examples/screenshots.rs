@@ -13,7 +13,6 @@ use roster::config;
 use roster::demo::Demo;
 use roster::fix::cli::context_with;
 use roster::fix::plan::{Destination, plan};
-use roster::fleet::Fleet;
 use roster::gather::gather;
 use roster::report::CheckResult;
 use roster::tui::action::{Action, Effect};
@@ -141,7 +140,7 @@ async fn fix_preview(instance: &str) -> anyhow::Result<Vec<String>> {
     let demo = Demo::start().await?;
     let settings = config::resolve(&demo.source_args(), &|_| None)?;
     let g = gather(&settings).await;
-    let fleet = Fleet::build(g.outputs);
+    let fleet = g.fleet;
     let inst = fleet
         .instances()
         .find(|i| i.name == instance)

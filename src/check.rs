@@ -4,7 +4,6 @@
 use crate::config::Settings;
 use crate::consul::{Blocking, ConsulClient};
 use crate::drift::{Finding, Severity};
-use crate::fleet::Fleet;
 use crate::gather::gather;
 use crate::report::{CheckResult, Format};
 use std::collections::BTreeSet;
@@ -117,7 +116,7 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
 
 async fn read(settings: &Settings, clusters: &[String]) -> CheckResult {
     let g = gather(settings).await;
-    let mut r = CheckResult::new(Fleet::build(g.outputs), g.notes);
+    let mut r = CheckResult::new(g.fleet, g.notes);
     r.only_clusters(clusters);
     r
 }

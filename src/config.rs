@@ -13,7 +13,10 @@ pub const DEFAULT_CONSUL: &str = "http://127.0.0.1:8500";
 pub const DEFAULT_TARGETS: &str = "/etc/prometheus/targets";
 
 /// Flags that say where the fleet's identity is read from, shared by every command.
-#[derive(clap::Args, Debug, Clone)]
+///
+/// The default is no flag given: every place comes from the environment, the config file
+/// or the conventional defaults.
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct SourceArgs {
     /// Consul HTTP address [env: CONSUL_HTTP_ADDR] (host:port, http(s)://…, unix:///path)
     #[arg(long, value_name = "URL", global = true)]
@@ -369,7 +372,8 @@ fn live_config(
     args: &SourceArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> crate::source::live::LiveConfig {
-    use crate::source::live::{LiveConfig, PatroniConfig, PgConfig};
+    use crate::source::live::LiveConfig;
+    use crate::source::probe::{PatroniConfig, PgConfig};
     let timeout = env("PGCONNECT_TIMEOUT")
         .and_then(|t| t.trim().parse::<u64>().ok())
         .filter(|t| *t > 0)
@@ -454,26 +458,6 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn args() -> SourceArgs {
-        SourceArgs {
-            consul: None,
-            no_consul: false,
-            token_file: None,
-            dc: None,
-            targets: vec![],
-            inventory: None,
-            config: None,
-            timeout: None,
-            concurrency: None,
-            live: false,
-            pg_user: None,
-            pg_dbname: None,
-            pg_sslmode: None,
-            patroni_port: None,
-            live_patroni_only: false,
-        }
-    }
-
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let map: HashMap<String, String> = pairs
             .iter()
@@ -492,8 +476,10 @@ mod tests {
             "[consul]\naddress = \"10.0.0.9:8500\"\ndatacenter = \"dcf\"\n[targets]\npaths = [\"/t\"]\n",
         )
         .unwrap();
-        let mut a = args();
-        a.config = Some(cfg.clone());
+        let mut a = SourceArgs {
+            config: Some(cfg.clone()),
+            ..SourceArgs::default()
+        };
         let s = resolve(&a, &env_of(&[])).unwrap();
         let c = s.consul.unwrap();
         assert_eq!(c.config.endpoint.to_string(), "http://10.0.0.9:8500");
@@ -522,8 +508,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let tf = dir.path().join("tok");
         std::fs::write(&tf, "from-file\n").unwrap();
-        let mut a = args();
-        a.consul = Some("c.example:8501".into());
+        let mut a = SourceArgs {
+            consul: Some("c.example:8501".into()),
+            ..SourceArgs::default()
+        };
         let env = env_of(&[
             ("CONSUL_HTTP_SSL", "true"),
             ("CONSUL_HTTP_TOKEN", "from-env"),
@@ -546,8 +534,10 @@ mod tests {
 
     #[test]
     fn bad_settings_are_clear_errors() {
-        let mut a = args();
-        a.consul = Some("c:1".into());
+        let mut a = SourceArgs {
+            consul: Some("c:1".into()),
+            ..SourceArgs::default()
+        };
         let e = resolve(&a, &env_of(&[("CONSUL_HTTP_SSL", "yes")])).unwrap_err();
         assert!(e.to_string().contains("CONSUL_HTTP_SSL"), "{e}");
         let e = resolve(&a, &env_of(&[("CONSUL_CLIENT_CERT", "/x.pem")])).unwrap_err();
@@ -562,13 +552,15 @@ mod tests {
 
     #[test]
     fn nothing_configured_tries_the_conventional_places() {
-        let s = resolve(&args(), &env_of(&[])).unwrap();
+        let s = resolve(&SourceArgs::default(), &env_of(&[])).unwrap();
         let c = s.consul.unwrap();
         assert!(c.probe_only);
         assert_eq!(c.config.endpoint.to_string(), DEFAULT_CONSUL);
         assert!(s.notes[0].contains("conventional"));
-        let mut a = args();
-        a.inventory = Some("inv.yml".into());
+        let a = SourceArgs {
+            inventory: Some("inv.yml".into()),
+            ..SourceArgs::default()
+        };
         assert!(resolve(&a, &env_of(&[])).unwrap().consul.is_none());
     }
 

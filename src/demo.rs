@@ -69,20 +69,9 @@ impl Demo {
     pub fn source_args(&self) -> SourceArgs {
         SourceArgs {
             consul: Some(self.server.url()),
-            no_consul: false,
-            token_file: None,
-            dc: None,
             targets: vec![self.targets.display().to_string()],
             inventory: Some(self.inventory.clone()),
-            config: None,
-            timeout: None,
-            concurrency: None,
-            live: false,
-            pg_user: None,
-            pg_dbname: None,
-            pg_sslmode: None,
-            patroni_port: None,
-            live_patroni_only: false,
+            ..SourceArgs::default()
         }
     }
 

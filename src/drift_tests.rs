@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::consul::wire::HealthEntry;
-use crate::observation::{InventoryOrigin, RoleClaim, SourceOutput, SourceReport, TargetOrigin};
+use crate::observation::{InventoryOrigin, SourceOutput, SourceReport, TargetOrigin};
 use std::path::PathBuf;
 
 fn entry(node: &str, ip: &str, name: &str, tags: &[&str], meta: &[(&str, String)]) -> HealthEntry {
@@ -73,22 +73,24 @@ fn consul(entries: Vec<Vec<HealthEntry>>) -> SourceOutput {
 }
 
 fn target(cls: &str, ins: &str, ip: &str, role: Option<&str>, svc: Option<&str>) -> Observation {
-    Observation {
-        source: SourceKind::Targets,
-        cluster: cls.into(),
-        seq: crate::identity::seq_from_instance(cls, ins),
-        instance: Some(ins.into()),
-        service: svc.map(String::from),
-        role: role.map(|r| RoleClaim::new(r, "label role")),
-        ip: Some(ip.into()),
-        origin: Origin::Targets(TargetOrigin {
+    let mut o = Observation::test(SourceKind::Targets, cls)
+        .instance(ins)
+        .ip(ip)
+        .origin(Origin::Targets(TargetOrigin {
             file: PathBuf::from(format!("targets/{cls}.yml")),
             line: 2,
             index: 0,
             targets: vec![format!("{ip}:9630")],
             labels: BTreeMap::new(),
-        }),
+        }));
+    o.seq = crate::identity::seq_from_instance(cls, ins);
+    if let Some(r) = role {
+        o = o.role(r);
     }
+    if let Some(s) = svc {
+        o = o.service(s);
+    }
+    o
 }
 
 fn targets(obs: Vec<Observation>) -> SourceOutput {
@@ -96,22 +98,17 @@ fn targets(obs: Vec<Observation>) -> SourceOutput {
 }
 
 fn host(cls: &str, seq: u32, ip: &str, role: &str) -> Observation {
-    Observation {
-        source: SourceKind::Inventory,
-        cluster: cls.into(),
-        seq: Some(seq),
-        instance: None,
-        service: None,
-        role: Some(RoleClaim::new(role, "pg_role")),
-        ip: Some(ip.into()),
-        origin: Origin::Inventory(InventoryOrigin {
+    Observation::test(SourceKind::Inventory, cls)
+        .seq(seq)
+        .role(role)
+        .ip(ip)
+        .origin(Origin::Inventory(InventoryOrigin {
             file: PathBuf::from("pigsty.yml"),
             line: 5,
             group: cls.into(),
             host: ip.into(),
             vars: BTreeMap::new(),
-        }),
-    }
+        }))
 }
 
 fn inventory(obs: Vec<Observation>) -> SourceOutput {
@@ -433,15 +430,10 @@ fn every_kind_is_exercised_and_has_a_unique_code() {
 
 fn live(cls: &str, seq: u32, ip: &str, role: Option<&str>, standbys: &[&str]) -> Observation {
     use crate::observation::LiveOrigin;
-    Observation {
-        source: SourceKind::Live,
-        cluster: cls.into(),
-        seq: Some(seq),
-        instance: None,
-        service: None,
-        role: role.map(|r| RoleClaim::new(r, "pg_is_in_recovery()")),
-        ip: Some(ip.into()),
-        origin: Origin::Live(LiveOrigin {
+    let o = Observation::test(SourceKind::Live, cls)
+        .seq(seq)
+        .ip(ip)
+        .origin(Origin::Live(LiveOrigin {
             address: format!("{ip}:5432"),
             via: "postgres",
             reachable: role.is_some(),
@@ -450,7 +442,10 @@ fn live(cls: &str, seq: u32, ip: &str, role: Option<&str>, standbys: &[&str]) ->
                 .then(|| "unreachable: connection refused".to_string()),
             standbys: standbys.iter().map(|s| s.to_string()).collect(),
             ..LiveOrigin::default()
-        }),
+        }));
+    match role {
+        Some(r) => o.role(r),
+        None => o,
     }
 }
 

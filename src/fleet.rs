@@ -63,6 +63,21 @@ impl RoleView {
 }
 
 impl Instance {
+    /// An instance nothing has been said about yet, named after its key.
+    fn new(cluster: String, id: InstanceId) -> Instance {
+        let name = match &id {
+            InstanceId::Seq(s) => instance_name(&cluster, *s),
+            InstanceId::Name(n) => n.clone(),
+            InstanceId::Ip(ip) => format!("{cluster}@{ip}"),
+        };
+        Instance {
+            cluster,
+            id,
+            name,
+            observations: Vec::new(),
+        }
+    }
+
     /// The observations one source made of this instance.
     pub fn by_source(&self, kind: SourceKind) -> impl Iterator<Item = &Observation> {
         self.observations
@@ -128,11 +143,21 @@ impl Instance {
     /// The address most sources agree on, for display (one vote per source, since
     /// Consul alone repeats it once per service).
     pub fn display_ip(&self) -> Option<&str> {
-        majority_str(
-            SourceKind::ALL
-                .into_iter()
-                .flat_map(|k| self.ips(k).into_iter()),
-        )
+        self.ip_among(&SourceKind::ALL)
+    }
+
+    /// The address the places that publish identity agree on: [`Instance::display_ip`]
+    /// without the live source, which only repeats the address it was sent to.
+    pub fn registered_ip(&self) -> Option<&str> {
+        self.ip_among(&[
+            SourceKind::Consul,
+            SourceKind::Targets,
+            SourceKind::Inventory,
+        ])
+    }
+
+    fn ip_among(&self, kinds: &[SourceKind]) -> Option<&str> {
+        majority_str(kinds.iter().flat_map(|k| self.ips(*k).into_iter()))
     }
 
     /// The worst Consul check status of the instance's services and node, if any.
@@ -225,19 +250,27 @@ impl Fleet {
     ///
     /// Observations that state a seq are placed first, so that the weaker keys of
     /// the others (an address, a recorded name) can find the instance they belong to.
+    /// The live source's observations come last of all, as [`Fleet::add_live`] places
+    /// them: the live source asks the instances the others name, so what it answers
+    /// must not move where their observations land.
     pub fn build(outputs: Vec<SourceOutput>) -> Fleet {
         let mut sources = Vec::with_capacity(outputs.len());
         let mut anchored = Vec::new();
         let mut loose = Vec::new();
+        let mut live = Vec::new();
         for out in outputs {
-            sources.push(out.report);
-            for o in out.observations {
-                if stated_seq(&o).is_some() {
-                    anchored.push(o);
-                } else {
-                    loose.push(o);
+            if out.report.kind == SourceKind::Live {
+                live.extend(out.observations);
+            } else {
+                for o in out.observations {
+                    if stated_seq(&o).is_some() {
+                        anchored.push(o);
+                    } else {
+                        loose.push(o);
+                    }
                 }
             }
+            sources.push(out.report);
         }
         let mut merger = Merger::default();
         for o in anchored {
@@ -248,9 +281,85 @@ impl Fleet {
             let id = merger.find_home(&o);
             merger.place(id, o);
         }
-        Fleet {
+        let mut fleet = Fleet {
             clusters: merger.finish(),
             sources,
+        };
+        fleet.follow(live);
+        fleet
+    }
+
+    /// Adds a live read to the fleet it probed: the fleet [`Fleet::build`] makes of the
+    /// same outputs with the live one among them, without merging the others again.
+    pub fn add_live(&mut self, output: SourceOutput) {
+        self.sources.push(output.report);
+        self.follow(output.observations);
+    }
+
+    /// Places observations after everything else, keeping each instance's order the
+    /// one a single merge gives (stated seqs first, then the rest, by source).
+    fn follow(&mut self, observations: Vec<Arc<Observation>>) {
+        let (anchored, loose): (Vec<_>, Vec<_>) = observations
+            .into_iter()
+            .partition(|o| stated_seq(o).is_some());
+        for o in anchored {
+            let id = InstanceId::Seq(stated_seq(&o).unwrap_or_default());
+            let list = &mut self.instance_mut(&o.cluster, id).observations;
+            let at = list
+                .iter()
+                .position(|x| stated_seq(x).is_none())
+                .unwrap_or(list.len());
+            list.insert(at, o);
+        }
+        for o in loose {
+            let id = home(&o, self.only_instance_at(&o.cluster, o.ip.as_deref()));
+            self.instance_mut(&o.cluster, id).observations.push(o);
+        }
+    }
+
+    /// The instance of a cluster with this key, added in its sorted place when new.
+    fn instance_mut(&mut self, cluster: &str, id: InstanceId) -> &mut Instance {
+        let c = match self
+            .clusters
+            .binary_search_by(|c| c.name.as_str().cmp(cluster))
+        {
+            Ok(c) => c,
+            Err(at) => {
+                self.clusters.insert(
+                    at,
+                    Cluster {
+                        name: cluster.to_string(),
+                        instances: Vec::new(),
+                    },
+                );
+                at
+            }
+        };
+        let instances = &mut self.clusters[c].instances;
+        let i = match instances.binary_search_by(|i| i.id.cmp(&id)) {
+            Ok(i) => i,
+            Err(at) => {
+                instances.insert(at, Instance::new(cluster.to_string(), id));
+                at
+            }
+        };
+        &mut instances[i]
+    }
+
+    /// The one instance of a cluster some observation places at this address, if only one.
+    fn only_instance_at(&self, cluster: &str, ip: Option<&str>) -> Option<&InstanceId> {
+        let ip = ip?;
+        let c = self
+            .clusters
+            .binary_search_by(|c| c.name.as_str().cmp(cluster))
+            .ok()?;
+        let mut at = self.clusters[c]
+            .instances
+            .iter()
+            .filter(|i| i.observations.iter().any(|o| o.ip.as_deref() == Some(ip)));
+        match (at.next(), at.next()) {
+            (Some(only), None) => Some(&only.id),
+            _ => None,
         }
     }
 
@@ -284,6 +393,21 @@ fn stated_seq(o: &Observation) -> Option<u32> {
     }
 }
 
+/// Where an observation without a stated seq belongs: the one instance already at its
+/// address, else the seq its name implies, else its name, else its address.
+fn home(o: &Observation, only_at_address: Option<&InstanceId>) -> InstanceId {
+    if let Some(id) = only_at_address {
+        return id.clone();
+    }
+    if let Some(seq) = o.seq {
+        return InstanceId::Seq(seq);
+    }
+    if let Some(name) = &o.instance {
+        return InstanceId::Name(name.clone());
+    }
+    InstanceId::Ip(o.ip.clone().unwrap_or_default())
+}
+
 #[derive(Default)]
 struct Merger {
     instances: HashMap<(String, InstanceId), Vec<Arc<Observation>>>,
@@ -304,39 +428,21 @@ impl Merger {
             .push(o);
     }
 
-    /// Where an observation without a stated seq belongs: the one instance at its
-    /// address, else the seq its name implies, else its name, else its address.
     fn find_home(&self, o: &Observation) -> InstanceId {
-        if let Some(ip) = &o.ip
-            && let Some(ids) = self.by_ip.get(&(o.cluster.clone(), ip.clone()))
-            && ids.len() == 1
-            && let Some(id) = ids.iter().next()
-        {
-            return id.clone();
-        }
-        if let Some(seq) = o.seq {
-            return InstanceId::Seq(seq);
-        }
-        if let Some(name) = &o.instance {
-            return InstanceId::Name(name.clone());
-        }
-        InstanceId::Ip(o.ip.clone().unwrap_or_default())
+        let only =
+            o.ip.as_ref()
+                .and_then(|ip| self.by_ip.get(&(o.cluster.clone(), ip.clone())))
+                .filter(|ids| ids.len() == 1)
+                .and_then(|ids| ids.iter().next());
+        home(o, only)
     }
 
     fn finish(self) -> Vec<Cluster> {
         let mut clusters: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
         for ((cluster, id), observations) in self.instances {
-            let name = match &id {
-                InstanceId::Seq(s) => instance_name(&cluster, *s),
-                InstanceId::Name(n) => n.clone(),
-                InstanceId::Ip(ip) => format!("{cluster}@{ip}"),
-            };
-            clusters.entry(cluster.clone()).or_default().push(Instance {
-                cluster,
-                id,
-                name,
-                observations,
-            });
+            let mut instance = Instance::new(cluster.clone(), id);
+            instance.observations = observations;
+            clusters.entry(cluster).or_default().push(instance);
         }
         clusters
             .into_iter()
@@ -349,96 +455,42 @@ impl Merger {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::observation::{RoleClaim, TargetOrigin};
-    use std::path::PathBuf;
-
-    /// A bare observation for tests.
-    pub fn obs(
-        source: SourceKind,
-        cluster: &str,
-        seq: Option<u32>,
-        ins: Option<&str>,
-        role: Option<&str>,
-        ip: &str,
-    ) -> Observation {
-        Observation {
-            source,
-            cluster: cluster.into(),
-            seq,
-            instance: ins.map(String::from),
-            service: None,
-            role: role.map(|r| RoleClaim::new(r, "test")),
-            ip: Some(ip.into()),
-            origin: Origin::Targets(TargetOrigin {
-                file: PathBuf::from("t.yml"),
-                line: 1,
-                index: 0,
-                targets: vec![],
-                labels: BTreeMap::new(),
-            }),
-        }
-    }
-
-    fn out(kind: SourceKind, obs: Vec<Observation>) -> SourceOutput {
-        SourceOutput::new(SourceReport::new(kind, "test"), obs)
-    }
 
     #[test]
     fn merges_by_seq_then_address_then_name() {
         let fleet = Fleet::build(vec![
-            out(
+            SourceOutput::test(
                 SourceKind::Inventory,
                 vec![
-                    obs(
-                        SourceKind::Inventory,
-                        "pg-a",
-                        Some(1),
-                        None,
-                        Some("primary"),
-                        "10.0.0.1",
-                    ),
-                    obs(
-                        SourceKind::Inventory,
-                        "pg-a",
-                        Some(2),
-                        None,
-                        Some("replica"),
-                        "10.0.0.2",
-                    ),
+                    Observation::test(SourceKind::Inventory, "pg-a")
+                        .seq(1)
+                        .role("primary")
+                        .ip("10.0.0.1"),
+                    Observation::test(SourceKind::Inventory, "pg-a")
+                        .seq(2)
+                        .role("replica")
+                        .ip("10.0.0.2"),
                 ],
             ),
-            out(
+            SourceOutput::test(
                 SourceKind::Targets,
                 vec![
                     // typo in ins, but the address places it on seq 2
-                    obs(
-                        SourceKind::Targets,
-                        "pg-a",
-                        Some(20),
-                        Some("pg-a-20"),
-                        None,
-                        "10.0.0.2",
-                    ),
+                    Observation::test(SourceKind::Targets, "pg-a")
+                        .seq(20)
+                        .instance("pg-a-20")
+                        .ip("10.0.0.2"),
                     // unknown address, the name places it on seq 1
-                    obs(
-                        SourceKind::Targets,
-                        "pg-a",
-                        Some(1),
-                        Some("pg-a-1"),
-                        None,
-                        "10.9.9.9",
-                    ),
+                    Observation::test(SourceKind::Targets, "pg-a")
+                        .seq(1)
+                        .instance("pg-a-1")
+                        .ip("10.9.9.9"),
                     // neither: stands alone under its name
-                    obs(
-                        SourceKind::Targets,
-                        "pg-a",
-                        None,
-                        Some("weird"),
-                        None,
-                        "10.0.0.7",
-                    ),
+                    Observation::test(SourceKind::Targets, "pg-a")
+                        .instance("weird")
+                        .ip("10.0.0.7"),
                 ],
             ),
         ]);
@@ -453,31 +505,14 @@ pub(crate) mod tests {
 
     #[test]
     fn role_view_prefers_postgres_when_split() {
-        use crate::observation::ConsulOrigin;
         let mk = |svc: &str, role: &str| {
-            let mut o = obs(
-                SourceKind::Consul,
-                "pg-a",
-                Some(1),
-                None,
-                Some(role),
-                "10.0.0.1",
-            );
-            o.origin = Origin::Consul(std::sync::Arc::new(ConsulOrigin {
-                node: "n".into(),
-                node_address: "10.0.0.1".into(),
-                service_id: svc.into(),
-                service_name: svc.into(),
-                service_address: String::new(),
-                port: 1,
-                tags: vec![],
-                meta: BTreeMap::new(),
-                checks: vec![],
-                datacenter: "dc1".into(),
-            }));
-            o
+            Observation::test(SourceKind::Consul, "pg-a")
+                .seq(1)
+                .role(role)
+                .ip("10.0.0.1")
+                .consul_service(svc, 1)
         };
-        let fleet = Fleet::build(vec![out(
+        let fleet = Fleet::build(vec![SourceOutput::test(
             SourceKind::Consul,
             vec![
                 mk("pgbouncer", "replica"),
@@ -489,5 +524,92 @@ pub(crate) mod tests {
         assert_eq!(view.effective(), Some(&Role::Primary));
         assert!(matches!(view, RoleView::Split(_, ref all) if all.len() == 2));
         assert_eq!(view.label(), "split");
+    }
+
+    /// Registrations that place by address and by name, for the live source to follow.
+    fn registrations() -> Vec<SourceOutput> {
+        let t = |ins: &str, ip: &str| {
+            Observation::test(SourceKind::Targets, "pg-a")
+                .instance(ins)
+                .ip(ip)
+        };
+        vec![
+            SourceOutput::test(
+                SourceKind::Consul,
+                vec![
+                    Observation::test(SourceKind::Consul, "pg-a")
+                        .seq(1)
+                        .role("primary")
+                        .ip("10.0.0.1"),
+                ],
+            ),
+            SourceOutput::test(
+                SourceKind::Targets,
+                vec![
+                    t("pg-a-1", "10.0.0.1").seq(1),
+                    t("pg-a-2", "10.0.0.2").seq(2),
+                    t("weird", "10.0.0.7"),
+                ],
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_live_read_added_later_gives_the_fleet_one_merge_gives() {
+        let live = |seq: Option<u32>, ip: &str| {
+            let o = Observation::test(SourceKind::Live, "pg-a")
+                .role("replica")
+                .ip(ip);
+            match seq {
+                Some(s) => o.seq(s),
+                None => o,
+            }
+        };
+        let live = SourceOutput::test(
+            SourceKind::Live,
+            vec![
+                live(Some(1), "10.0.0.1"),
+                live(Some(2), "10.0.0.2"),
+                live(None, "10.0.0.7"),
+                // An instance no registration names any more.
+                live(Some(9), "10.0.0.9"),
+            ],
+        );
+        let mut outputs = registrations();
+        let mut added = Fleet::build(outputs.clone());
+        added.add_live(live.clone());
+        outputs.push(live);
+        let merged = Fleet::build(outputs);
+        let json = |f: &Fleet| serde_json::to_value(f).unwrap();
+        assert_eq!(json(&added), json(&merged));
+        let weird = merged.instances().find(|i| i.name == "weird").unwrap();
+        assert!(weird.seen_by(SourceKind::Live));
+        let first = &merged.clusters[0].instances[0];
+        let order: Vec<SourceKind> = first.observations.iter().map(|o| o.source).collect();
+        // Stated seqs first, as one merge of everything has always ordered them.
+        assert_eq!(
+            order,
+            [SourceKind::Consul, SourceKind::Live, SourceKind::Targets]
+        );
+    }
+
+    #[test]
+    fn a_stale_live_read_does_not_move_a_registration() {
+        // The probe saw seq 3 at 10.0.0.7 before the address went to the `weird` target.
+        let stale = SourceOutput::test(
+            SourceKind::Live,
+            vec![
+                Observation::test(SourceKind::Live, "pg-a")
+                    .seq(3)
+                    .ip("10.0.0.7"),
+            ],
+        );
+        let mut outputs = registrations();
+        outputs.push(stale);
+        let fleet = Fleet::build(outputs);
+        let weird = fleet.instances().find(|i| i.name == "weird").unwrap();
+        assert_eq!(weird.sources(), [SourceKind::Targets]);
+        let three = fleet.instances().find(|i| i.name == "pg-a-3").unwrap();
+        assert_eq!(three.sources(), [SourceKind::Live]);
     }
 }

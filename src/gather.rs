@@ -1,7 +1,8 @@
-//! Reads every configured source at once and hands the outputs to the fleet.
+//! Reads every configured source at once and merges them into the fleet of that read.
 
 use crate::config::Settings;
 use crate::consul::ConsulClient;
+use crate::fleet::Fleet;
 use crate::observation::{SourceKind, SourceOutput, SourceReport};
 use crate::source;
 use crate::source::consul::ConsulIndices;
@@ -9,15 +10,18 @@ use crate::source::consul::ConsulIndices;
 /// What one read of all sources produced.
 #[derive(Debug)]
 pub struct Gathered {
-    /// One output per source read, in the order consul, targets, inventory.
+    /// One output per source read, in the order consul, targets, inventory, live.
     pub outputs: Vec<SourceOutput>,
+    /// Those outputs merged: the one fleet of this read.
+    pub fleet: Fleet,
     /// What roster decided on the user's behalf while reading.
     pub notes: Vec<String>,
     /// The index of every Consul answer, when Consul was read, for a watch to continue from.
     pub consul_indices: Option<ConsulIndices>,
 }
 
-/// Reads Consul, the target files and the inventory concurrently.
+/// Reads Consul, the target files and the inventory concurrently, then, with `--live`,
+/// asks the instances their fleet names.
 ///
 /// A Consul that was only tried at its conventional address and did not answer is
 /// left out with a note rather than reported as a failure: nobody asked for it.
@@ -74,11 +78,11 @@ pub async fn gather(settings: &Settings) -> Gathered {
     }
     outputs.extend(t);
     outputs.extend(i);
+    let mut fleet = Fleet::build(outputs.clone());
     if let Some(live) = &settings.live {
-        // The registrations say which instances exist and where; then each is asked.
-        let known = crate::fleet::Fleet::build(outputs.clone());
-        let targets = source::live::targets(&known);
-        outputs.push(source::live::read_live(&targets, live).await);
+        let output = source::live::read_live(&source::live::targets(&fleet), live).await;
+        outputs.push(output.clone());
+        fleet.add_live(output);
     }
     for o in &outputs {
         let r = &o.report;
@@ -90,6 +94,7 @@ pub async fn gather(settings: &Settings) -> Gathered {
     }
     Gathered {
         outputs,
+        fleet,
         notes,
         consul_indices,
     }

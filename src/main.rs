@@ -179,12 +179,8 @@ async fn run(cli: Cli) -> u8 {
         }
         Some(Command::Check(args)) => check(&cli.sources, &args).await,
         Some(Command::Fix(args)) => {
-            let settings = match config::resolve(&cli.sources, &env) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("roster: {e}");
-                    return 2;
-                }
+            let Some(settings) = settings(&cli.sources) else {
+                return 2;
             };
             let read_only = cli.ui.read_only || settings.read_only;
             roster::fix::cli::run(&settings, &args, read_only).await
@@ -209,14 +205,18 @@ async fn run(cli: Cli) -> u8 {
     }
 }
 
-async fn check(sources: &SourceArgs, args: &CheckArgs) -> u8 {
+/// The settings the flags, the environment and the config file give; on an error, says
+/// why and the command exits 2.
+fn settings(sources: &SourceArgs) -> Option<config::Settings> {
     let env = |k: &str| std::env::var(k).ok();
-    let settings = match config::resolve(sources, &env) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("roster: {e}");
-            return 2;
-        }
+    config::resolve(sources, &env)
+        .map_err(|e| eprintln!("roster: {e}"))
+        .ok()
+}
+
+async fn check(sources: &SourceArgs, args: &CheckArgs) -> u8 {
+    let Some(settings) = settings(sources) else {
+        return 2;
     };
     for w in &settings.warnings {
         eprintln!("roster: warning: {w}");
@@ -256,13 +256,8 @@ async fn demo(args: &DemoArgs, ui_args: &UiArgs) -> u8 {
 }
 
 async fn ui(sources: &SourceArgs, ui_args: &UiArgs) -> u8 {
-    let env = |k: &str| std::env::var(k).ok();
-    let settings = match config::resolve(sources, &env) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("roster: {e}");
-            return 2;
-        }
+    let Some(settings) = settings(sources) else {
+        return 2;
     };
     let theme_name = ui_args.theme.as_deref().or(settings.theme.as_deref());
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());

@@ -316,3 +316,105 @@ impl SourceOutput {
         }
     }
 }
+
+/// Observations for unit tests, one stated field at a time:
+/// `Observation::test(SourceKind::Targets, "pg-a").seq(1).ip("10.0.0.1")`.
+///
+/// The origin is a target group at `t.yml:1` whatever the source, unless one is given:
+/// merging and most rules look at what is said, not where it was read.
+#[cfg(test)]
+impl Observation {
+    /// An observation by `source` of `cluster` that states nothing else yet.
+    pub(crate) fn test(source: SourceKind, cluster: &str) -> Observation {
+        Observation {
+            source,
+            cluster: cluster.into(),
+            seq: None,
+            instance: None,
+            service: None,
+            role: None,
+            ip: None,
+            origin: Origin::Targets(TargetOrigin {
+                file: PathBuf::from("t.yml"),
+                line: 1,
+                index: 0,
+                targets: Vec::new(),
+                labels: BTreeMap::new(),
+            }),
+        }
+    }
+
+    /// States the seq.
+    pub(crate) fn seq(mut self, seq: u32) -> Observation {
+        self.seq = Some(seq);
+        self
+    }
+
+    /// States the recorded instance name.
+    pub(crate) fn instance(mut self, name: &str) -> Observation {
+        self.instance = Some(name.into());
+        self
+    }
+
+    /// States the recorded service name.
+    pub(crate) fn service(mut self, name: &str) -> Observation {
+        self.service = Some(name.into());
+        self
+    }
+
+    /// States a role, read from the field this source usually keeps it in.
+    pub(crate) fn role(self, raw: &str) -> Observation {
+        let from = match self.source {
+            SourceKind::Consul => "meta.role",
+            SourceKind::Targets => "label role",
+            SourceKind::Inventory => "pg_role",
+            SourceKind::Live => "pg_is_in_recovery()",
+        };
+        self.role_from(raw, from)
+    }
+
+    /// States a role read from the named field.
+    pub(crate) fn role_from(mut self, raw: &str, from: &'static str) -> Observation {
+        self.role = Some(RoleClaim::new(raw, from));
+        self
+    }
+
+    /// States the address.
+    pub(crate) fn ip(mut self, ip: &str) -> Observation {
+        self.ip = Some(ip.into());
+        self
+    }
+
+    /// Read from a Consul service registration of that name and port, on a node named
+    /// after the cluster at the observation's address.
+    pub(crate) fn consul_service(self, service: &str, port: u16) -> Observation {
+        let address = self.ip.clone().unwrap_or_default();
+        let node = self.cluster.clone();
+        self.origin(Origin::Consul(Arc::new(ConsulOrigin {
+            node,
+            node_address: address,
+            service_id: service.into(),
+            service_name: service.into(),
+            service_address: String::new(),
+            port,
+            tags: Vec::new(),
+            meta: BTreeMap::new(),
+            checks: Vec::new(),
+            datacenter: "dc1".into(),
+        })))
+    }
+
+    /// Says where it was read.
+    pub(crate) fn origin(mut self, origin: Origin) -> Observation {
+        self.origin = origin;
+        self
+    }
+}
+
+#[cfg(test)]
+impl SourceOutput {
+    /// A read of `kind` at a test location that said exactly these observations.
+    pub(crate) fn test(kind: SourceKind, observations: Vec<Observation>) -> SourceOutput {
+        SourceOutput::new(SourceReport::new(kind, "test"), observations)
+    }
+}

@@ -1,24 +1,16 @@
 //! `roster check` end to end: the real binary against the simulator, real target files
 //! on disk and a real inventory file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 
-use common::{findings, has, json, roster, stderr, stdout};
+use common::{DemoArgs, findings, has, json, roster, stderr, stdout};
 use roster::demo::Demo;
 use roster::sim::{FleetSpec, ServiceDef};
 
 fn args(demo: &Demo, extra: &[&str]) -> Vec<String> {
-    let mut v = vec![
-        "check".to_string(),
-        "--consul".into(),
-        demo.server().url(),
-        "--targets".into(),
-        demo.targets_dir().display().to_string(),
-        "--inventory".into(),
-        demo.inventory_path().display().to_string(),
-    ];
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
+    DemoArgs::new(demo, "check").with(extra).build()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,8 @@
 //! The simulator runs with ACLs on, so a successful read also proves the token went over
 //! the TLS connection; every run of the binary is checked for the token in its output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 
 use common::{json, stderr, stdout};

@@ -5,10 +5,12 @@
 //!
 //! Every wait is bounded polling with a generous deadline; nothing asserts on timings.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 
-use common::tmux::{Tmux, quote, skip_or_panic, tmux_available};
-use common::{json, roster, stderr};
+use common::tmux::{Tmux, skip_or_panic, tmux_available};
+use common::{DemoArgs, json, roster, stderr};
 use roster::config::{self, Settings};
 use roster::consul::ConsulClient;
 use roster::demo::Demo;
@@ -26,19 +28,11 @@ use tokio::time::Instant;
 const WAIT: Duration = Duration::from_secs(30);
 
 fn check_args(consul: &str, demo: &Demo, extra: &[&str]) -> Vec<String> {
-    let mut v = vec![
-        "check".to_string(),
-        "--consul".into(),
-        consul.to_string(),
-        "--targets".into(),
-        demo.targets_dir().display().to_string(),
-        "--inventory".into(),
-        demo.inventory_path().display().to_string(),
-        "-f".into(),
-        "json".into(),
-    ];
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
+    DemoArgs::new(demo, "check")
+        .consul(consul)
+        .with(&["-f", "json"])
+        .with(extra)
+        .build()
 }
 
 fn source<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -557,11 +551,8 @@ async fn the_tui_handles_keys_while_consul_hangs() {
     tmux.wait_for("the shell prompt", WAIT, |s| s.contains("e2e$"))
         .await;
     let line = format!(
-        "{} --timeout 30s --consul {} --targets {} --inventory {}; echo roster-exit=$?",
-        quote(env!("CARGO_BIN_EXE_roster")),
-        quote(&demo.server().url()),
-        quote(&demo.targets_dir().display().to_string()),
-        quote(&demo.inventory_path().display().to_string()),
+        "{}; echo roster-exit=$?",
+        DemoArgs::ui(&demo).with(&["--timeout", "30s"]).shell_line()
     );
     tmux.type_text(&line).await;
     tmux.key("Enter").await;
@@ -684,20 +675,8 @@ async fn an_index_of_0_is_survived_and_the_next_change_seen() {
     let addr = zero_index_consul(role.clone()).await;
     let args = config::SourceArgs {
         consul: Some(format!("http://{addr}")),
-        no_consul: false,
-        token_file: None,
-        dc: None,
-        targets: Vec::new(),
-        inventory: None,
-        config: None,
         timeout: Some(Duration::from_secs(2)),
-        concurrency: None,
-        live: false,
-        pg_user: None,
-        pg_dbname: None,
-        pg_sslmode: None,
-        patroni_port: None,
-        live_patroni_only: false,
+        ..config::SourceArgs::default()
     };
     let s = config::resolve(&args, &|_| None).expect("settings");
     let c = client(&s);

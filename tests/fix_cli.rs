@@ -1,32 +1,19 @@
 //! `roster fix` end to end: the real binary plans, applies and verifies against the
 //! simulator and real target files; the audit log records every write.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 
-use common::{has, json, roster, stderr, stdout};
+use common::{DemoArgs, has, json, roster, stderr, stdout};
 use roster::demo::Demo;
 use roster::fix::audit::Audit;
 use roster::fix::plan::{Destination, FixContext, Step, plan};
-use roster::fleet::Fleet;
 use roster::gather::gather;
 use roster::observation::SourceKind;
 
-fn sources(demo: &Demo) -> Vec<String> {
-    vec![
-        "--consul".into(),
-        demo.server().url(),
-        "--targets".into(),
-        demo.targets_dir().display().to_string(),
-        "--inventory".into(),
-        demo.inventory_path().display().to_string(),
-    ]
-}
-
 fn args(demo: &Demo, cmd: &str, extra: &[&str]) -> Vec<String> {
-    let mut v = vec![cmd.to_string()];
-    v.extend(sources(demo));
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
+    DemoArgs::new(demo, cmd).with(extra).build()
 }
 
 async fn check(demo: &Demo, home: &std::path::Path) -> serde_json::Value {
@@ -266,7 +253,7 @@ async fn a_file_changed_between_plan_and_apply_is_refused() {
     a.config = None;
     let settings = roster::config::resolve(&a, &|_| None).unwrap();
     let g = gather(&settings).await;
-    let fleet = Fleet::build(g.outputs);
+    let fleet = g.fleet;
     let inst = fleet.instances().find(|i| i.name == "pg-test-1").unwrap();
     let ctx = FixContext {
         consul: settings.consul.as_ref().map(|c| c.config.clone()),

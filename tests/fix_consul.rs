@@ -3,6 +3,8 @@
 //! and unreachable agents are clear errors without the token, agentless nodes go through
 //! the catalog, and commands run without a shell under a time limit.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use roster::consul::{ConsulClient, ConsulConfig, ConsulError, Endpoint, Secret};
 use roster::demo::Demo;
 use roster::fix::command::{CommandTemplate, CommandValues, run};

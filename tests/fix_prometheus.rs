@@ -5,6 +5,8 @@
 //! and the test polls `/api/v1/targets` until Prometheus reports exactly the groups the
 //! files now hold, while `prometheus_sd_file_read_errors_total` stays 0.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use roster::fix::targets::{add_group, digest, edit_group, remove_group, write_file};
 use roster::sim::{FleetSpec, TargetLayout};
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,6 +1,8 @@
 //! The target-file writer on a real filesystem: refusal after a change on disk, backups,
 //! restore, and a writer SIGKILLed mid-write leaving either the old or the new file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use roster::fix::targets::{
     TargetEditError, backup_path, digest, edit_group, remove_group, restore_backup, write_file,
 };

@@ -3,10 +3,12 @@
 //! replica and roster must see that the registrations no longer follow, fix Consul with the
 //! live role as authority, and `check --wait` must return once everything follows.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 mod pg;
 
-use common::{findings, json, roster, stderr, stdout};
+use common::{DemoArgs, findings, json, roster, stderr, stdout};
 use pg::Cluster;
 use roster::demo::Demo;
 use roster::sim::FleetSpec;
@@ -19,20 +21,10 @@ fn spec(net: &str) -> FleetSpec {
 }
 
 fn args(demo: &Demo, cmd: &str, extra: &[&str]) -> Vec<String> {
-    let mut v = vec![
-        cmd.to_string(),
-        "--consul".into(),
-        demo.server().url(),
-        "--targets".into(),
-        demo.targets_dir().display().to_string(),
-        "--inventory".into(),
-        demo.inventory_path().display().to_string(),
-        "--live".into(),
-        "--patroni-port".into(),
-        "0".into(),
-    ];
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
+    DemoArgs::new(demo, cmd)
+        .with(&["--live", "--patroni-port", "0"])
+        .with(extra)
+        .build()
 }
 
 fn kinds(doc: &serde_json::Value, instance: Option<&str>) -> Vec<(String, String)> {

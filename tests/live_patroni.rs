@@ -2,10 +2,12 @@
 //! no database password, a manual switchover that leaves every registration stale, and
 //! Pigsty's `on_role_change` re-registration that moves Consul but not the target files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 mod patroni;
 
-use common::{findings, json, roster, stderr};
+use common::{DemoArgs, findings, json, roster, stderr};
 use patroni::{ClusterOptions, PatroniCluster};
 use roster::demo::Demo;
 use roster::identity::Role;
@@ -47,25 +49,11 @@ fn options(block: u8, callback_agents: Option<Vec<String>>) -> ClusterOptions {
 
 /// `roster check --live` with Patroni as the only witness that can answer.
 fn check_args(demo: &Demo, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "check",
-        "--live",
-        "--patroni-port",
-        "8008",
-        "--pg-user",
-        "nobody-without-password",
-        "--consul",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    v.push(demo.server().url());
-    v.push("--targets".into());
-    v.push(demo.targets_dir().display().to_string());
-    v.push("--inventory".into());
-    v.push(demo.inventory_path().display().to_string());
-    v.extend(extra.iter().map(|s| s.to_string()));
-    v
+    DemoArgs::new(demo, "check")
+        .with(&["--live", "--patroni-port", "8008"])
+        .with(&["--pg-user", "nobody-without-password"])
+        .with(extra)
+        .build()
 }
 
 /// Runs `roster check --live -f json` and returns the report.

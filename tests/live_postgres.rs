@@ -1,14 +1,17 @@
 //! The live source against real PostgreSQL 15: roles, timelines, standbys, promotion,
 //! unreachable and refused instances. Each test owns the addresses 127.30.<n>.x.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod pg;
 
 use pg::Cluster;
 use roster::consul::Secret;
 use roster::identity::Role;
 use roster::observation::Origin;
-use roster::source::live::{LiveConfig, ProbeError, read_live};
+use roster::source::live::{LiveConfig, read_live};
 use roster::source::postgres::probe_postgres;
+use roster::source::probe::ProbeError;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +187,7 @@ async fn read_live_observes_the_down_instance_as_unreachable() {
     let targets = vec![
         primary.target("pg-e", 1),
         replica.target("pg-e", 2),
-        roster::source::live::LiveTarget {
+        roster::source::probe::LiveTarget {
             cluster: "pg-e".into(),
             seq: Some(3),
             instance: "pg-e-3".into(),

@@ -1,6 +1,8 @@
 //! The Consul simulator over real HTTP: shapes, field order, error texts, blocking
 //! queries, ACLs, agent-per-address and fault injection.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use roster::sim::{Catalog, CheckDef, CheckStatus, FleetSpec, ServiceDef, SimOptions, SimServer};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};

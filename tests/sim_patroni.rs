@@ -2,6 +2,8 @@
 //! on every member's own address, a dead node that does not answer, and roster's own
 //! Patroni reader agreeing with what it serves.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use roster::identity::Role;
 use roster::sim::{FleetSpec, PatroniSim};
 use roster::source::patroni::{cluster, probe_patroni};

@@ -1,6 +1,8 @@
 //! A real Consul client (Debian's python3-consul) against the simulator: if it works
 //! there, blocking queries included, the simulator is shaped right.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use roster::sim::{Catalog, CheckDef, FleetSpec, ServiceDef, SimOptions, SimServer};
 use std::io::{BufRead, BufReader};
 use std::path::Path;

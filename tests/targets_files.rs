@@ -1,5 +1,7 @@
 //! Behaviour of the Prometheus target-file source over real files on disk.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use proptest::prelude::*;
 use roster::identity::Role;
 use roster::observation::{Observation, Origin, SourceOutput, TargetOrigin};

@@ -1,6 +1,8 @@
 //! The real binary in a real terminal (tmux) against a simulator started by the test:
 //! keys go in with `send-keys`, the screen comes back with `capture-pane`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 mod common;
 
 use common::tmux::{Tmux, WAIT, skip_or_panic, tmux_available};

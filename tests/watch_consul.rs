@@ -1,6 +1,8 @@
 //! The Consul watch against the simulator: changes arrive through blocking queries,
 //! unchanged services are not fetched again, and an index that goes backwards is survived.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
+
 use roster::config::{self, Settings};
 use roster::consul::ConsulClient;
 use roster::demo::Demo;

@@ -357,7 +357,7 @@ async fn replan(inst: &Instance, confirmed: &Plan, ctx: &FixContext) -> Result<P
 
 async fn read(settings: &Settings) -> CheckResult {
     let g = gather(settings).await;
-    CheckResult::new(Fleet::build(g.outputs), g.notes)
+    CheckResult::new(g.fleet, g.notes)
 }
 
 fn remaining<'a>(r: &'a CheckResult, names: &BTreeSet<(String, String)>) -> Vec<&'a Finding> {

@@ -1,56 +1,12 @@
 //! The live source: each instance's real role, asked of the database itself, or of
 //! Patroni's REST API when the database cannot be reached with credentials.
 
-use crate::consul::Secret;
+use super::probe::{LiveProbe, LiveTarget, PatroniConfig, PgConfig, ProbeError};
 use crate::fleet::{Fleet, InstanceId};
-use crate::identity::Role;
 use crate::observation::{
     LiveOrigin, Observation, Origin, RoleClaim, SourceKind, SourceOutput, SourceReport,
 };
 use futures::stream::{self, StreamExt};
-use std::path::PathBuf;
-use std::time::Duration;
-
-/// One instance to probe.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LiveTarget {
-    /// Cluster.
-    pub cluster: String,
-    /// Seq, when known.
-    pub seq: Option<u32>,
-    /// Instance name.
-    pub instance: String,
-    /// Address.
-    pub ip: String,
-    /// PostgreSQL port (Consul's `postgres` service port, else 5432).
-    pub port: u16,
-}
-
-/// How to reach PostgreSQL (libpq conventions: flags, then `PG*` variables, then `~/.pgpass`).
-#[derive(Clone, Debug)]
-pub struct PgConfig {
-    /// User (Pigsty's monitor user is `dbuser_monitor`).
-    pub user: String,
-    /// Password, when one is given (else `~/.pgpass` is consulted).
-    pub password: Option<Secret>,
-    /// Database name.
-    pub dbname: String,
-    /// `disable`, `prefer` or `require`.
-    pub sslmode: String,
-    /// The password file (`PGPASSFILE`, else `~/.pgpass`).
-    pub passfile: Option<PathBuf>,
-    /// Connect timeout.
-    pub connect_timeout: Duration,
-}
-
-/// How to reach Patroni's REST API.
-#[derive(Clone, Debug)]
-pub struct PatroniConfig {
-    /// Port of the REST API (8008).
-    pub port: u16,
-    /// Request timeout.
-    pub timeout: Duration,
-}
 
 /// Everything the live source needs.
 #[derive(Clone, Debug)]
@@ -63,34 +19,15 @@ pub struct LiveConfig {
     pub concurrency: usize,
 }
 
-/// What one probe found: the role and the details.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LiveProbe {
-    /// The live role (`primary` or `replica`).
-    pub role: Role,
-    /// Everything else the probe read.
-    pub origin: LiveOrigin,
-}
-
-/// Why a probe gave no answer.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ProbeError {
-    /// Nothing answered (refused, timed out, no route).
-    #[error("unreachable: {0}")]
-    Unreachable(String),
-    /// The server answered but refused the credentials: another witness may still answer.
-    #[error("authentication failed: {0}")]
-    Auth(String),
-    /// Anything else (a query failed, an answer made no sense).
-    #[error("{0}")]
-    Other(String),
-}
-
 /// The instances of a fleet that can be probed, with the port Consul's `postgres` service gives.
+///
+/// Only what the other sources say counts, so a fleet that already holds a live read (the
+/// one on screen) names the same targets as the registrations alone: an instance that
+/// only an earlier probe still remembers is not asked again.
 pub fn targets(fleet: &Fleet) -> Vec<LiveTarget> {
     let mut out = Vec::new();
     for inst in fleet.instances() {
-        let Some(ip) = inst.display_ip() else {
+        let Some(ip) = inst.registered_ip() else {
             continue;
         };
         let port = inst
@@ -196,5 +133,59 @@ fn observe(t: &LiveTarget, probe: Result<LiveProbe, ProbeError>) -> Observation 
         role,
         ip: Some(t.ip.clone()),
         origin: Origin::Live(origin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registrations() -> Vec<SourceOutput> {
+        let member = |seq: u32, ip: &str| {
+            Observation::test(SourceKind::Inventory, "pg-a")
+                .seq(seq)
+                .role("replica")
+                .ip(ip)
+        };
+        vec![SourceOutput::test(
+            SourceKind::Inventory,
+            vec![member(1, "10.0.0.1"), member(2, "10.0.0.2")],
+        )]
+    }
+
+    #[test]
+    fn a_fleet_holding_a_live_read_names_the_registrations_targets() {
+        let known = targets(&Fleet::build(registrations()));
+        assert_eq!(known.len(), 2);
+        // The last probe: one answer at an address the registrations no longer give,
+        // and one from an instance they no longer name.
+        let probe = |seq: u32, ip: &str| {
+            Observation::test(SourceKind::Live, "pg-a")
+                .seq(seq)
+                .role("primary")
+                .ip(ip)
+        };
+        let mut outputs = registrations();
+        outputs.push(SourceOutput::test(
+            SourceKind::Live,
+            vec![probe(1, "10.9.9.9"), probe(3, "10.0.0.3")],
+        ));
+        assert_eq!(targets(&Fleet::build(outputs)), known);
+    }
+
+    #[test]
+    fn the_consul_postgres_port_is_the_one_probed() {
+        let consul = |service: &str, port: u16| {
+            Observation::test(SourceKind::Consul, "pg-a")
+                .seq(1)
+                .ip("10.0.0.1")
+                .consul_service(service, port)
+        };
+        let fleet = Fleet::build(vec![SourceOutput::test(
+            SourceKind::Consul,
+            vec![consul("pgbouncer", 6432), consul("postgres", 5433)],
+        )]);
+        let t = targets(&fleet);
+        assert_eq!((t[0].instance.as_str(), t[0].port), ("pg-a-1", 5433));
     }
 }

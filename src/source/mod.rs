@@ -8,4 +8,5 @@ pub mod live;
 pub mod patroni;
 pub mod pgpass;
 pub mod postgres;
+pub mod probe;
 pub mod targets;

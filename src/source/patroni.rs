@@ -1,7 +1,7 @@
 //! Asking Patroni's REST API (`GET /patroni`, `GET /cluster`), the live witness that needs
 //! no password.
 
-use super::live::{LiveProbe, ProbeError};
+use super::probe::{LiveProbe, ProbeError};
 use crate::identity::Role;
 use crate::observation::LiveOrigin;
 use serde::Deserialize;

@@ -4,7 +4,7 @@
 //! `prefer`, `require`); `verify-ca`/`verify-full` are refused rather than silently
 //! downgraded, since roster has no root certificate configuration yet.
 
-use super::live::{LiveProbe, LiveTarget, PgConfig, ProbeError};
+use super::probe::{LiveProbe, LiveTarget, PgConfig, ProbeError};
 use crate::consul::Secret;
 use crate::identity::Role;
 use crate::observation::LiveOrigin;

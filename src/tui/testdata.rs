@@ -1,8 +1,7 @@
 //! Fleets for tests: the demo fleet read through the real sources, and synthetic ones.
 
 use crate::fleet::Fleet;
-use crate::fleet::tests::obs;
-use crate::observation::{SourceKind, SourceOutput, SourceReport};
+use crate::observation::{Observation, SourceKind, SourceOutput};
 use crate::report::CheckResult;
 
 /// The demo fleet with its findings, names fixed (see [`crate::tui::demo_data`]).
@@ -40,14 +39,11 @@ pub fn small_with_consul() -> CheckResult {
     ]
     .into_iter()
     .map(|(seq, ins, role, ip)| {
-        obs(
-            SourceKind::Consul,
-            "pg-b",
-            Some(seq),
-            Some(ins),
-            Some(role),
-            ip,
-        )
+        Observation::test(SourceKind::Consul, "pg-b")
+            .seq(seq)
+            .instance(ins)
+            .role(role)
+            .ip(ip)
     })
     .collect();
     parts.push((SourceKind::Consul, consul));
@@ -55,90 +51,55 @@ pub fn small_with_consul() -> CheckResult {
 }
 
 /// The sources of [`small`], with the role the target files give pg-a-1.
-fn small_parts(a1_targets_role: &str) -> Vec<(SourceKind, Vec<crate::observation::Observation>)> {
+fn small_parts(a1_targets_role: &str) -> Vec<(SourceKind, Vec<Observation>)> {
     let inv = vec![
-        obs(
-            SourceKind::Inventory,
-            "pg-a",
-            Some(1),
-            None,
-            Some("primary"),
-            "10.0.0.1",
-        ),
-        obs(
-            SourceKind::Inventory,
-            "pg-a",
-            Some(2),
-            None,
-            Some("replica"),
-            "10.0.0.2",
-        ),
-        obs(
-            SourceKind::Inventory,
-            "pg-b",
-            Some(1),
-            None,
-            Some("primary"),
-            "10.0.1.1",
-        ),
-        obs(
-            SourceKind::Inventory,
-            "pg-b",
-            Some(2),
-            None,
-            Some("replica"),
-            "10.0.1.2",
-        ),
-        obs(
-            SourceKind::Inventory,
-            "pg-c",
-            Some(1),
-            None,
-            Some("replica"),
-            "10.0.2.1",
-        ),
+        Observation::test(SourceKind::Inventory, "pg-a")
+            .seq(1)
+            .role("primary")
+            .ip("10.0.0.1"),
+        Observation::test(SourceKind::Inventory, "pg-a")
+            .seq(2)
+            .role("replica")
+            .ip("10.0.0.2"),
+        Observation::test(SourceKind::Inventory, "pg-b")
+            .seq(1)
+            .role("primary")
+            .ip("10.0.1.1"),
+        Observation::test(SourceKind::Inventory, "pg-b")
+            .seq(2)
+            .role("replica")
+            .ip("10.0.1.2"),
+        Observation::test(SourceKind::Inventory, "pg-c")
+            .seq(1)
+            .role("replica")
+            .ip("10.0.2.1"),
     ];
     let tgt = vec![
-        obs(
-            SourceKind::Targets,
-            "pg-a",
-            Some(1),
-            Some("pg-a-1"),
-            Some(a1_targets_role),
-            "10.0.0.1",
-        ),
-        obs(
-            SourceKind::Targets,
-            "pg-a",
-            Some(2),
-            Some("pg-a-2"),
-            Some("replica"),
-            "10.0.0.2",
-        ),
-        obs(
-            SourceKind::Targets,
-            "pg-b",
-            Some(1),
-            Some("pg-b-1"),
-            Some("primary"),
-            "10.0.1.1",
-        ),
-        obs(
-            SourceKind::Targets,
-            "pg-b",
-            Some(2),
-            Some("pg-b-2"),
-            Some("replica"),
-            "10.0.1.2",
-        ),
-        obs(
-            SourceKind::Targets,
-            "pg-c",
-            Some(1),
-            Some("pg-c-1"),
-            Some("replica"),
-            "10.0.2.1",
-        ),
+        Observation::test(SourceKind::Targets, "pg-a")
+            .seq(1)
+            .instance("pg-a-1")
+            .role(a1_targets_role)
+            .ip("10.0.0.1"),
+        Observation::test(SourceKind::Targets, "pg-a")
+            .seq(2)
+            .instance("pg-a-2")
+            .role("replica")
+            .ip("10.0.0.2"),
+        Observation::test(SourceKind::Targets, "pg-b")
+            .seq(1)
+            .instance("pg-b-1")
+            .role("primary")
+            .ip("10.0.1.1"),
+        Observation::test(SourceKind::Targets, "pg-b")
+            .seq(2)
+            .instance("pg-b-2")
+            .role("replica")
+            .ip("10.0.1.2"),
+        Observation::test(SourceKind::Targets, "pg-c")
+            .seq(1)
+            .instance("pg-c-1")
+            .role("replica")
+            .ip("10.0.2.1"),
     ];
     vec![(SourceKind::Inventory, inv), (SourceKind::Targets, tgt)]
 }
@@ -151,23 +112,21 @@ pub fn large(clusters: usize, per: u32) -> CheckResult {
         for seq in 1..=per {
             let role = if seq == 1 { "primary" } else { "replica" };
             let ip = format!("10.{}.{}.{seq}", c / 250, c % 250);
-            inv.push(obs(
-                SourceKind::Inventory,
-                &name,
-                Some(seq),
-                None,
-                Some(role),
-                &ip,
-            ));
+            inv.push(
+                Observation::test(SourceKind::Inventory, &name)
+                    .seq(seq)
+                    .role(role)
+                    .ip(&ip),
+            );
         }
     }
     build(vec![(SourceKind::Inventory, inv)])
 }
 
-fn build(parts: Vec<(SourceKind, Vec<crate::observation::Observation>)>) -> CheckResult {
+fn build(parts: Vec<(SourceKind, Vec<Observation>)>) -> CheckResult {
     let outputs = parts
         .into_iter()
-        .map(|(k, o)| SourceOutput::new(SourceReport::new(k, "test"), o))
+        .map(|(k, o)| SourceOutput::test(k, o))
         .collect();
     CheckResult::new(Fleet::build(outputs), Vec::new())
 }

@@ -1,9 +1,11 @@
-//! Keeping every source's data fresh without polling: Consul blocking queries and file
-//! watches, each sending a whole new [`SourceOutput`] when its place changes.
+//! Keeping every source's data fresh: Consul blocking queries and file watches, each
+//! sending a whole new [`SourceOutput`] when its place changes, and a poller for the
+//! databases, which cannot be watched.
 
 pub mod backoff;
 pub mod consul;
 pub mod files;
+pub mod live;
 
 use crate::observation::SourceOutput;
 use tokio::task::JoinHandle;
@@ -43,18 +45,14 @@ pub fn keep_last_good(previous: Option<&SourceOutput>, new: SourceOutput) -> Sou
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observation::{SourceKind, SourceReport};
+    use crate::observation::{Observation, SourceKind, SourceReport};
 
     #[test]
     fn a_failed_read_keeps_the_last_good_data() {
-        let good = crate::fleet::tests::obs(
-            SourceKind::Targets,
-            "pg-a",
-            Some(1),
-            Some("pg-a-1"),
-            None,
-            "10.0.0.1",
-        );
+        let good = Observation::test(SourceKind::Targets, "pg-a")
+            .seq(1)
+            .instance("pg-a-1")
+            .ip("10.0.0.1");
         let prev = SourceOutput::new(SourceReport::new(SourceKind::Targets, "t"), vec![good]);
         let mut failed = SourceReport::new(SourceKind::Targets, "t");
         failed.error("t/a.yml:1:1: bad");

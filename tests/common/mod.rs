@@ -1,11 +1,79 @@
-//! Helpers shared by the integration tests: running the real binary in a clean environment.
+//! Helpers shared by the integration tests: running the real binary in a clean environment
+//! against the demo's sources.
 
 #![allow(dead_code)]
 
 pub mod tmux;
 
+use roster::demo::Demo;
 use std::path::Path;
 use std::process::Output;
+
+/// A roster command line reading a demo's three sources:
+/// `DemoArgs::new(&demo, "check").with(&["-f", "json"]).build()`.
+#[derive(Clone, Debug)]
+pub struct DemoArgs {
+    command: Option<String>,
+    consul: String,
+    targets: String,
+    inventory: String,
+    extra: Vec<String>,
+}
+
+impl DemoArgs {
+    /// `roster <command>` reading the demo's Consul, target directory and inventory.
+    pub fn new(demo: &Demo, command: &str) -> DemoArgs {
+        DemoArgs {
+            command: Some(command.to_string()),
+            ..DemoArgs::ui(demo)
+        }
+    }
+
+    /// `roster` with no command (the UI) reading the demo's sources.
+    pub fn ui(demo: &Demo) -> DemoArgs {
+        DemoArgs {
+            command: None,
+            consul: demo.server().url(),
+            targets: demo.targets_dir().display().to_string(),
+            inventory: demo.inventory_path().display().to_string(),
+            extra: Vec::new(),
+        }
+    }
+
+    /// Reads Consul at `address` instead (a proxy in front of the simulator).
+    pub fn consul(mut self, address: &str) -> DemoArgs {
+        self.consul = address.to_string();
+        self
+    }
+
+    /// Adds arguments after the sources.
+    pub fn with(mut self, extra: &[&str]) -> DemoArgs {
+        self.extra.extend(extra.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// The arguments, command first.
+    pub fn build(self) -> Vec<String> {
+        let mut v: Vec<String> = self.command.into_iter().collect();
+        v.extend([
+            "--consul".into(),
+            self.consul,
+            "--targets".into(),
+            self.targets,
+            "--inventory".into(),
+            self.inventory,
+        ]);
+        v.extend(self.extra);
+        v
+    }
+
+    /// The binary and its arguments as one shell command, each word quoted.
+    pub fn shell_line(self) -> String {
+        let mut words = vec![tmux::quote(env!("CARGO_BIN_EXE_roster"))];
+        words.extend(self.build().iter().map(|a| tmux::quote(a)));
+        words.join(" ")
+    }
+}
 
 /// Runs the roster binary with `args`, a clean environment plus `env`, and HOME in `home`
 /// so that no user config file is picked up.

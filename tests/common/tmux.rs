@@ -2,7 +2,6 @@
 //! `send-keys`, the screen comes back with `capture-pane`.
 
 use roster::demo::Demo;
-use std::path::Path;
 use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -170,11 +169,8 @@ impl Tmux {
         self.wait_for("the shell prompt", WAIT, |s| s.contains("e2e$"))
             .await;
         let line = format!(
-            "{env}{} --consul {} --targets {} --inventory {}; echo roster-exit=$?",
-            quote(env!("CARGO_BIN_EXE_roster")),
-            quote(&demo.server().url()),
-            quote(&path(demo.targets_dir())),
-            quote(&path(demo.inventory_path())),
+            "{env}{}; echo roster-exit=$?",
+            super::DemoArgs::ui(demo).shell_line()
         );
         self.type_text(&line).await;
         self.key("Enter").await;
@@ -190,9 +186,4 @@ impl Drop for Tmux {
             let _ = std::fs::remove_file(p);
         }
     }
-}
-
-/// A path as text.
-pub fn path(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use roster::source::live::{LiveTarget, PgConfig};
+use roster::source::probe::{LiveTarget, PgConfig};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
