@@ -5,8 +5,8 @@
 //! bad override can never trap the user.
 
 use crate::tui::action::Action;
+use crate::tui::layout::{self, MIN_SIZE};
 use crate::tui::state::{Focus, State};
-use crate::tui::view;
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -557,7 +557,7 @@ pub fn map(key: KeyEvent, state: &State) -> Option<Action> {
 /// The re-registration dialog's keys are fixed, like the prompts', so that a rebinding
 /// can never make Apply reachable by a key the user did not expect.
 fn fix_key(key: KeyEvent, ctrl: bool, state: &State) -> Option<Action> {
-    let page = isize::try_from(view::fix_viewport(state.size))
+    let page = isize::try_from(layout::fix_viewport(state.size))
         .unwrap_or(1)
         .max(1);
     if ctrl {
@@ -615,10 +615,10 @@ pub fn map_mouse(ev: MouseEvent, state: &State) -> Option<Action> {
         return None;
     }
     let (w, h) = state.size;
-    if w < view::MIN_SIZE.0 || h < view::MIN_SIZE.1 {
+    if w < MIN_SIZE.0 || h < MIN_SIZE.1 {
         return None;
     }
-    let areas = view::layout(Rect::new(0, 0, w, h), state.focus);
+    let areas = layout::layout(Rect::new(0, 0, w, h), state.focus);
     let at = Position::new(ev.column, ev.row);
     let (pane, rect) = [
         (Focus::Tree, areas.tree),

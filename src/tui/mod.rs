@@ -12,11 +12,13 @@ pub mod feeds;
 pub mod filter;
 pub mod fixer;
 pub mod keys;
+pub mod layout;
 pub mod runtime;
 pub mod state;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod vocab;
 
 #[cfg(test)]
 mod screen_tests;

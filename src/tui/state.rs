@@ -4,16 +4,18 @@
 //! so rebuilding the visible rows after a key press is a filter, a sort and a walk.
 
 use crate::drift::{Finding, Severity};
+use crate::fix::plan::Destination;
 use crate::fleet::{Instance, RoleView};
 use crate::identity::Role;
 use crate::observation::{SourceKind, SourceReport};
 use crate::report::CheckResult;
 use crate::text::redact;
 use crate::text::sanitize;
-use crate::tui::action::FixTarget;
 use crate::tui::filter::{Filter, Subject};
 use crate::tui::keys::Keymap;
+use crate::tui::layout::tree_viewport;
 use crate::tui::theme::ThemeKind;
+pub use crate::tui::vocab::{Focus, Sort};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
@@ -29,66 +31,6 @@ pub struct Options {
     pub theme: ThemeKind,
     /// Terminal size at start (columns, rows).
     pub size: (u16, u16),
-}
-
-/// The pane that receives movement keys.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Focus {
-    /// The fleet tree.
-    #[default]
-    Tree,
-    /// The findings of the selection.
-    Findings,
-    /// Everything observed about the selection.
-    Detail,
-}
-
-impl Focus {
-    /// The next pane in Tab order.
-    pub fn next(self) -> Focus {
-        match self {
-            Focus::Tree => Focus::Findings,
-            Focus::Findings => Focus::Detail,
-            Focus::Detail => Focus::Tree,
-        }
-    }
-
-    /// The previous pane in Tab order.
-    pub fn prev(self) -> Focus {
-        self.next().next()
-    }
-}
-
-/// Sort orders of the tree.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Sort {
-    /// Cluster name, then seq.
-    #[default]
-    Name,
-    /// Worst severity first.
-    Drift,
-    /// Primaries first within a cluster.
-    Role,
-}
-
-impl Sort {
-    /// The next order.
-    pub fn next(self) -> Sort {
-        match self {
-            Sort::Name => Sort::Drift,
-            Sort::Drift => Sort::Role,
-            Sort::Role => Sort::Name,
-        }
-    }
-
-    /// The name shown in the status line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Sort::Name => "name",
-            Sort::Drift => "drift",
-            Sort::Role => "role",
-        }
-    }
 }
 
 /// What one source column says about an instance.
@@ -326,7 +268,7 @@ pub struct FixDialog {
     /// The instance's name (as read).
     pub instance: String,
     /// Where the plan writes.
-    pub target: FixTarget,
+    pub target: Destination,
     /// The id of the latest plan requested; answers with another id are stale.
     pub plan_id: u64,
     /// The plan; `None` while it is being computed.
@@ -352,6 +294,14 @@ impl FixDialog {
                 .as_ref()
                 .is_some_and(|p| p.writes > 0 && p.error.is_none())
     }
+}
+
+/// The destination `t` switches the dialog to: the next one in [`Destination::ALL`] order,
+/// wrapping around.
+pub fn next_target(target: Destination) -> Destination {
+    let all = Destination::ALL;
+    let at = all.iter().position(|d| *d == target).unwrap_or(0);
+    all[(at + 1) % all.len()]
 }
 
 /// Waiting for the sources to show that an applied fix took effect.
@@ -771,7 +721,7 @@ impl State {
 
     /// Rows the tree can show at once at the current size.
     pub fn tree_height(&self) -> usize {
-        crate::tui::view::tree_viewport(self.size).max(1)
+        tree_viewport(self.size).max(1)
     }
 
     /// Moves the tree's scroll offset so the selection is visible.
