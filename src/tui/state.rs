@@ -12,7 +12,7 @@ use crate::report::CheckResult;
 use crate::text::redact;
 use crate::text::sanitize;
 use crate::tui::filter::{Filter, Subject};
-use crate::tui::keys::Keymap;
+use crate::tui::keymap::Keymap;
 use crate::tui::layout::tree_viewport;
 use crate::tui::theme::ThemeKind;
 pub use crate::tui::vocab::{Focus, Sort};

@@ -2,7 +2,7 @@
 
 use super::clean;
 use crate::drift::Severity;
-use crate::tui::keys::Bind;
+use crate::tui::keymap::Bind;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
