@@ -8,12 +8,11 @@ use crate::tui::action::{Action, Effect};
 use crate::tui::clipboard::selection_text;
 use crate::tui::command::{self, Command};
 use crate::tui::state::{
-    FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Focus, Row, State, Status, next_target,
+    FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Focus, Row, State, Status, VERIFY_WAIT,
+    next_target,
 };
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-/// How long after applying a fix the reads have to show it took effect.
-pub const VERIFY_WAIT: Duration = Duration::from_secs(10);
 /// Longest plan or result line kept (the dialog wraps them).
 const LINE_MAX: usize = 500;
 /// Most plan or result lines kept, so a runaway plan cannot exhaust memory.

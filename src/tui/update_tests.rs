@@ -1,6 +1,7 @@
 use super::*;
 use crate::tui::state::{Options, RowId, Sort};
 use crate::tui::testdata::{large, small, small_fixed, small_with_consul};
+use std::time::Duration;
 
 fn state() -> State {
     State::new(

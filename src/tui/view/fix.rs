@@ -3,9 +3,8 @@
 
 use super::{clamp_scroll, clean};
 use crate::tui::layout::{FIX_CHROME, fix_max_body};
-use crate::tui::state::{FixButton, FixDialog, State};
+use crate::tui::state::{FixButton, FixDialog, State, VERIFY_WAIT};
 use crate::tui::theme::Theme;
-use crate::tui::update::VERIFY_WAIT;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
