@@ -1,7 +1,7 @@
 //! The re-registration dialog: the plan for one instance and one target, and the
 //! confirmation, focused on Cancel, that every write goes through.
 
-use super::{clamp_scroll, clean};
+use super::widgets::{clamp_scroll, clean};
 use crate::tui::layout::{FIX_CHROME, fix_max_body};
 use crate::tui::state::{FixButton, FixDialog, State, VERIFY_WAIT};
 use crate::tui::theme::Theme;

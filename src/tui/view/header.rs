@@ -1,6 +1,6 @@
 //! The header (counts, datacenter, READ-ONLY), the source status line and the footer.
 
-use super::clean;
+use super::widgets::clean;
 use crate::drift::Severity;
 use crate::tui::keymap::Bind;
 use crate::tui::state::State;

@@ -8,17 +8,15 @@ mod header;
 mod help;
 mod sources;
 mod tree;
+mod widgets;
 
-use crate::drift::Severity;
-use crate::text::sanitize;
 use crate::tui::layout::{MIN_SIZE, layout};
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
-use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, state: &State) {
@@ -68,45 +66,4 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
             .wrap(Wrap { trim: true }),
         rect,
     );
-}
-
-/// A pane's frame, highlighted when focused.
-fn pane(title: String, focused: bool, theme: &Theme) -> Block<'static> {
-    let border = if focused {
-        theme.focus_border
-    } else {
-        theme.border
-    };
-    let marker = if focused { "> " } else { "" };
-    Block::bordered()
-        .border_style(border)
-        .title(Line::styled(format!("{marker}{title}"), theme.title))
-}
-
-/// Remote text made safe for the terminal.
-fn clean(text: &str) -> String {
-    sanitize(text, 200)
-}
-
-/// The severity letter, so severity never depends on colour.
-fn sev_letter(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "E",
-        Severity::Warning => "W",
-        Severity::Info => "I",
-    }
-}
-
-/// Scroll that keeps at least one line of content on screen.
-fn clamp_scroll(scroll: u16, lines: usize) -> u16 {
-    scroll.min(u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX))
-}
-
-/// Style for the selected row, when it is.
-fn row_style(selected: bool, theme: &Theme) -> Style {
-    if selected {
-        theme.selected
-    } else {
-        Style::new()
-    }
 }
