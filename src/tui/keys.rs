@@ -3,11 +3,10 @@
 //! Normal-mode keys come from the [`Keymap`] (see [`crate::tui::keymap`] for the binding
 //! table); the typing modes (filter, command line), the dialogs and Ctrl-C are fixed here,
 //! so a bad override can never trap the user. Mouse events are mapped in
-//! [`crate::tui::mouse`]; both are re-exported here for the event loop.
+//! [`crate::tui::mouse`].
 
 pub use crate::tui::keymap::{Bind, FIXED, Keymap};
 pub use crate::tui::keyname::Key;
-pub use crate::tui::mouse::{WHEEL_STEP, map_mouse};
 
 use crate::tui::action::Action;
 use crate::tui::layout;

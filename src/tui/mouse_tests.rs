@@ -1,3 +1,5 @@
+//! Mouse hit-testing: clicks and the wheel against the panes of real layouts.
+
 use super::*;
 use crate::tui::state::Options;
 use crate::tui::testdata::small;

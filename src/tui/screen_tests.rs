@@ -338,7 +338,7 @@ async fn click_selects_the_row_under_the_pointer() {
         row: y,
         modifiers: KeyModifiers::NONE,
     };
-    let Some(action) = keys::map_mouse(click, &s) else {
+    let Some(action) = crate::tui::mouse::map_mouse(click, &s) else {
         panic!("no action for a click on a row");
     };
     update(&mut s, action);

@@ -6,6 +6,8 @@ use crate::tui::filter::Filter;
 use crate::tui::layout::tree_viewport;
 use crate::tui::vocab::Sort;
 
+/// The expansion key of a cluster; the prefix keeps it apart from instance keys
+/// (`cluster/instance`), which share the set.
 fn cluster_key(name: &str) -> String {
     format!("c:{name}")
 }
