@@ -6,9 +6,10 @@
 //!
 //! Dependencies point one way, so each layer can be read and tested on its own:
 //! - leaves, which name no other UI module but [`vocab`]: [`vocab`], [`layout`] (pane
-//!   geometry), [`theme`], [`filter`], [`command`], [`keyname`], [`action`];
+//!   geometry), [`theme`], [`filter`], [`command`], [`keyname`], [`action`], and the
+//!   outside-world helpers [`feeds`], [`demo_data`] and [`fixer`] (on [`action`]);
 //! - [`keymap`] (the binding table) on [`action`] and [`keyname`];
-//! - [`state`] on the leaves and [`keymap`];
+//! - [`state`] on the leaves and [`keymap`]; [`clipboard`] (what `y` copies) on [`state`];
 //! - [`update`] (the reducer), [`keys`] and [`mouse`] (input), [`view`] (drawing) on
 //!   [`state`] and the layers below it, never on each other;
 //! - [`runtime`] on all of them.
