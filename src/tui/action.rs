@@ -1,7 +1,8 @@
 //! What can happen to the UI (actions) and what the UI asks the outside world to do (effects).
 
+use crate::fix::plan::Destination;
 use crate::report::CheckResult;
-use crate::tui::state::Focus;
+use crate::tui::vocab::Focus;
 use std::time::SystemTime;
 
 /// One input to the reducer: a key turned into intent, or an event from outside.
@@ -96,7 +97,7 @@ pub enum Action {
     FixClose,
     /// Move the dialog's button focus to the other button.
     FixSwitchButton,
-    /// Plan again for the next [`FixTarget`].
+    /// Plan again for the next [`Destination`] (in [`Destination::ALL`] order).
     FixCycleTarget,
     /// Scroll the dialog's preview by this many lines (negative: up).
     FixScroll(isize),
@@ -122,37 +123,6 @@ pub enum Action {
     },
 }
 
-/// The place a re-registration writes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FixTarget {
-    /// The Consul agent of the instance's node.
-    Consul,
-    /// The Prometheus target files.
-    Targets,
-    /// The configured node command (e.g. `pg-register`).
-    Command,
-}
-
-impl FixTarget {
-    /// The name shown in the dialog.
-    pub fn name(self) -> &'static str {
-        match self {
-            FixTarget::Consul => "consul",
-            FixTarget::Targets => "targets",
-            FixTarget::Command => "command",
-        }
-    }
-
-    /// The target `t` switches to.
-    pub fn next(self) -> FixTarget {
-        match self {
-            FixTarget::Consul => FixTarget::Targets,
-            FixTarget::Targets => FixTarget::Command,
-            FixTarget::Command => FixTarget::Consul,
-        }
-    }
-}
-
 /// Work the reducer asks the event loop to do; its results come back as actions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -175,7 +145,7 @@ pub enum Effect {
         /// The instance's name (as read, not sanitised).
         instance: String,
         /// Where to write.
-        target: FixTarget,
+        target: Destination,
     },
     /// Apply the plan previewed under this id (the user confirmed it); answer with
     /// [`Action::FixApplied`], then re-read the sources.

@@ -1,6 +1,6 @@
 //! The `:` command line: parsing what the user typed into a [`Command`].
 
-use crate::tui::state::Sort;
+use crate::tui::vocab::Sort;
 
 /// Every command's syntax, for the help overlay.
 pub const COMMANDS: &[&str] = &[

@@ -1,7 +1,7 @@
 //! The UI's side of re-registration: plans and applies in background tasks, answering
 //! the dialog with actions; the plans themselves stay here, the dialog sees only text.
 
-use super::action::{Action, FixTarget};
+use super::action::Action;
 use crate::config::Settings;
 use crate::fix::apply::{ApplySession, apply};
 use crate::fix::audit::Audit;
@@ -20,14 +20,6 @@ pub struct Fixer {
     read_only: bool,
     plans: Arc<Mutex<HashMap<u64, Plan>>>,
     actions: mpsc::Sender<Action>,
-}
-
-fn destination(t: FixTarget) -> Destination {
-    match t {
-        FixTarget::Consul => Destination::Consul,
-        FixTarget::Targets => Destination::Targets,
-        FixTarget::Command => Destination::Command,
-    }
 }
 
 impl Fixer {
@@ -49,7 +41,7 @@ impl Fixer {
         fleet: &Fleet,
         cluster: &str,
         instance: &str,
-        target: FixTarget,
+        target: Destination,
     ) {
         let tx = self.actions.clone();
         let inst = fleet
@@ -65,7 +57,7 @@ impl Fixer {
             let outcome = match (inst, ctx) {
                 (None, _) => Err(format!("{instance} is not in the latest read")),
                 (_, Err(e)) => Err(e),
-                (Some(inst), Ok(ctx)) => planned(&inst, destination(target), &ctx).await,
+                (Some(inst), Ok(ctx)) => planned(&inst, target, &ctx).await,
             };
             let action = match outcome {
                 Ok(p) => {

@@ -5,7 +5,7 @@ use super::action::{Action, Effect};
 use super::feeds::{Live, LiveEvent};
 use super::fixer::Fixer;
 use super::state::{Options, State};
-use super::{clipboard, keys, update::update, view};
+use super::{clipboard, keys, mouse, update::update, view};
 use crate::config::Settings;
 use crate::fleet::Fleet;
 use crate::observation::SourceOutput;
@@ -172,7 +172,7 @@ fn action_for(event: Event, state: &State) -> Option<Action> {
     match event {
         Event::Key(k) if k.kind != KeyEventKind::Release => keys::map(k, state),
         Event::Resize(w, h) => Some(Action::Resize(w, h)),
-        Event::Mouse(m) => keys::map_mouse(m, state),
+        Event::Mouse(m) => mouse::map_mouse(m, state),
         _ => None,
     }
 }

@@ -1,7 +1,8 @@
 //! Whole-screen tests: the demo fleet, driven by key events, drawn into a test terminal.
 
+use crate::fix::plan::Destination;
 use crate::report::CheckResult;
-use crate::tui::action::{Action, Effect, FixTarget};
+use crate::tui::action::{Action, Effect};
 use crate::tui::state::{Options, State};
 use crate::tui::testdata::{demo_result, demo_with_broken_inventory};
 use crate::tui::theme::ThemeKind;
@@ -337,7 +338,7 @@ async fn click_selects_the_row_under_the_pointer() {
         row: y,
         modifiers: KeyModifiers::NONE,
     };
-    let Some(action) = keys::map_mouse(click, &s) else {
+    let Some(action) = crate::tui::mouse::map_mouse(click, &s) else {
         panic!("no action for a click on a row");
     };
     update(&mut s, action);
@@ -526,7 +527,7 @@ fn open_on_consul(s: &mut State) -> u64 {
             plan_id,
             cluster,
             instance,
-            target: FixTarget::Consul,
+            target: Destination::Consul,
         }) if cluster == "pg-src" && instance == "pg-src-1" => *plan_id,
         _ => panic!("no Consul plan asked for: {effects:?}"),
     }
@@ -540,7 +541,7 @@ async fn fix_dialog_while_planning() {
         matches!(
             &effects[..],
             [Effect::PlanFix {
-                target: FixTarget::Targets,
+                target: Destination::Targets,
                 ..
             }]
         ),

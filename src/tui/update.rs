@@ -1,18 +1,18 @@
 //! The reducer: the only place the UI state changes.
 
+use crate::fix::plan::Destination;
 use crate::observation::SourceKind;
 use crate::text::redact;
 use crate::text::sanitize;
-use crate::tui::action::{Action, Effect, FixTarget};
+use crate::tui::action::{Action, Effect};
 use crate::tui::clipboard::selection_text;
 use crate::tui::command::{self, Command};
 use crate::tui::state::{
-    FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Focus, Row, State, Status,
+    FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Focus, Row, State, Status, VERIFY_WAIT,
+    next_target,
 };
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-/// How long after applying a fix the reads have to show it took effect.
-pub const VERIFY_WAIT: Duration = Duration::from_secs(10);
 /// Longest plan or result line kept (the dialog wraps them).
 const LINE_MAX: usize = 500;
 /// Most plan or result lines kept, so a runaway plan cannot exhaust memory.
@@ -232,9 +232,9 @@ fn fix_open(state: &mut State) -> Vec<Effect> {
     // With a Consul record the registration is there to copy from, and the target files
     // are the likelier place to have drifted; without one, Consul is what is missing.
     let target = if inst.seen_by(SourceKind::Consul) {
-        FixTarget::Targets
+        Destination::Targets
     } else {
-        FixTarget::Consul
+        Destination::Consul
     };
     let (cluster, instance) = (inst.cluster.clone(), inst.name.clone());
     state.fix = Some(FixDialog {
@@ -280,7 +280,7 @@ fn fix_cycle_target(state: &mut State) -> Vec<Effect> {
         state.status = Some(Status::error("applying… wait for the result"));
         return Vec::new();
     }
-    d.target = d.target.next();
+    d.target = next_target(d.target);
     plan(state)
 }
 

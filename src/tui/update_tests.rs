@@ -1,6 +1,7 @@
 use super::*;
 use crate::tui::state::{Options, RowId, Sort};
 use crate::tui::testdata::{large, small, small_fixed, small_with_consul};
+use std::time::Duration;
 
 fn state() -> State {
     State::new(
@@ -598,7 +599,7 @@ fn fix_opens_on_an_instance_and_plans_with_a_default_target() {
             cluster: "pg-a".into(),
             instance: "pg-a-1".into(),
             // No Consul record: Consul is where the instance is missing.
-            target: FixTarget::Consul,
+            target: Destination::Consul,
         }]
     );
     let d = dialog(&s);
@@ -624,7 +625,7 @@ fn fix_opens_on_an_instance_and_plans_with_a_default_target() {
     assert!(
         matches!(
             &effects[..],
-            [Effect::PlanFix { target: FixTarget::Targets, instance, .. }] if instance == "pg-b-1"
+            [Effect::PlanFix { target: Destination::Targets, instance, .. }] if instance == "pg-b-1"
         ),
         "with a Consul record the target files are the default: {effects:?}"
     );
@@ -791,9 +792,9 @@ fn t_cycles_the_target_and_plans_again() {
     assert_eq!(
         seen,
         vec![
-            (2, FixTarget::Targets),
-            (3, FixTarget::Command),
-            (4, FixTarget::Consul)
+            (2, Destination::Targets),
+            (3, Destination::Command),
+            (4, Destination::Consul)
         ]
     );
 }

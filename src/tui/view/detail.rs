@@ -1,6 +1,6 @@
 //! Everything known about the selection: per observation, where it was read and what it says.
 
-use super::{clamp_scroll, clean, pane};
+use super::widgets::{clamp_scroll, clean, pane};
 use crate::fleet::Instance;
 use crate::observation::{Observation, Origin};
 use crate::tui::state::{Focus, Row, State};

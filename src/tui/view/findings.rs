@@ -1,6 +1,6 @@
 //! The findings of the selection: severity letter and colour, message, each source's value.
 
-use super::{clamp_scroll, clean, pane, sev_letter};
+use super::widgets::{clamp_scroll, clean, pane, sev_letter};
 use crate::tui::state::{Focus, Row, State};
 use crate::tui::theme::Theme;
 use ratatui::Frame;

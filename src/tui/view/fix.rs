@@ -1,10 +1,10 @@
 //! The re-registration dialog: the plan for one instance and one target, and the
 //! confirmation, focused on Cancel, that every write goes through.
 
-use super::{clamp_scroll, clean};
-use crate::tui::state::{FixButton, FixDialog, State};
+use super::widgets::{clamp_scroll, clean};
+use crate::tui::layout::{FIX_CHROME, fix_max_body};
+use crate::tui::state::{FixButton, FixDialog, State, VERIFY_WAIT};
 use crate::tui::theme::Theme;
-use crate::tui::update::VERIFY_WAIT;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -13,17 +13,10 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 /// Widest the dialog gets; diff lines longer than this wrap.
 const MAX_W: u16 = 100;
-/// Rows around the plan: borders, a blank line, the buttons and the key hint.
-const CHROME: u16 = 5;
 /// The key hint under the buttons.
 const HINT: &str = "Tab switch · t target · Enter choose · Esc close";
 /// The key hint once the plan was applied.
 const HINT_DONE: &str = "Enter or Esc close · t plan again";
-
-/// Rows of plan the dialog can show at most in this area.
-pub(super) fn max_body(area: Rect) -> u16 {
-    area.height.saturating_sub(2 + CHROME).max(1)
-}
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(d) = &state.fix else {
@@ -42,9 +35,9 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         .sum();
     let body_h = u16::try_from(rows)
         .unwrap_or(u16::MAX)
-        .min(max_body(area))
+        .min(fix_max_body(area))
         .max(1);
-    let h = (body_h + CHROME).min(area.height);
+    let h = (body_h + FIX_CHROME).min(area.height);
     let rect = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,

@@ -1,8 +1,8 @@
 //! The header (counts, datacenter, READ-ONLY), the source status line and the footer.
 
-use super::clean;
+use super::widgets::clean;
 use crate::drift::Severity;
-use crate::tui::keys::Bind;
+use crate::tui::keymap::Bind;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::Frame;

@@ -1,7 +1,7 @@
 //! The help overlay: every key binding as it is in effect, the commands and the legend.
 
 use crate::tui::command::COMMANDS;
-use crate::tui::keys::Bind;
+use crate::tui::keymap::Bind;
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::Frame;

@@ -1,6 +1,6 @@
 //! The fleet tree: clusters, instances, and under an instance what each source recorded.
 
-use super::{clean, pane, row_style, sev_letter};
+use super::widgets::{clean, pane, row_style, sev_letter};
 use crate::fleet::Instance;
 use crate::observation::{Observation, Origin};
 use crate::tui::state::{Focus, RoleCell, Row, State};

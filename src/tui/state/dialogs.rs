@@ -1,0 +1,143 @@
+//! What sits over the tree: the footer message, the re-registration dialog and its
+//! follow-up check, and the failover view.
+
+use crate::fix::plan::Destination;
+use std::time::{Duration, SystemTime};
+
+/// How long after applying a fix the reads have to show it took effect.
+pub const VERIFY_WAIT: Duration = Duration::from_secs(10);
+
+/// A short message in the footer, until the next key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// What to say (shown sanitised).
+    pub text: String,
+    /// True for errors (shown in the error style).
+    pub error: bool,
+}
+
+impl Status {
+    /// A plain message.
+    pub fn info(text: impl Into<String>) -> Status {
+        Status {
+            text: text.into(),
+            error: false,
+        }
+    }
+
+    /// An error message.
+    pub fn error(text: impl Into<String>) -> Status {
+        Status {
+            text: text.into(),
+            error: true,
+        }
+    }
+}
+
+/// The buttons of the re-registration dialog.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FixButton {
+    /// Close without writing; focused whenever a new plan is shown.
+    #[default]
+    Cancel,
+    /// Apply the shown plan.
+    Apply,
+}
+
+impl FixButton {
+    /// The other button.
+    pub fn other(self) -> FixButton {
+        match self {
+            FixButton::Cancel => FixButton::Apply,
+            FixButton::Apply => FixButton::Cancel,
+        }
+    }
+}
+
+/// A plan as the dialog shows it (lines already sanitised).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixPlan {
+    /// The id of the request it answers; [`crate::tui::action::Effect::ApplyFix`] names it.
+    pub plan_id: u64,
+    /// Writes, diff lines and warnings, one per line.
+    pub lines: Vec<String>,
+    /// How many writes applying it makes.
+    pub writes: usize,
+    /// Why no plan could be made.
+    pub error: Option<String>,
+}
+
+/// What applying a plan did (lines already sanitised).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixOutcome {
+    /// Every write succeeded.
+    pub ok: bool,
+    /// One line per write, the server's message on failure.
+    pub lines: Vec<String>,
+}
+
+/// The re-registration dialog: one instance, one target, the plan and the confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixDialog {
+    /// The instance's cluster (as read).
+    pub cluster: String,
+    /// The instance's name (as read).
+    pub instance: String,
+    /// Where the plan writes.
+    pub target: Destination,
+    /// The id of the latest plan requested; answers with another id are stale.
+    pub plan_id: u64,
+    /// The plan; `None` while it is being computed.
+    pub preview: Option<FixPlan>,
+    /// The focused button.
+    pub button: FixButton,
+    /// First preview line shown.
+    pub scroll: u16,
+    /// The plan was confirmed and its result has not come back.
+    pub applying: bool,
+    /// What applying did.
+    pub result: Option<FixOutcome>,
+}
+
+impl FixDialog {
+    /// True when Enter on Apply would write (read-only aside): a plan with writes, no
+    /// error, not already applied or applying.
+    pub fn can_apply(&self) -> bool {
+        !self.applying
+            && self.result.is_none()
+            && self
+                .preview
+                .as_ref()
+                .is_some_and(|p| p.writes > 0 && p.error.is_none())
+    }
+}
+
+/// The destination `t` switches the dialog to: the next one in [`Destination::ALL`] order,
+/// wrapping around.
+pub fn next_target(target: Destination) -> Destination {
+    let all = Destination::ALL;
+    let at = all.iter().position(|d| *d == target).unwrap_or(0);
+    all[(at + 1) % all.len()]
+}
+
+/// Waiting for the sources to show that an applied fix took effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixVerify {
+    /// The instance's cluster.
+    pub cluster: String,
+    /// The instance's name.
+    pub instance: String,
+    /// The finding codes the instance had when the fix was applied.
+    pub kinds: Vec<String>,
+    /// After this, the findings still there are reported as not fixed.
+    pub deadline: SystemTime,
+}
+
+/// The failover view of one cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailoverView {
+    /// The cluster shown.
+    pub cluster: String,
+    /// The selected member (index in the cluster's instances).
+    pub selected: usize,
+}

@@ -1,0 +1,336 @@
+//! What is computed once per read: per-instance and per-cluster facts, and one status
+//! line per source, so that the tree, the filter and the sort never walk the fleet again.
+
+use crate::drift::Severity;
+use crate::fleet::{Instance, RoleView};
+use crate::identity::Role;
+use crate::observation::{SourceKind, SourceReport};
+use crate::report::CheckResult;
+use crate::text::{redact, sanitize};
+use crate::tui::filter::Subject;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+/// What one source column says about an instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleCell {
+    /// The source does not know the instance.
+    Absent,
+    /// The source knows it but states no role.
+    NoRole,
+    /// One role.
+    One(Role),
+    /// The source's own records disagree; the role that counts is kept.
+    Split(Role),
+}
+
+impl RoleCell {
+    /// The one-letter marker, so role never depends on colour.
+    pub fn letter(&self) -> char {
+        match self {
+            RoleCell::Absent => '-',
+            RoleCell::NoRole => '.',
+            RoleCell::Split(_) => '!',
+            RoleCell::One(r) => match r {
+                Role::Primary => 'P',
+                Role::Replica => 'R',
+                Role::Offline => 'O',
+                Role::Delayed => 'D',
+                Role::Unknown(_) => '?',
+            },
+        }
+    }
+
+    /// The role, when there is one.
+    pub fn role(&self) -> Option<&Role> {
+        match self {
+            RoleCell::One(r) | RoleCell::Split(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// The facts of one instance the tree, the filter and the sort need.
+#[derive(Clone, Debug)]
+pub struct InstanceInfo {
+    /// Stable id across reads: `cluster/instance`.
+    pub key: String,
+    /// Index of the cluster in the fleet.
+    pub cluster: usize,
+    /// Index of the instance in its cluster.
+    pub index: usize,
+    /// One cell per loaded source, in [`State::columns`](crate::tui::state::State::columns) order.
+    pub roles: Vec<RoleCell>,
+    /// The address most sources agree on.
+    pub ip: Option<String>,
+    /// Worst Consul check status.
+    pub health: Option<String>,
+    /// Indexes into the findings of this instance.
+    pub findings: Vec<usize>,
+    /// The worst of them.
+    pub worst: Option<Severity>,
+    lc_cluster: String,
+    lc_name: String,
+    ips: Vec<String>,
+    lc_roles: Vec<String>,
+    sources: Vec<&'static str>,
+    kinds: Vec<&'static str>,
+    severities: Vec<Severity>,
+    pub(super) role_rank: u8,
+}
+
+/// The facts of one cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterInfo {
+    /// Its instances, as indexes into
+    /// [`State::instances`](crate::tui::state::State::instances).
+    pub instances: Vec<usize>,
+    /// The instance most sources call primary.
+    pub primary: Option<String>,
+    /// Cluster-level findings (no instance), as indexes into the findings.
+    pub findings: Vec<usize>,
+    /// Every finding of the cluster, its instances' included.
+    pub all_findings: Vec<usize>,
+    /// The worst of all of them.
+    pub worst: Option<Severity>,
+}
+
+/// One source in the status line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLine {
+    /// Source name.
+    pub name: &'static str,
+    /// Where it was read from (sanitised).
+    pub location: String,
+    /// The first error (sanitised), when the read failed.
+    pub error: Option<String>,
+    /// How many errors in total.
+    pub error_count: usize,
+    /// Observations read.
+    pub observations: usize,
+    /// Consul index, when known.
+    pub index: Option<String>,
+    /// Every error (sanitised), for the source overlay.
+    pub errors: Vec<String>,
+    /// Every note (sanitised), for the source overlay.
+    pub notes: Vec<String>,
+    /// When its observations were read.
+    pub read_at: Option<SystemTime>,
+    /// The latest read failed; the observations are from an earlier one.
+    pub stale: bool,
+}
+
+impl SourceLine {
+    fn new(r: &SourceReport) -> SourceLine {
+        SourceLine {
+            name: r.kind.name(),
+            location: sanitize(&redact(&r.location), 200),
+            error: r.errors.first().map(|e| sanitize(&redact(e), 300)),
+            error_count: r.errors.len(),
+            errors: r
+                .errors
+                .iter()
+                .map(|e| sanitize(&redact(e), 1000))
+                .collect(),
+            notes: r.notes.iter().map(|n| sanitize(&redact(n), 1000)).collect(),
+            observations: r.observations,
+            index: r.facts.get("index").map(|i| sanitize(i, 30)),
+            read_at: r.read_at,
+            stale: r.stale,
+        }
+    }
+
+    /// Time since the read, given the current time; `None` when either is unknown.
+    /// A read "in the future" (clock stepped back) counts as just now.
+    pub fn age(&self, now: Option<SystemTime>) -> Option<Duration> {
+        let (now, at) = (now?, self.read_at?);
+        Some(now.duration_since(at).unwrap_or(Duration::ZERO))
+    }
+}
+
+/// Everything derived from one read, in the shape the state keeps it.
+pub(super) struct Index {
+    /// The loaded sources, in column order.
+    pub(super) columns: Vec<SourceKind>,
+    /// Status line data per source.
+    pub(super) sources: Vec<SourceLine>,
+    /// Datacenter reported by Consul.
+    pub(super) datacenter: Option<String>,
+    /// Per-instance facts, in fleet order.
+    pub(super) instances: Vec<InstanceInfo>,
+    /// Per-cluster facts, in fleet order.
+    pub(super) clusters: Vec<ClusterInfo>,
+}
+
+/// Indexes one read.
+pub(super) fn build(result: &CheckResult) -> Index {
+    let columns = result.source_kinds();
+    let sources = result.fleet.sources.iter().map(SourceLine::new).collect();
+    let datacenter = result
+        .fleet
+        .source(SourceKind::Consul)
+        .and_then(|r| r.facts.get("datacenter"))
+        .or_else(|| {
+            // Without `--dc` the agent's datacenter is only known from what it returned.
+            result
+                .fleet
+                .instances()
+                .flat_map(|i| &i.observations)
+                .find_map(|o| match &o.origin {
+                    crate::observation::Origin::Consul(c) => Some(&c.datacenter),
+                    _ => None,
+                })
+        })
+        .map(|d| sanitize(d, 40));
+    let (instances, clusters) = index(result, &columns);
+    Index {
+        columns,
+        sources,
+        datacenter,
+        instances,
+        clusters,
+    }
+}
+
+impl InstanceInfo {
+    pub(super) fn subject(&self) -> Subject<'_> {
+        Subject {
+            cluster: &self.lc_cluster,
+            instance: &self.lc_name,
+            ips: &self.ips,
+            roles: &self.lc_roles,
+            sources: &self.sources,
+            kinds: &self.kinds,
+            severities: &self.severities,
+        }
+    }
+}
+
+fn role_rank(r: Option<&Role>) -> u8 {
+    match r {
+        Some(Role::Primary) => 0,
+        Some(Role::Replica) => 1,
+        Some(Role::Offline) => 2,
+        Some(Role::Delayed) => 3,
+        Some(Role::Unknown(_)) => 4,
+        None => 5,
+    }
+}
+
+/// Computes the per-instance and per-cluster facts of one read.
+fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Vec<ClusterInfo>) {
+    let fleet = &result.fleet;
+    let mut by_name: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut instances = Vec::with_capacity(fleet.instance_count());
+    let mut clusters = Vec::with_capacity(fleet.clusters.len());
+    let mut cluster_by_name: HashMap<&str, usize> = HashMap::new();
+    for (ci, c) in fleet.clusters.iter().enumerate() {
+        cluster_by_name.insert(&c.name, ci);
+        let mut members = Vec::with_capacity(c.instances.len());
+        let mut best: Option<(usize, &str)> = None;
+        for (ii, inst) in c.instances.iter().enumerate() {
+            let info = instance_info(inst, ci, ii, columns);
+            let votes = info
+                .roles
+                .iter()
+                .filter(|r| r.role().is_some_and(Role::is_primary))
+                .count();
+            if votes > 0 && best.is_none_or(|(n, _)| votes > n) {
+                best = Some((votes, &inst.name));
+            }
+            by_name.insert((&c.name, &inst.name), instances.len());
+            members.push(instances.len());
+            instances.push(info);
+        }
+        clusters.push(ClusterInfo {
+            instances: members,
+            primary: best.map(|(_, n)| n.to_string()),
+            findings: Vec::new(),
+            all_findings: Vec::new(),
+            worst: None,
+        });
+    }
+    for (fi, f) in result.findings.iter().enumerate() {
+        let Some(&ci) = cluster_by_name.get(f.cluster.as_str()) else {
+            continue;
+        };
+        let cluster = &mut clusters[ci];
+        cluster.all_findings.push(fi);
+        cluster.worst = cluster.worst.max(Some(f.severity));
+        match f
+            .instance
+            .as_deref()
+            .and_then(|n| by_name.get(&(f.cluster.as_str(), n)))
+        {
+            Some(&ii) => {
+                let info = &mut instances[ii];
+                info.findings.push(fi);
+                info.worst = info.worst.max(Some(f.severity));
+                info.kinds.push(f.kind.code());
+                info.severities.push(f.severity);
+            }
+            None => cluster.findings.push(fi),
+        }
+    }
+    // Cluster-level findings describe every member, so the filter finds them there too.
+    for c in &clusters {
+        for &fi in &c.findings {
+            let f = &result.findings[fi];
+            for &ii in &c.instances {
+                instances[ii].kinds.push(f.kind.code());
+                instances[ii].severities.push(f.severity);
+            }
+        }
+    }
+    (instances, clusters)
+}
+
+fn instance_info(inst: &Instance, ci: usize, ii: usize, columns: &[SourceKind]) -> InstanceInfo {
+    let roles: Vec<RoleCell> = columns
+        .iter()
+        .map(|&k| {
+            if !inst.seen_by(k) {
+                return RoleCell::Absent;
+            }
+            match inst.role_view(k) {
+                RoleView::None => RoleCell::NoRole,
+                RoleView::One(r) => RoleCell::One(r),
+                RoleView::Split(r, _) => RoleCell::Split(r),
+            }
+        })
+        .collect();
+    let mut lc_roles: Vec<String> = inst
+        .observations
+        .iter()
+        .filter_map(|o| o.role.as_ref())
+        .flat_map(|c| [c.role.as_str().to_lowercase(), c.raw.to_lowercase()])
+        .collect();
+    lc_roles.sort();
+    lc_roles.dedup();
+    let mut ips: Vec<String> = inst
+        .observations
+        .iter()
+        .filter_map(|o| o.ip.clone())
+        .collect();
+    ips.sort();
+    ips.dedup();
+    let rank = roles.iter().map(|r| role_rank(r.role())).min().unwrap_or(5);
+    InstanceInfo {
+        key: format!("{}/{}", inst.cluster, inst.name),
+        cluster: ci,
+        index: ii,
+        ip: inst.display_ip().map(str::to_string),
+        health: inst.health().map(str::to_string),
+        findings: Vec::new(),
+        worst: None,
+        lc_cluster: inst.cluster.to_lowercase(),
+        lc_name: inst.name.to_lowercase(),
+        ips,
+        lc_roles,
+        sources: inst.sources().into_iter().map(SourceKind::name).collect(),
+        kinds: Vec::new(),
+        severities: Vec::new(),
+        role_rank: rank,
+        roles,
+    }
+}

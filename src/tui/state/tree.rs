@@ -1,0 +1,258 @@
+//! The tree: which rows are visible (expansion, sort, filter, drift-only), the selection
+//! and the scroll, kept on the same item across key presses and reads.
+
+use super::{LARGE_FLEET, Row, RowId, State};
+use crate::tui::filter::Filter;
+use crate::tui::layout::tree_viewport;
+use crate::tui::vocab::Sort;
+
+/// The expansion key of a cluster; the prefix keeps it apart from instance keys
+/// (`cluster/instance`), which share the set.
+fn cluster_key(name: &str) -> String {
+    format!("c:{name}")
+}
+
+impl State {
+    /// Opens every cluster of a small fleet, so that it is all visible at once.
+    pub(super) fn expand_small_fleet(&mut self) {
+        if self.instances.len() <= LARGE_FLEET {
+            self.expanded = self
+                .result
+                .fleet
+                .clusters
+                .iter()
+                .map(|c| cluster_key(&c.name))
+                .collect();
+        }
+    }
+
+    /// The selected row.
+    pub fn selected_row(&self) -> Option<Row> {
+        self.rows.get(self.selected).copied()
+    }
+
+    /// The stable identity of a row.
+    pub fn row_id(&self, row: Row) -> Option<RowId> {
+        Some(match row {
+            Row::Cluster(c) => RowId::Cluster(self.result.fleet.clusters.get(c)?.name.clone()),
+            Row::Instance(i) => RowId::Instance(self.instances.get(i)?.key.clone()),
+            Row::Entry(i, o) => RowId::Entry(self.instances.get(i)?.key.clone(), o),
+        })
+    }
+
+    /// The stable identity of the selected row.
+    pub fn selected_id(&self) -> Option<RowId> {
+        self.selected_row().and_then(|r| self.row_id(r))
+    }
+
+    /// True when a cluster's instances are shown.
+    pub fn cluster_expanded(&self, cluster: usize) -> bool {
+        self.result
+            .fleet
+            .clusters
+            .get(cluster)
+            .is_some_and(|c| self.expanded.contains(&cluster_key(&c.name)))
+    }
+
+    /// True when an instance's observations are shown.
+    pub fn instance_expanded(&self, info: usize) -> bool {
+        self.instances
+            .get(info)
+            .is_some_and(|i| self.expanded.contains(&i.key))
+    }
+
+    /// The expansion key of a row, if it can expand.
+    pub fn expand_key(&self, row: Row) -> Option<String> {
+        match row {
+            Row::Cluster(c) => Some(cluster_key(&self.result.fleet.clusters.get(c)?.name)),
+            Row::Instance(i) => Some(self.instances.get(i)?.key.clone()),
+            Row::Entry(..) => None,
+        }
+    }
+
+    /// Indexes of the findings that belong with the selection.
+    ///
+    /// A cluster shows all its findings, an instance (or one of its observations) its
+    /// own plus the cluster-level ones it takes part in; with nothing selected, all.
+    pub fn selection_findings(&self) -> Vec<usize> {
+        match self.selected_row() {
+            None => (0..self.result.findings.len()).collect(),
+            Some(Row::Cluster(c)) => self
+                .clusters
+                .get(c)
+                .map(|c| c.all_findings.clone())
+                .unwrap_or_default(),
+            Some(Row::Instance(i) | Row::Entry(i, _)) => {
+                let Some(info) = self.instances.get(i) else {
+                    return Vec::new();
+                };
+                let mut out = info.findings.clone();
+                if let Some(c) = self.clusters.get(info.cluster) {
+                    out.extend(&c.findings);
+                }
+                out
+            }
+        }
+    }
+
+    /// Rebuilds the visible rows, keeping the selection on the same item.
+    pub fn rebuild(&mut self) {
+        let keep = self.selected_id();
+        self.rebuild_keeping(keep);
+    }
+
+    /// Opens the instance's cluster in the tree and selects the instance.
+    pub fn reveal(&mut self, cluster: &str, instance: &str) {
+        self.expanded.insert(cluster_key(cluster));
+        self.rebuild_keeping(Some(RowId::Instance(format!("{cluster}/{instance}"))));
+    }
+
+    pub(super) fn rebuild_keeping(&mut self, keep: Option<RowId>) {
+        let old = self.selected;
+        self.rows = self.visible_rows();
+        self.selected = keep
+            .and_then(|id| self.find(&id))
+            .unwrap_or_else(|| old.min(self.rows.len().saturating_sub(1)));
+        self.scroll_to_selection();
+    }
+
+    /// Where a row with this identity (or else its parent) now is.
+    fn find(&self, id: &RowId) -> Option<usize> {
+        let pos = |want: &dyn Fn(Row) -> bool| self.rows.iter().position(|r| want(*r));
+        let clusters = &self.result.fleet.clusters;
+        let instance_pos =
+            |key: &str| pos(&|r| matches!(r, Row::Instance(i) if self.instances[i].key == key));
+        let cluster_pos =
+            |name: &str| pos(&|r| matches!(r, Row::Cluster(c) if clusters[c].name == name));
+        match id {
+            RowId::Cluster(name) => cluster_pos(name),
+            RowId::Instance(key) => instance_pos(key).or_else(|| {
+                let (cluster, _) = key.split_once('/')?;
+                cluster_pos(cluster)
+            }),
+            RowId::Entry(key, o) => pos(
+                &|r| matches!(r, Row::Entry(i, oi) if oi == *o && self.instances[i].key == *key),
+            )
+            .or_else(|| self.find(&RowId::Instance(key.clone()))),
+        }
+    }
+
+    fn visible_rows(&self) -> Vec<Row> {
+        let mut rows = Vec::with_capacity(self.clusters.len() + self.instances.len());
+        let mut order: Vec<usize> = (0..self.clusters.len()).collect();
+        self.sort_clusters(&mut order);
+        let narrowing = !self.filter.is_empty() || self.drift_only;
+        let mut members = Vec::new();
+        for c in order {
+            let info = &self.clusters[c];
+            members.clear();
+            members.extend(
+                info.instances
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.instance_visible(i)),
+            );
+            let cluster_drifts = self.drift_only && !info.findings.is_empty();
+            if narrowing && members.is_empty() && !cluster_drifts {
+                continue;
+            }
+            rows.push(Row::Cluster(c));
+            if !self.cluster_expanded(c) {
+                continue;
+            }
+            self.sort_instances(&mut members);
+            for &i in &members {
+                rows.push(Row::Instance(i));
+                if self.expanded.contains(&self.instances[i].key)
+                    && let Some(inst) = self.instance(i)
+                {
+                    rows.extend((0..inst.observations.len()).map(|o| Row::Entry(i, o)));
+                }
+            }
+        }
+        rows
+    }
+
+    fn instance_visible(&self, i: usize) -> bool {
+        let info = &self.instances[i];
+        if self.drift_only && info.worst.is_none() {
+            return false;
+        }
+        self.filter.is_empty() || self.filter.matches(&info.subject())
+    }
+
+    fn sort_clusters(&self, order: &mut [usize]) {
+        if self.sort == Sort::Drift {
+            // Stable: ties keep name order.
+            order.sort_by(|&a, &b| {
+                let (ca, cb) = (&self.clusters[a], &self.clusters[b]);
+                cb.worst
+                    .cmp(&ca.worst)
+                    .then(cb.all_findings.len().cmp(&ca.all_findings.len()))
+            });
+        }
+    }
+
+    fn sort_instances(&self, members: &mut [usize]) {
+        let inst = &self.instances;
+        match self.sort {
+            Sort::Name => {}
+            Sort::Drift => members.sort_by(|&a, &b| {
+                inst[b]
+                    .worst
+                    .cmp(&inst[a].worst)
+                    .then(inst[b].findings.len().cmp(&inst[a].findings.len()))
+            }),
+            Sort::Role => members.sort_by_key(|&i| inst[i].role_rank),
+        }
+    }
+
+    /// Rows the tree can show at once at the current size.
+    pub fn tree_height(&self) -> usize {
+        tree_viewport(self.size).max(1)
+    }
+
+    /// Moves the tree's scroll offset so the selection is visible.
+    pub fn scroll_to_selection(&mut self) {
+        let h = self.tree_height();
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + h {
+            self.offset = self.selected + 1 - h;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(h));
+    }
+
+    /// Applies new filter text.
+    pub fn set_filter(&mut self, text: String) {
+        if self.saved_expanded.is_none() && !text.is_empty() {
+            self.saved_expanded = Some(self.expanded.clone());
+        }
+        self.filter = Filter::parse(&text);
+        self.filter_text = text;
+        if !self.filter.is_empty() {
+            // Matches are instances: show them without making the user open each cluster.
+            for (c, info) in self.clusters.iter().enumerate() {
+                let hit = info
+                    .instances
+                    .iter()
+                    .any(|&i| self.filter.matches(&self.instances[i].subject()));
+                if hit && let Some(cluster) = self.result.fleet.clusters.get(c) {
+                    self.expanded.insert(cluster_key(&cluster.name));
+                }
+            }
+        }
+        self.rebuild();
+    }
+
+    /// Drops the filter and restores the expansion from before it.
+    pub fn clear_filter(&mut self) {
+        self.filter_text.clear();
+        self.filter = Filter::default();
+        self.filter_mode = false;
+        if let Some(saved) = self.saved_expanded.take() {
+            self.expanded = saved;
+        }
+        self.rebuild();
+    }
+}
