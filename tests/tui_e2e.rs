@@ -305,6 +305,11 @@ async fn r_plans_confirms_applies_and_the_finding_disappears() {
         "{text}"
     );
     tmux.key("Escape").await;
+    // Esc and q sent together read as Alt-q: wait for the dialog to close first.
+    tmux.wait_for("the dialog closed", WAIT, |s| {
+        !s.contains("make targets agree with")
+    })
+    .await;
     tmux.key("q").await;
     tmux.wait_for("the shell", WAIT, |s| s.contains("roster-exit=0"))
         .await;

@@ -169,7 +169,7 @@ impl Tmux {
         self.wait_for("the shell prompt", WAIT, |s| s.contains("e2e$"))
             .await;
         let line = format!(
-            "{env}{}; echo roster-exit=$?",
+            "{env}{}; echo roster-''exit=$?",
             super::DemoArgs::ui(demo).shell_line()
         );
         self.type_text(&line).await;
