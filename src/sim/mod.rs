@@ -14,6 +14,7 @@ mod handlers;
 pub mod patroni;
 pub mod pigsty;
 pub mod query;
+pub mod records;
 pub mod render;
 pub mod server;
 pub mod spec;
