@@ -8,6 +8,7 @@
 use super::catalog::{Catalog, CheckStatus, NodeDef, ServiceDef};
 use super::faults::{Fault, Faults};
 use super::handlers::{self, Ctx};
+use super::request_log::{LoggedRequest, RequestLog};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -65,6 +66,7 @@ pub(crate) struct Shared {
     pub opts: SimOptions,
     pub dc: String,
     pub requests: AtomicU64,
+    pub log: RequestLog,
     pub cache: Mutex<HashMap<String, Cached>>,
     pub server_node: String,
     pub server_ip: IpAddr,
@@ -177,6 +179,7 @@ impl SimServer {
             opts,
             dc,
             requests: AtomicU64::new(0),
+            log: RequestLog::default(),
             cache: Mutex::new(HashMap::new()),
             server_node,
             server_ip,
@@ -224,6 +227,12 @@ impl SimServer {
     /// Total HTTP requests served so far.
     pub fn request_count(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// The requests received after the `after`-th (0 for all that are kept, the latest
+    /// 10,000), oldest first; compare with [`SimServer::request_count`] to take a mark.
+    pub fn requests_since(&self, after: u64) -> Vec<LoggedRequest> {
+        self.shared.log.since(after)
     }
 
     /// Stops accepting, aborts open connections and waits for the server task.
@@ -281,7 +290,13 @@ async fn handle(
     local: IpAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
-    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let seq = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    shared.log.record(LoggedRequest {
+        seq,
+        method: req.method().to_string(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().map(str::to_string),
+    });
     let (latency, fault) = shared.faults.take();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

@@ -78,12 +78,18 @@ impl Live {
         self
     }
 
-    /// Reads every source once more (unless a read is already running).
+    /// Reads every source once more (unless a read is already running). A running
+    /// Consul watch re-reads instead, every loop without an index, so that no loop keeps
+    /// blocking on an index from before a Consul restart; it stays the one voice of
+    /// Consul, and what the full read says of Consul is left out.
     pub fn read_all(&mut self) {
         if self.reading {
             return;
         }
         self.reading = true;
+        if let Some(w) = self.consul_watching() {
+            w.refresh();
+        }
         let settings = self.settings.clone();
         let tx = self.events.clone();
         tokio::spawn(async move {
@@ -109,9 +115,15 @@ impl Live {
                 self.reading = false;
                 let g = *g;
                 self.notes = g.notes;
+                let watched = self.consul_watching().is_some();
                 let read = g.outputs.len();
                 let mut as_read = true;
                 for out in g.outputs {
+                    // Two voices for one source would let the older answer win.
+                    if watched && out.report.kind == SourceKind::Consul {
+                        as_read = false;
+                        continue;
+                    }
                     as_read &= self.store(out, true);
                 }
                 self.start_watches(g.consul_indices);
@@ -167,8 +179,13 @@ impl Live {
         as_read
     }
 
+    /// The Consul watch, while it runs.
+    fn consul_watching(&self) -> Option<&WatchHandle> {
+        self.consul_watch.as_ref().filter(|w| !w.is_finished())
+    }
+
     fn start_watches(&mut self, indices: Option<source::consul::ConsulIndices>) {
-        if self.consul_watch.is_none()
+        if self.consul_watching().is_none()
             && let (Some(setting), Some(indices)) = (&self.settings.consul, indices)
             && let Some(seed) = self.output(SourceKind::Consul)
             && let Ok(client) = ConsulClient::new(setting.config.clone())

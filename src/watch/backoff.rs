@@ -40,9 +40,14 @@ impl Backoff {
     }
 }
 
+/// The longest wait between two retries of a watch. A source that comes back is read
+/// again within this plus one failed attempt (a connect gives up after 5 s at most):
+/// within 15 s, so the header does not call a recovered source stale for long.
+pub const CAP: Duration = Duration::from_secs(8);
+
 impl Default for Backoff {
     fn default() -> Backoff {
-        Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
+        Backoff::new(Duration::from_millis(500), CAP)
     }
 }
 
@@ -64,5 +69,13 @@ mod tests {
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(1001));
+    }
+
+    #[test]
+    fn the_default_never_waits_longer_than_the_cap() {
+        let mut b = Backoff::default();
+        for _ in 0..40 {
+            assert!(b.next_delay() <= CAP + Duration::from_millis(1));
+        }
     }
 }

@@ -1,9 +1,13 @@
 //! Watching Consul with blocking queries: one loop on `catalog/services` for services
 //! that come and go, and one per identity-bearing service, each answered only when that
-//! service changes, so nothing unchanged is fetched again.
+//! service changes, so nothing unchanged is fetched again. After a failure, an index
+//! that went backwards, or a refresh, a loop re-reads without an index first: Consul may
+//! have restarted with lower indexes, and a blocking query on an index it has not reached
+//! would wait out its whole `wait` while Consul answers.
 
-use super::WatchHandle;
 use super::backoff::Backoff;
+use super::loops::{CATALOG, LoopState, Loops};
+use super::{CONFIRMING, LIVE, RETRYING, STANDING, WatchHandle};
 use crate::consul::{Blocking, ConsulClient};
 use crate::fleet::consul_service_name;
 use crate::observation::{Observation, SourceOutput, SourceReport, SourceStatus};
@@ -11,7 +15,7 @@ use crate::source::consul::{ConsulIndices, read_service, read_services, sort_obs
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 
 /// How a Consul watch behaves.
@@ -43,13 +47,24 @@ impl Default for WatchOptions {
 struct Shared {
     report: SourceReport,
     services: BTreeMap<String, Vec<Arc<Observation>>>,
-    errors: BTreeMap<String, String>,
+    loops: Loops,
     read_at: Option<SystemTime>,
 }
 
 type SharedRef = Arc<Mutex<Shared>>;
 
+/// What every loop of one watch works with.
+#[derive(Clone)]
+struct Ctx {
+    client: ConsulClient,
+    shared: SharedRef,
+    notify: Arc<Notify>,
+    options: WatchOptions,
+    refresh: watch::Receiver<()>,
+}
+
 /// Starts watching from a completed read (`seed`, with the index of every answer).
+/// [`WatchHandle::refresh`] makes every loop re-read without an index at once.
 pub fn spawn(
     client: ConsulClient,
     seed: SourceOutput,
@@ -57,7 +72,9 @@ pub fn spawn(
     options: WatchOptions,
     tx: mpsc::Sender<SourceOutput>,
 ) -> WatchHandle {
-    WatchHandle::new(tokio::spawn(supervise(client, seed, indices, options, tx)))
+    let (refresh, refresh_rx) = watch::channel(());
+    let task = tokio::spawn(supervise(client, seed, indices, options, tx, refresh_rx));
+    WatchHandle::refreshable(task, refresh)
 }
 
 fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
@@ -72,6 +89,7 @@ async fn supervise(
     indices: ConsulIndices,
     options: WatchOptions,
     tx: mpsc::Sender<SourceOutput>,
+    refresh: watch::Receiver<()>,
 ) {
     let mut services: BTreeMap<String, Vec<Arc<Observation>>> = BTreeMap::new();
     for o in seed.observations {
@@ -79,104 +97,119 @@ async fn supervise(
             services.entry(name.to_string()).or_default().push(o);
         }
     }
+    let mut loops = Loops::default();
+    let mut index = indices.catalog;
+    // The services that failed in the seed are known only by their errors: the catalog
+    // is read again at once (without an index), which reads them as new.
+    if let Some(first) = seed.report.errors.first() {
+        let more = seed.report.errors.len() - 1;
+        let error = match more {
+            0 => first.clone(),
+            n => format!("{first} (and {n} more errors)"),
+        };
+        loops.failed(CATALOG, error);
+        index = 0;
+    }
     let mut report = seed.report;
     report.errors.clear();
     report.status = SourceStatus::Ok;
     report.stale = false;
-    let shared: SharedRef = Arc::new(Mutex::new(Shared {
-        read_at: report.read_at,
-        report,
-        services,
-        errors: BTreeMap::new(),
-    }));
-    let notify = Arc::new(Notify::new());
+    let ctx = Ctx {
+        client,
+        shared: Arc::new(Mutex::new(Shared {
+            read_at: report.read_at,
+            report,
+            services,
+            loops,
+        })),
+        notify: Arc::new(Notify::new()),
+        options,
+        refresh,
+    };
     let mut tasks = JoinSet::new();
-    tasks.spawn(publish(shared.clone(), notify.clone(), options.clone(), tx));
+    tasks.spawn(publish(
+        ctx.shared.clone(),
+        ctx.notify.clone(),
+        ctx.options.clone(),
+        tx,
+    ));
 
     let mut known: BTreeSet<String> = indices.services.keys().cloned().collect();
     let mut watched: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
     // The biggest services first: they carry the node roles.
-    let mut identity: Vec<(String, usize)> = lock(&shared)
+    let mut identity: Vec<(String, usize)> = lock(&ctx.shared)
         .services
         .iter()
         .map(|(k, v)| (k.clone(), v.len()))
         .collect();
     identity.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    for (name, _) in identity.into_iter().take(options.limit) {
+    for (name, _) in identity.into_iter().take(ctx.options.limit) {
         let index = indices.services.get(&name).copied().unwrap_or(0);
-        let h = tasks.spawn(watch_service(
-            client.clone(),
-            name.clone(),
-            index,
-            shared.clone(),
-            notify.clone(),
-            options.clone(),
-        ));
+        let h = tasks.spawn(watch_service(ctx.clone(), name.clone(), index, false));
         watched.insert(name, h);
     }
 
-    let mut index = indices.catalog;
+    let mut refresh = ctx.refresh.clone();
     let mut backoff = Backoff::default();
+    let mut last: Option<Instant> = None;
     loop {
-        let started = Instant::now();
-        let blocking = Blocking {
-            index,
-            wait: options.wait,
+        if take_refresh(&mut refresh) {
+            index = 0;
+        }
+        if index == 0 {
+            confirming(&ctx, CATALOG);
+        }
+        pace(last, ctx.options.min_interval).await;
+        last = Some(Instant::now());
+        let read = ctx.client.services(blocking(index, ctx.options.wait));
+        let Some(result) = unless_refreshed(read, &mut refresh).await else {
+            index = 0;
+            continue;
         };
-        match client.services(Some(blocking)).await {
+        match result {
             Ok((names, meta)) => {
                 backoff.reset();
-                set_error(&shared, &notify, "catalog", None);
-                let next = next_index(index, meta.index);
-                let changed = meta.index != index;
-                index = next;
-                if changed {
-                    lock(&shared)
+                let asked = index;
+                index = next_index(asked, meta.index);
+                if meta.index != asked {
+                    lock(&ctx.shared)
                         .report
                         .facts
                         .insert("index".into(), meta.index.to_string());
                     let names: BTreeSet<String> = names.into_keys().collect();
-                    catalog_changed(
-                        &client,
-                        &names,
-                        &mut known,
-                        &mut watched,
-                        &mut tasks,
-                        &shared,
-                        &notify,
-                        &options,
-                    )
-                    .await;
+                    catalog_changed(&ctx, &names, &mut known, &mut watched, &mut tasks).await;
+                }
+                // An index that went backwards leaves the catalog in doubt until re-read.
+                if index != 0 {
+                    answered(&ctx, CATALOG);
                 }
             }
             Err(e) => {
-                set_error(&shared, &notify, "catalog", Some(e.to_string()));
-                tokio::time::sleep(backoff.next_delay()).await;
+                // Consul may have restarted with lower indexes: a blocking query on the
+                // old one would wait out its whole `wait` while Consul answers.
+                index = 0;
+                failed(&ctx, CATALOG, e.to_string());
+                sleep_unless_refreshed(backoff.next_delay(), &mut refresh).await;
             }
         }
-        pace(started, options.min_interval).await;
     }
 }
 
 /// Services that appeared are read (and watched while there is room), services that
 /// went away are dropped, and identity services without a loop of their own are re-read.
-#[allow(clippy::too_many_arguments)]
 async fn catalog_changed(
-    client: &ConsulClient,
+    ctx: &Ctx,
     names: &BTreeSet<String>,
     known: &mut BTreeSet<String>,
     watched: &mut HashMap<String, tokio::task::AbortHandle>,
     tasks: &mut JoinSet<()>,
-    shared: &SharedRef,
-    notify: &Arc<Notify>,
-    options: &WatchOptions,
 ) {
     let removed: Vec<String> = known.difference(names).cloned().collect();
     {
-        let mut s = lock(shared);
+        let mut s = lock(&ctx.shared);
         for name in &removed {
             s.services.remove(name);
-            s.errors.remove(name);
+            s.loops.forget(name);
         }
     }
     for name in &removed {
@@ -185,87 +218,108 @@ async fn catalog_changed(
         }
     }
     let added: Vec<String> = names.difference(known).cloned().collect();
-    let unwatched: Vec<String> = lock(shared)
+    let unwatched: Vec<String> = lock(&ctx.shared)
         .services
         .keys()
         .filter(|n| !watched.contains_key(*n) && names.contains(*n))
         .cloned()
         .collect();
-    let mut to_read = added.clone();
+    let mut to_read = added;
     to_read.extend(unwatched);
-    for (name, result) in read_services(client, to_read).await {
+    *known = names.clone();
+    for (name, result) in read_services(&ctx.client, to_read).await {
+        let room = !watched.contains_key(&name) && watched.len() < ctx.options.limit;
         match result {
             Ok((obs, index)) => {
                 let has_identity = !obs.is_empty();
-                lock(shared)
-                    .services
-                    .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
-                if has_identity && !watched.contains_key(&name) && watched.len() < options.limit {
-                    let h = tasks.spawn(watch_service(
-                        client.clone(),
-                        name.clone(),
-                        index,
-                        shared.clone(),
-                        notify.clone(),
-                        options.clone(),
-                    ));
+                {
+                    let mut s = lock(&ctx.shared);
+                    s.services
+                        .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
+                    s.loops.answered(&name);
+                }
+                if has_identity && room {
+                    let h = tasks.spawn(watch_service(ctx.clone(), name.clone(), index, false));
                     watched.insert(name, h);
                 }
             }
             Err(e) => {
-                lock(shared).errors.insert(name, e);
+                lock(&ctx.shared).loops.failed(&name, e);
+                // Whether it carries identity is unknown until it answers: its own loop
+                // retries it with backoff; without room, the next catalog change does.
+                if room {
+                    let h = tasks.spawn(watch_service(ctx.clone(), name.clone(), 0, true));
+                    watched.insert(name, h);
+                } else {
+                    known.remove(&name);
+                }
             }
         }
     }
-    *known = names.clone();
-    notify.notify_one();
+    ctx.notify.notify_one();
 }
 
-/// One service's blocking loop: answers come only when the service changed or the wait ran out.
-async fn watch_service(
-    client: ConsulClient,
-    name: String,
-    mut index: u64,
-    shared: SharedRef,
-    notify: Arc<Notify>,
-    options: WatchOptions,
-) {
+/// One service's blocking loop: answers come only when the service changed or the wait
+/// ran out. `retry` starts it with a backoff delay (its first read already failed).
+async fn watch_service(ctx: Ctx, name: String, mut index: u64, retry: bool) {
+    let mut refresh = ctx.refresh.clone();
     let mut backoff = Backoff::default();
+    if retry {
+        sleep_unless_refreshed(backoff.next_delay(), &mut refresh).await;
+    }
+    let mut last: Option<Instant> = None;
     loop {
-        let started = Instant::now();
-        let blocking = Blocking {
-            index,
-            wait: options.wait,
+        if take_refresh(&mut refresh) {
+            index = 0;
+        }
+        if index == 0 {
+            confirming(&ctx, &name);
+        }
+        pace(last, ctx.options.min_interval).await;
+        last = Some(Instant::now());
+        let read = read_service(&ctx.client, &name, blocking(index, ctx.options.wait));
+        let Some(result) = unless_refreshed(read, &mut refresh).await else {
+            index = 0;
+            continue;
         };
-        match read_service(&client, &name, Some(blocking)).await {
+        match result {
             Ok((obs, new_index)) => {
                 backoff.reset();
-                set_error(&shared, &notify, &name, None);
                 if new_index != index {
-                    lock(&shared)
+                    lock(&ctx.shared)
                         .services
                         .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
-                    notify.notify_one();
+                    ctx.notify.notify_one();
                 }
                 index = next_index(index, new_index);
+                if index != 0 {
+                    answered(&ctx, &name);
+                }
             }
             Err(e) => {
-                set_error(&shared, &notify, &name, Some(e));
-                tokio::time::sleep(backoff.next_delay()).await;
+                index = 0;
+                failed(&ctx, &name, e);
+                sleep_unless_refreshed(backoff.next_delay(), &mut refresh).await;
             }
         }
-        pace(started, options.min_interval).await;
     }
+}
+
+/// A blocking query on `index`, or, at 0, a plain read that answers at once with the
+/// current index (and the short request timeout, not the long wait's).
+fn blocking(index: u64, wait: Duration) -> Option<Blocking> {
+    (index > 0).then_some(Blocking { index, wait })
 }
 
 /// The index to block on next, by Consul's client rules: an index that went backwards
-/// starts over at 0 (the next answer comes at once), and an index below 1 counts as 1.
+/// starts over at 0 (the next read has no index and answers at once), and an index
+/// below 1 counts as 1.
 pub fn next_index(previous: u64, returned: u64) -> u64 {
     if returned < previous {
         tracing::info!(
             previous,
             returned,
-            "Consul index went backwards; starting over"
+            "Consul index went backwards; re-reading without an index"
         );
         0
     } else {
@@ -273,33 +327,73 @@ pub fn next_index(previous: u64, returned: u64) -> u64 {
     }
 }
 
-async fn pace(started: Instant, min: Duration) {
-    let spent = started.elapsed();
-    if spent < min {
+/// True (once) when a refresh was asked for since the last look.
+fn take_refresh(refresh: &mut watch::Receiver<()>) -> bool {
+    let asked = refresh.has_changed().unwrap_or(false);
+    if asked {
+        refresh.borrow_and_update();
+    }
+    asked
+}
+
+/// Resolves when a refresh is asked for; never once nobody can ask any more.
+async fn refreshed(refresh: &mut watch::Receiver<()>) {
+    if refresh.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The read's result, or None when a refresh cut it short (the read is dropped, which
+/// closes its connection).
+async fn unless_refreshed<T>(
+    read: impl std::future::Future<Output = T>,
+    refresh: &mut watch::Receiver<()>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = refreshed(refresh) => None,
+        result = read => Some(result),
+    }
+}
+
+async fn sleep_unless_refreshed(delay: Duration, refresh: &mut watch::Receiver<()>) {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => {}
+        () = refreshed(refresh) => {}
+    }
+}
+
+/// Keeps two reads of one loop at least `min` apart (Consul asks clients to rate-limit).
+async fn pace(last: Option<Instant>, min: Duration) {
+    if let Some(spent) = last.map(|l| l.elapsed())
+        && spent < min
+    {
         tokio::time::sleep(min - spent).await;
     }
 }
 
-fn set_error(shared: &SharedRef, notify: &Notify, key: &str, error: Option<String>) {
-    let mut s = lock(shared);
-    let changed = match error {
-        Some(e) => {
-            let changed = s.errors.insert(key.to_string(), e.clone()).as_ref() != Some(&e);
-            if changed {
-                tracing::warn!(watch = key, error = %e, "Consul watch failing; retrying with backoff");
-            }
-            changed
-        }
-        None => {
-            let recovered = s.errors.remove(key).is_some();
-            if recovered {
-                tracing::info!(watch = key, "Consul watch recovered");
-            }
-            recovered
-        }
-    };
-    if changed {
-        notify.notify_one();
+fn answered(ctx: &Ctx, key: &str) {
+    let mut s = lock(&ctx.shared);
+    let was_failing = matches!(s.loops.get(key), Some(LoopState::Failed(_)));
+    if s.loops.answered(key) {
+        ctx.notify.notify_one();
+    }
+    if was_failing {
+        tracing::info!(watch = key, "Consul watch recovered");
+    }
+}
+
+fn failed(ctx: &Ctx, key: &str, error: String) {
+    let mut s = lock(&ctx.shared);
+    if s.loops.failed(key, error.clone()) {
+        tracing::warn!(watch = key, %error, "Consul watch failing; retrying with backoff");
+        ctx.notify.notify_one();
+    }
+}
+
+fn confirming(ctx: &Ctx, key: &str) {
+    if lock(&ctx.shared).loops.confirming(key) {
+        ctx.notify.notify_one();
     }
 }
 
@@ -313,39 +407,32 @@ async fn publish(
     loop {
         notify.notified().await;
         tokio::time::sleep(options.coalesce).await;
-        let output = snapshot(&mut lock(&shared));
+        let output = snapshot(&mut lock(&shared), SystemTime::now());
         if tx.send(output).await.is_err() {
             return;
         }
     }
 }
 
-/// The watch's current knowledge as one source output.
-fn snapshot(s: &mut Shared) -> SourceOutput {
+/// The watch's current knowledge as one source output, at `now`: fresh only when every
+/// loop has answered; in doubt (`confirming`, not stale) while a loop re-reads without
+/// an index; stale with the failing loops' errors while any fails.
+fn snapshot(s: &mut Shared, now: SystemTime) -> SourceOutput {
     let mut report = s.report.clone();
-    if s.errors.is_empty() {
-        s.read_at = Some(SystemTime::now());
-        report.facts.insert("watch".into(), "live".into());
+    let summary = s.loops.summary();
+    let standing = if summary.confirmed() {
+        s.read_at = Some(now);
+        LIVE
+    } else if summary.failing == 0 {
+        CONFIRMING
     } else {
         report.status = SourceStatus::Error;
         // Stale only when there is earlier data to show; without any it is just an error.
         report.stale = s.services.values().any(|v| !v.is_empty());
-        // The catalog's own error says most; then a few of the others, counted.
-        let mut errors: Vec<&String> = s.errors.get("catalog").into_iter().collect();
-        let mut distinct: BTreeSet<&String> = BTreeSet::new();
-        for (k, e) in &s.errors {
-            if k != "catalog" && distinct.insert(e) && distinct.len() <= 3 {
-                errors.push(e);
-            }
-        }
-        report.errors = errors.into_iter().cloned().collect();
-        if s.errors.len() > report.errors.len() {
-            report
-                .errors
-                .push(format!("{} Consul reads failing in all", s.errors.len()));
-        }
-        report.facts.insert("watch".into(), "retrying".into());
-    }
+        report.errors = summary.errors;
+        RETRYING
+    };
+    report.facts.insert(STANDING.into(), standing.into());
     report.read_at = s.read_at;
     let mut observations: Vec<Arc<Observation>> = s.services.values().flatten().cloned().collect();
     sort_observations(&mut observations);
@@ -355,6 +442,73 @@ fn snapshot(s: &mut Shared) -> SourceOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observation::SourceKind;
+
+    fn at(secs: u64) -> SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
+    }
+
+    /// A watch of one service that has answered once, at `at(0)`.
+    fn watching_postgres() -> Shared {
+        let o = Observation::test(SourceKind::Consul, "pg-a").seq(1);
+        let mut loops = Loops::default();
+        loops.answered(CATALOG);
+        loops.answered("postgres");
+        Shared {
+            report: SourceReport::new(SourceKind::Consul, "http://127.0.0.1:8500"),
+            services: BTreeMap::from([("postgres".to_string(), vec![Arc::new(o)])]),
+            loops,
+            read_at: Some(at(0)),
+        }
+    }
+
+    #[test]
+    fn an_error_is_shown_until_its_loop_answers_and_not_after() {
+        let mut s = watching_postgres();
+        s.loops.failed("postgres", "cannot reach Consul".into());
+        let out = snapshot(&mut s, at(5));
+        assert!(out.report.stale && !out.report.is_ok());
+        assert_eq!(out.report.errors, ["cannot reach Consul"]);
+        assert_eq!(out.report.read_at, Some(at(0)), "the data's age goes on");
+        assert_eq!(out.report.facts[STANDING], RETRYING);
+        assert_eq!(out.observations.len(), 1, "the last good data is kept");
+
+        // The catalog answering is not the service's recovery.
+        s.loops.answered(CATALOG);
+        assert!(snapshot(&mut s, at(6)).report.stale);
+
+        s.loops.answered("postgres");
+        let out = snapshot(&mut s, at(7));
+        assert!(out.report.is_ok() && !out.report.stale);
+        assert!(out.report.errors.is_empty());
+        assert_eq!(out.report.read_at, Some(at(7)));
+        assert_eq!(out.report.facts[STANDING], LIVE);
+    }
+
+    #[test]
+    fn a_watch_re_reading_without_an_index_is_not_live_until_every_loop_answers() {
+        let mut s = watching_postgres();
+        s.loops.confirming(CATALOG);
+        s.loops.confirming("postgres");
+        let out = snapshot(&mut s, at(5));
+        // Nothing failed: not stale, no error, but not confirmed either.
+        assert!(out.report.is_ok() && !out.report.stale);
+        assert_eq!(out.report.facts[STANDING], CONFIRMING);
+        assert_eq!(out.report.read_at, Some(at(0)), "not read again yet");
+        s.loops.answered(CATALOG);
+        assert_eq!(snapshot(&mut s, at(6)).report.facts[STANDING], CONFIRMING);
+        s.loops.answered("postgres");
+        let out = snapshot(&mut s, at(7));
+        assert_eq!(out.report.facts[STANDING], LIVE);
+        assert_eq!(out.report.read_at, Some(at(7)));
+    }
+
+    #[test]
+    fn a_read_without_an_index_is_not_a_blocking_query() {
+        let wait = Duration::from_secs(120);
+        assert_eq!(blocking(0, wait), None);
+        assert_eq!(blocking(7, wait), Some(Blocking { index: 7, wait }));
+    }
 
     #[test]
     fn index_rules() {

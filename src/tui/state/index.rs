@@ -8,6 +8,7 @@ use crate::observation::{SourceKind, SourceReport};
 use crate::report::CheckResult;
 use crate::text::{redact, sanitize};
 use crate::tui::filter::Subject;
+use crate::watch;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -118,6 +119,8 @@ pub struct SourceLine {
     pub read_at: Option<SystemTime>,
     /// The latest read failed; the observations are from an earlier one.
     pub stale: bool,
+    /// Its watch is re-reading without an index: the data is not confirmed yet.
+    pub confirming: bool,
 }
 
 impl SourceLine {
@@ -137,6 +140,7 @@ impl SourceLine {
             index: r.facts.get("index").map(|i| sanitize(i, 30)),
             read_at: r.read_at,
             stale: r.stale,
+            confirming: r.facts.get(watch::STANDING).map(String::as_str) == Some(watch::CONFIRMING),
         }
     }
 

@@ -3,7 +3,7 @@
 use super::widgets::clean;
 use crate::drift::Severity;
 use crate::tui::keymap::Bind;
-use crate::tui::state::State;
+use crate::tui::state::{SourceLine, State};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -51,23 +51,9 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
         .sources
         .iter()
         .map(|s| {
-            let age = s.age(state.now).map(age_text);
-            let (status, style) = match (&s.error, s.stale) {
-                (None, _) => (
-                    age.map(|a| format!("ok {a}"))
-                        .unwrap_or_else(|| "ok".into()),
-                    theme.ok,
-                ),
-                // Not red: the data is still there, only old.
-                (Some(_), true) => (
-                    format!(
-                        "STALE{}: ",
-                        age.map(|a| format!(" {a}")).unwrap_or_default()
-                    ),
-                    theme.warning,
-                ),
-                (Some(_), false) => ("ERROR: ".into(), theme.error),
-            };
+            let standing = Standing::of(s);
+            let status = standing.status(s.age(state.now));
+            let style = standing.style(theme);
             let index = s
                 .index
                 .as_deref()
@@ -111,6 +97,71 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
         spans.push(Span::styled("no sources read", theme.error));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), sources);
+}
+
+/// Where a source stands, as the status line and the source overlay say it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Standing {
+    /// Read, and confirmed by its latest answer.
+    Ok,
+    /// Its watch re-reads without an index (after `R` or a restart): not `ok` until
+    /// that read answers, though nothing failed.
+    Confirming,
+    /// The latest read failed; earlier data is shown.
+    Stale,
+    /// The latest read failed and there is nothing earlier.
+    Error,
+}
+
+impl Standing {
+    /// A source's standing. Its error is the latest news of the part of the source that
+    /// failed: a watch drops a loop's error when that loop answers, and a failed read
+    /// older than a success does not replace it, so an error here is never older than
+    /// the latest successful answer.
+    pub(super) fn of(s: &SourceLine) -> Standing {
+        match (&s.error, s.stale) {
+            (Some(_), true) => Standing::Stale,
+            (Some(_), false) => Standing::Error,
+            (None, _) if s.confirming => Standing::Confirming,
+            (None, _) => Standing::Ok,
+        }
+    }
+
+    /// The word for the source overlay.
+    pub(super) fn word(self) -> &'static str {
+        match self {
+            Standing::Ok => "ok",
+            Standing::Confirming => "confirming",
+            Standing::Stale => "STALE",
+            Standing::Error => "ERROR",
+        }
+    }
+
+    /// The status in the header, given the data's age; an error message follows it.
+    fn status(self, age: Option<Duration>) -> String {
+        let age = age.map(age_text);
+        match self {
+            Standing::Ok => age
+                .map(|a| format!("ok {a}"))
+                .unwrap_or_else(|| "ok".into()),
+            Standing::Confirming => "confirming".into(),
+            Standing::Stale => format!(
+                "STALE{}: ",
+                age.map(|a| format!(" {a}")).unwrap_or_default()
+            ),
+            Standing::Error => "ERROR: ".into(),
+        }
+    }
+
+    /// The colour the status is drawn in.
+    pub(super) fn style(self, theme: &Theme) -> Style {
+        match self {
+            Standing::Ok => theme.ok,
+            // Not red: the data is still there, only old (or not yet confirmed).
+            Standing::Confirming | Standing::Stale => theme.warning,
+            Standing::Error => theme.error,
+        }
+    }
 }
 
 /// Shortest an error message is cut to, however many sources fail.
@@ -204,4 +255,56 @@ fn clean_input(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line() -> SourceLine {
+        SourceLine {
+            name: "consul",
+            location: "http://127.0.0.1:8500".into(),
+            error: None,
+            error_count: 0,
+            observations: 3,
+            index: Some("42".into()),
+            errors: Vec::new(),
+            notes: Vec::new(),
+            read_at: None,
+            stale: false,
+            confirming: false,
+        }
+    }
+
+    #[test]
+    fn a_watch_re_reading_without_an_index_is_not_ok_until_it_answers() {
+        let mut s = line();
+        s.confirming = true;
+        let standing = Standing::of(&s);
+        assert_eq!(standing, Standing::Confirming);
+        let status = standing.status(Some(Duration::from_secs(3)));
+        assert_eq!(status, "confirming");
+        assert_ne!(standing.word(), "ok");
+        s.confirming = false;
+        assert_eq!(
+            Standing::of(&s).status(Some(Duration::from_secs(3))),
+            "ok 3s"
+        );
+    }
+
+    #[test]
+    fn a_failure_outranks_doubt_and_stale_data_shows_its_age() {
+        let mut s = line();
+        s.confirming = true;
+        s.error = Some("cannot reach Consul".into());
+        s.stale = true;
+        assert_eq!(Standing::of(&s), Standing::Stale);
+        assert_eq!(
+            Standing::of(&s).status(Some(Duration::from_secs(125))),
+            "STALE 2m: "
+        );
+        s.stale = false;
+        assert_eq!(Standing::of(&s).status(None), "ERROR: ");
+    }
 }

@@ -1,7 +1,7 @@
 //! The source overlay (`:sources`): where each source was read, how old its data is, and
 //! every error and note in full, since the header has room only for the start of one.
 
-use super::header::age_text;
+use super::header::{Standing, age_text};
 use crate::tui::state::State;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -12,11 +12,8 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut lines: Vec<Line> = Vec::new();
     for s in &state.sources {
-        let (word, style) = match (&s.error, s.stale) {
-            (None, _) => ("ok", theme.ok),
-            (Some(_), true) => ("STALE", theme.warning),
-            (Some(_), false) => ("ERROR", theme.error),
-        };
+        let standing = Standing::of(s);
+        let (word, style) = (standing.word(), standing.style(theme));
         let age = s
             .age(state.now)
             .map(|a| format!(", read {} ago", age_text(a)))
