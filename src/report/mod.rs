@@ -102,10 +102,7 @@ impl CheckResult {
 
     /// The sources that were read, in display order (columns of the table).
     pub fn source_kinds(&self) -> Vec<SourceKind> {
-        SourceKind::ALL
-            .into_iter()
-            .filter(|k| self.fleet.source(*k).is_some())
-            .collect()
+        self.fleet.configured()
     }
 
     /// Renders in the chosen format.
