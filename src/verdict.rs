@@ -98,6 +98,21 @@ pub fn verdicts(fleet: &Fleet, findings: &[Finding]) -> Vec<Verdict> {
         .collect()
 }
 
+/// The sources not read for some unverified instance, each with why, in display order.
+pub fn unread_of(verdicts: &[Verdict]) -> Vec<Unread> {
+    let mut all: Vec<Unread> = verdicts
+        .iter()
+        .flat_map(|v| match v {
+            Verdict::Unverified(u) => u.as_slice(),
+            _ => &[],
+        })
+        .copied()
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
 /// Words for people, sources grouped by why: `consul not read`,
 /// `consul, inventory not read; targets stale`.
 pub fn describe(unread: &[Unread]) -> String {
