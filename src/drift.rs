@@ -2,7 +2,7 @@
 
 use crate::fleet::{Cluster, Fleet, Instance, InstanceId, RoleView, consul_service_name};
 use crate::identity::{Role, instance_name, seq_from_instance, service_name};
-use crate::observation::{Observation, Origin, SourceKind};
+use crate::observation::{Observation, Origin, ReadState, SourceKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -177,7 +177,7 @@ pub fn check(fleet: &Fleet) -> Vec<Finding> {
         for inst in &cluster.instances {
             instance_findings(fleet, inst, &mut out);
         }
-        primary_findings(cluster, &mut out);
+        primary_findings(fleet, cluster, &mut out);
         live_cluster(cluster, &mut out);
     }
     address_collisions(fleet, &mut out);
@@ -365,7 +365,9 @@ fn missing(fleet: &Fleet, inst: &Instance, out: &mut Vec<Finding>) {
         (SourceKind::Targets, Kind::MissingInTargets),
         (SourceKind::Inventory, Kind::MissingInInventory),
     ] {
-        if seen.contains(&kind) || !fleet.source_usable(kind) {
+        // Only a complete, fresh read proves an absence; anything less makes the
+        // instance unverified (see `verdict`), never missing.
+        if seen.contains(&kind) || !fleet.proves_absence(kind) {
             continue;
         }
         let mut sources: BTreeMap<String, String> = seen
@@ -692,8 +694,10 @@ fn first_line(s: &str) -> String {
     line.chars().take(120).collect()
 }
 
-fn primary_findings(cluster: &Cluster, out: &mut Vec<Finding>) {
+fn primary_findings(fleet: &Fleet, cluster: &Cluster, out: &mut Vec<Finding>) {
     for kind in COMPARED {
+        // A partial read may have missed exactly the primary's registration.
+        let partial = fleet.read_state(kind) == ReadState::Partial;
         let with_roles: Vec<&Instance> = cluster
             .instances
             .iter()
@@ -717,6 +721,7 @@ fn primary_findings(cluster: &Cluster, out: &mut Vec<Finding>) {
             })),
         )]);
         let (code, message) = match primaries.len() {
+            0 if partial => continue,
             0 => (
                 Kind::NoPrimary,
                 format!("{kind} names no primary in cluster {}", cluster.name),

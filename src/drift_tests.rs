@@ -264,6 +264,27 @@ fn a_source_that_failed_entirely_claims_nothing_missing() {
 }
 
 #[test]
+fn a_partial_or_stale_read_claims_nothing_missing_and_no_missing_primary() {
+    // The target file holding pg-test-1 (the primary) could not be read this time.
+    let (c, mut t, i) = clean();
+    t.remove(0);
+    for stale in [false, true] {
+        let mut read = targets(t.clone());
+        read.report.error("targets/pg-test-1.yml:2:1: bad YAML");
+        read.report.stale = stale;
+        let f = check(&Fleet::build(vec![
+            consul(c.clone()),
+            read,
+            inventory(i.clone()),
+        ]));
+        let k = kinds(&f);
+        assert!(!k.iter().any(|k| k.0 == "missing-in-targets"), "{k:?}");
+        // Stale data is a whole earlier read: its primary count still stands.
+        assert_eq!(k.iter().any(|k| k.0 == "no-primary"), stale, "{k:?}");
+    }
+}
+
+#[test]
 fn name_mismatch_for_instance_and_service() {
     let (c, mut t, i) = clean();
     // typo in ins: the address still places it on seq 2

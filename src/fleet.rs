@@ -1,7 +1,7 @@
 //! The merged fleet: clusters -> instances -> what each source says about them.
 
 use crate::identity::{Role, instance_name};
-use crate::observation::{Observation, Origin, SourceKind, SourceOutput, SourceReport};
+use crate::observation::{Observation, Origin, ReadState, SourceKind, SourceOutput, SourceReport};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -62,6 +62,39 @@ impl RoleView {
     }
 }
 
+/// What one source says about one instance: a record, a real absence, or nothing known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coverage {
+    /// The source has a record of the instance; `stale` when it is kept from an
+    /// earlier read because the latest one failed.
+    Record {
+        /// The record is from an earlier read.
+        stale: bool,
+    },
+    /// The source was read completely and has no record: a real absence.
+    Absent,
+    /// The source has no record and was not read completely (why is the read state),
+    /// so whether it knows the instance is unknown.
+    NotRead(ReadState),
+}
+
+impl Coverage {
+    /// The code used in JSON: `record`, `absent` or `not-read`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Coverage::Record { .. } => "record",
+            Coverage::Absent => "absent",
+            Coverage::NotRead(_) => "not-read",
+        }
+    }
+
+    /// True when this is current knowledge (a fresh record or a real absence), which
+    /// is all a verdict may be built on.
+    pub fn verified(self) -> bool {
+        matches!(self, Coverage::Record { stale: false } | Coverage::Absent)
+    }
+}
+
 impl Instance {
     /// An instance nothing has been said about yet, named after its key.
     fn new(cluster: String, id: InstanceId) -> Instance {
@@ -89,6 +122,19 @@ impl Instance {
     /// True when the source said anything about this instance.
     pub fn seen_by(&self, kind: SourceKind) -> bool {
         self.by_source(kind).next().is_some()
+    }
+
+    /// What a source read as `read` says about this instance.
+    pub fn coverage(&self, kind: SourceKind, read: ReadState) -> Coverage {
+        if self.seen_by(kind) {
+            Coverage::Record {
+                stale: read == ReadState::Stale,
+            }
+        } else if read.proves_absence() {
+            Coverage::Absent
+        } else {
+            Coverage::NotRead(read)
+        }
     }
 
     /// The sources that observed this instance, in display order.
@@ -368,9 +414,30 @@ impl Fleet {
         self.sources.iter().find(|s| s.kind == kind)
     }
 
-    /// True when the source was read and said something (so absences from it mean something).
-    pub fn source_usable(&self, kind: SourceKind) -> bool {
-        self.source(kind).is_some_and(|s| !s.failed_entirely())
+    /// How completely a source was read; `NotConfigured` when the fleet has no read of it.
+    pub fn read_state(&self, kind: SourceKind) -> ReadState {
+        self.source(kind)
+            .map_or(ReadState::NotConfigured, SourceReport::read_state)
+    }
+
+    /// True when an instance missing from the source is a real absence: the source was
+    /// read completely and is not stale. A partial read's silence proves nothing.
+    pub fn proves_absence(&self, kind: SourceKind) -> bool {
+        self.read_state(kind).proves_absence()
+    }
+
+    /// What a source says about one of the fleet's instances.
+    pub fn coverage(&self, inst: &Instance, kind: SourceKind) -> Coverage {
+        inst.coverage(kind, self.read_state(kind))
+    }
+
+    /// The sources that were read (or tried), in display order: the ones every verdict
+    /// must cover.
+    pub fn configured(&self) -> Vec<SourceKind> {
+        SourceKind::ALL
+            .into_iter()
+            .filter(|k| self.source(*k).is_some())
+            .collect()
     }
 
     /// Every instance of every cluster.

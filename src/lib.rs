@@ -19,4 +19,5 @@ pub mod sim;
 pub mod source;
 pub mod text;
 pub mod tui;
+pub mod verdict;
 pub mod watch;

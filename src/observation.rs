@@ -290,6 +290,70 @@ impl SourceReport {
     pub fn failed_entirely(&self) -> bool {
         !self.is_ok() && self.observations == 0
     }
+
+    /// How completely the latest read covered the source.
+    pub fn read_state(&self) -> ReadState {
+        if self.stale {
+            ReadState::Stale
+        } else if self.failed_entirely() {
+            ReadState::Failed
+        } else if !self.is_ok() {
+            ReadState::Partial
+        } else {
+            ReadState::Complete
+        }
+    }
+}
+
+/// How completely a source was read, which decides what its silence about an instance means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadState {
+    /// The latest read covered everything: an instance it does not name is really absent.
+    Complete,
+    /// The latest read failed in part (some files, some services): what it read are
+    /// records, but the instance it does not name may be in the part it could not read.
+    Partial,
+    /// The latest read failed; the records shown are kept from an earlier read.
+    Stale,
+    /// The latest read failed and nothing of the source is known.
+    Failed,
+    /// The source is not configured (for this datacenter or at all), so it was never read.
+    NotConfigured,
+}
+
+impl ReadState {
+    /// True when an instance missing from the source is a real absence.
+    pub fn proves_absence(self) -> bool {
+        self == ReadState::Complete
+    }
+
+    /// True when a record from the source is current, so it can make a verdict.
+    pub fn fresh(self) -> bool {
+        matches!(self, ReadState::Complete | ReadState::Partial)
+    }
+
+    /// A few words for people: `read`, `partly read`, `stale`, `not read`, `not configured`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReadState::Complete => "read",
+            ReadState::Partial => "partly read",
+            ReadState::Stale => "stale",
+            ReadState::Failed => "not read",
+            ReadState::NotConfigured => "not configured",
+        }
+    }
+
+    /// The kebab-case code used in JSON and metrics.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReadState::Complete => "complete",
+            ReadState::Partial => "partial",
+            ReadState::Stale => "stale",
+            ReadState::Failed => "failed",
+            ReadState::NotConfigured => "not-configured",
+        }
+    }
 }
 
 /// A source read: its report and its observations.

@@ -155,10 +155,52 @@ async fn consul_down_is_a_source_error_and_the_others_still_report() {
     assert_eq!(doc["sources"][1]["status"], "ok");
     assert!(doc["summary"]["instances"].as_u64().unwrap() > 20);
     // Consul said nothing, so nothing can be missing from it.
+    assert!(!findings(&doc).iter().any(|f| f.0 == "missing-in-consul"));
+    assert_eq!(consul["read"], "failed");
+    let instances = doc["instances"].as_array().unwrap();
+    for i in instances {
+        assert_eq!(i["coverage"]["consul"], "not-read", "{i}");
+        assert_ne!(i["verdict"], "ok", "{i}");
+    }
+    // pg-meta-1 agrees in every place that was read, and is still not called clean.
+    let meta = instances
+        .iter()
+        .find(|i| i["instance"] == "pg-meta-1")
+        .unwrap();
+    assert_eq!(meta["verdict"], "unverified", "{meta}");
+    assert_eq!(meta["not_read"], serde_json::json!(["consul"]), "{meta}");
+    assert_eq!(doc["summary"]["ok_instances"], 0);
+    let unverified = doc["summary"]["unverified_instances"].as_u64().unwrap();
+    assert!(unverified > 0);
+
+    let table = roster(home.path(), &a[..a.len() - 2], &[]).await;
+    assert_eq!(table.status.code(), Some(2));
+    let text = stdout(&table);
+    let row = text.lines().find(|l| l.contains("pg-meta-1 ")).unwrap();
+    assert!(row.contains("not read"), "{row}");
+    assert!(!row.contains("absent"), "{row}");
+    assert!(row.ends_with("unverified: consul not read"), "{row}");
     assert!(
-        !findings(&doc)
-            .iter()
-            .any(|f| f.0 == "missing-in-consul" && f.2 != "pg-new")
+        text.contains(&format!("{unverified} unverified: consul not read")),
+        "{text}"
+    );
+
+    let mut p = a[..a.len() - 2].to_vec();
+    p.extend(["-f".into(), "prometheus".into()]);
+    let metrics = stdout(&roster(home.path(), &p, &[]).await);
+    assert!(
+        metrics.contains("roster_source_up{source=\"consul\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "roster_instances{{verdict=\"unverified\"}} {unverified}\n"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("roster_instances{verdict=\"ok\"} 0\n"),
+        "{metrics}"
     );
     demo.stop().await;
 }
@@ -197,6 +239,24 @@ async fn a_broken_target_file_is_named_and_hides_nothing_else() {
         "pg-meta",
         Some("pg-meta-1")
     ));
+    // What a broken file held is unknown: no instance is missing from the target files,
+    // and pg-new-2, which no good file names, drifts (Consul lacks it) with the target
+    // files named as not read for it.
+    assert_eq!(targets["read"], "partial");
+    assert!(
+        !findings(&doc).iter().any(|f| f.0 == "missing-in-targets"),
+        "{:#?}",
+        findings(&doc)
+    );
+    let new2 = doc["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instance"] == "pg-new-2")
+        .unwrap();
+    assert_eq!(new2["coverage"]["targets"], "not-read", "{new2}");
+    assert_eq!(new2["verdict"], "drift", "{new2}");
+    assert_eq!(new2["not_read"], serde_json::json!(["targets"]), "{new2}");
     demo.stop().await;
 }
 

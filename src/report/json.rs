@@ -2,7 +2,8 @@
 
 use super::{CheckResult, Summary};
 use crate::drift::Finding;
-use crate::observation::SourceReport;
+use crate::observation::{SourceKind, SourceReport};
+use crate::verdict::{Verdict, unread};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -19,6 +20,8 @@ struct Doc<'a> {
 struct JsonSource<'a> {
     #[serde(flatten)]
     report: &'a SourceReport,
+    /// `complete`, `partial`, `stale` or `failed`.
+    read: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -29,6 +32,13 @@ struct JsonInstance<'a> {
     instance: &'a str,
     ip: Option<&'a str>,
     roles: BTreeMap<&'static str, Option<String>>,
+    /// Per source: `record`, `absent` or `not-read`.
+    coverage: BTreeMap<&'static str, &'static str>,
+    /// `ok`, `drift` or `unverified`.
+    verdict: &'static str,
+    /// The sources not read for it (failed, partly read, stale), whatever the verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    not_read: Vec<SourceKind>,
     health: Option<&'a str>,
     findings: usize,
 }
@@ -45,12 +55,12 @@ pub fn render(r: &CheckResult) -> String {
                 .or_default() += 1;
         }
     }
+    let verdicts = r.verdicts();
     let instances = r
         .fleet
-        .clusters
-        .iter()
-        .flat_map(|c| c.instances.iter())
-        .map(|i| JsonInstance {
+        .instances()
+        .zip(&verdicts)
+        .map(|(i, verdict)| JsonInstance {
             cluster: &i.cluster,
             instance: &i.name,
             ip: i.display_ip(),
@@ -61,6 +71,15 @@ pub fn render(r: &CheckResult) -> String {
                     (k.name(), v)
                 })
                 .collect(),
+            coverage: kinds
+                .iter()
+                .map(|k| (k.name(), r.fleet.coverage(i, *k).code()))
+                .collect(),
+            verdict: verdict.code(),
+            not_read: match verdict {
+                Verdict::Unverified(u) => u.iter().map(|u| u.source).collect(),
+                _ => unread(&r.fleet, i).iter().map(|u| u.source).collect(),
+            },
             health: i.health(),
             findings: per_instance
                 .get(&(i.cluster.as_str(), i.name.as_str()))
@@ -75,13 +94,14 @@ pub fn render(r: &CheckResult) -> String {
             .iter()
             .map(|s| JsonSource {
                 report: s,
+                read: s.read_state().code(),
                 error: (!s.errors.is_empty()).then(|| s.errors.join("; ")),
             })
             .collect(),
         notes: &r.notes,
         instances,
         findings: &r.findings,
-        summary: r.summary(),
+        summary: r.summary_of(&verdicts),
     };
     match serde_json::to_string_pretty(&doc) {
         Ok(s) => s + "\n",

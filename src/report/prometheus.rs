@@ -81,7 +81,25 @@ pub fn render(r: &CheckResult) -> String {
             s.kind, s.observations
         );
     }
-    let sum = r.summary();
+    let verdicts = r.verdicts();
+    family(
+        &mut out,
+        "roster_source_unread_instances",
+        "Instances the source was not read for (it failed, was read in part, or is stale).",
+    );
+    for s in &r.fleet.sources {
+        let n = r
+            .fleet
+            .instances()
+            .filter(|i| !r.fleet.coverage(i, s.kind).verified())
+            .count();
+        let _ = writeln!(
+            out,
+            "roster_source_unread_instances{{source=\"{}\"}} {n}",
+            s.kind
+        );
+    }
+    let sum = r.summary_of(&verdicts);
     family(&mut out, "roster_findings", "Findings by severity.");
     for (sev, n) in [
         (Severity::Error, sum.errors),
@@ -90,13 +108,31 @@ pub fn render(r: &CheckResult) -> String {
     ] {
         let _ = writeln!(out, "roster_findings{{severity=\"{sev}\"}} {n}");
     }
+    // By verdict, so that no clean count can be read off instances nobody compared.
+    family(
+        &mut out,
+        "roster_instances",
+        "Instances in the fleet by verdict: ok (every source read, no finding), drift, \
+         unverified (no finding, but a source was not read for it).",
+    );
+    for (verdict, n) in [
+        ("ok", sum.ok_instances),
+        ("drift", sum.drifting_instances),
+        ("unverified", sum.unverified_instances),
+    ] {
+        let _ = writeln!(out, "roster_instances{{verdict=\"{verdict}\"}} {n}");
+    }
     for (name, help, v) in [
         ("roster_clusters", "Clusters in the fleet.", sum.clusters),
-        ("roster_instances", "Instances in the fleet.", sum.instances),
         (
             "roster_drifting_instances",
             "Instances with at least one finding.",
             sum.drifting_instances,
+        ),
+        (
+            "roster_unverified_instances",
+            "Instances with no finding that a configured source was not read for.",
+            sum.unverified_instances,
         ),
     ] {
         family(&mut out, name, help);

@@ -2,8 +2,10 @@
 
 use super::CheckResult;
 use crate::drift::Severity;
+use crate::fleet::Coverage;
 use crate::observation::SourceStatus;
 use crate::text::sanitize;
+use crate::verdict::{Verdict, describe, unread_of};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -44,6 +46,7 @@ pub fn render(r: &CheckResult) -> String {
     }
 
     let kinds = r.source_kinds();
+    let verdicts = r.verdicts();
     let mut per_instance: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for f in &r.findings {
         if let Some(i) = &f.instance {
@@ -57,33 +60,35 @@ pub fn render(r: &CheckResult) -> String {
     header.extend(kinds.iter().map(|k| k.name().to_uppercase()));
     header.extend(["HEALTH".into(), "DRIFT".into()]);
     let mut rows = vec![header];
-    for c in &r.fleet.clusters {
-        for i in &c.instances {
-            let mut row = vec![
-                c.name.clone(),
-                i.name.clone(),
-                i.display_ip().unwrap_or("-").to_string(),
-            ];
-            for k in &kinds {
-                row.push(if i.seen_by(*k) {
-                    i.role_view(*k).label()
-                } else {
-                    "absent".into()
-                });
-            }
-            row.push(i.health().unwrap_or("-").to_string());
-            row.push(
-                match per_instance.get(&(c.name.as_str(), i.name.as_str())) {
-                    Some(codes) => {
-                        let mut codes = codes.clone();
-                        codes.dedup();
-                        format!("! {}", codes.join(","))
-                    }
-                    None => "ok".into(),
-                },
-            );
-            rows.push(row.into_iter().map(|c| sanitize(&c, 60)).collect());
+    let instances = r.fleet.clusters.iter().flat_map(|c| &c.instances);
+    for (i, verdict) in instances.zip(&verdicts) {
+        let mut row = vec![
+            i.cluster.clone(),
+            i.name.clone(),
+            i.display_ip().unwrap_or("-").to_string(),
+        ];
+        for k in &kinds {
+            row.push(match r.fleet.coverage(i, *k) {
+                Coverage::Record { stale: false } => i.role_view(*k).label(),
+                Coverage::Record { stale: true } => format!("{} (stale)", i.role_view(*k).label()),
+                Coverage::Absent => "absent".into(),
+                Coverage::NotRead(_) => "not read".into(),
+            });
         }
+        row.push(i.health().unwrap_or("-").to_string());
+        row.push(match verdict {
+            Verdict::Drift(_) => {
+                let mut codes = per_instance
+                    .get(&(i.cluster.as_str(), i.name.as_str()))
+                    .cloned()
+                    .unwrap_or_default();
+                codes.dedup();
+                format!("! {}", codes.join(","))
+            }
+            Verdict::Unverified(unread) => format!("unverified: {}", describe(unread)),
+            Verdict::Ok => "ok".into(),
+        });
+        rows.push(row.into_iter().map(|c| sanitize(&c, 60)).collect());
     }
     write_columns(&mut out, &rows);
 
@@ -104,16 +109,21 @@ pub fn render(r: &CheckResult) -> String {
             );
         }
     }
-    let s = r.summary();
+    let s = r.summary_of(&verdicts);
     let sources: Vec<String> = r
         .fleet
         .sources
         .iter()
         .map(|s| format!("{} {}", s.kind, if s.is_ok() { "ok" } else { "ERROR" }))
         .collect();
+    // Never a bare "0 drifting" when some instances could not be compared everywhere.
+    let unverified = match s.unverified_instances {
+        0 => String::new(),
+        n => format!(", {n} unverified: {}", describe(&unread_of(&verdicts))),
+    };
     let _ = writeln!(
         out,
-        "\n{} clusters, {} instances ({} drifting), {} findings: {} error, {} warning, {} info; sources: {}",
+        "\n{} clusters, {} instances ({} drifting{unverified}), {} findings: {} error, {} warning, {} info; sources: {}",
         s.clusters,
         s.instances,
         s.drifting_instances,

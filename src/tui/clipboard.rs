@@ -67,6 +67,7 @@ fn instance_text(state: &State, i: usize) -> Option<String> {
     for (kind, cell) in state.columns.iter().zip(&info.roles) {
         let role = match cell {
             RoleCell::Absent => "absent".to_string(),
+            RoleCell::NotRead => "not-read".to_string(),
             RoleCell::NoRole => "none".to_string(),
             RoleCell::One(r) => word(r.as_str()),
             RoleCell::Split(r) => format!("{}(split)", word(r.as_str())),

@@ -194,6 +194,55 @@ async fn source_error_is_shown() {
     insta::assert_snapshot!("source_error_100x30", screen);
 }
 
+/// `:dc dc2` when the datacenter cannot be reached: Consul read, nothing known of it.
+#[tokio::test]
+async fn a_failed_source_leaves_every_instance_not_read_never_clean() {
+    use crate::fleet::Fleet;
+    use crate::observation::{SourceKind, SourceOutput, SourceReport};
+    let mut outputs = match crate::tui::demo_data::demo_outputs().await {
+        Ok(o) => o,
+        Err(e) => panic!("demo fleet: {e:#}"),
+    };
+    for out in &mut outputs {
+        if out.report.kind == SourceKind::Consul {
+            let mut r = SourceReport::new(SourceKind::Consul, "http://consul.demo");
+            r.error("GET http://consul.demo/v1/catalog/services?dc=dc2: No path to datacenter");
+            *out = SourceOutput::new(r, Vec::new());
+        }
+    }
+    let mut s = state(
+        CheckResult::new(Fleet::build(outputs), Vec::new()),
+        (100, 30),
+    );
+    assert!(
+        s.instances
+            .iter()
+            .all(|i| i.roles[0] == crate::tui::state::RoleCell::NotRead)
+    );
+    let screen = text(&render(&s));
+    assert!(!screen.contains("no drift here"), "{screen}");
+    assert!(!screen.contains("missing-in-consul"), "{screen}");
+    assert!(screen.contains("not verified: consul not read"), "{screen}");
+    assert!(
+        screen.contains(" unverified"),
+        "the header counts them: {screen}"
+    );
+    // pg-meta-1 agrees everywhere it was read: still not clean, and it says why.
+    let row = screen
+        .lines()
+        .find(|l| l.contains("> pg-meta-1 "))
+        .unwrap_or_default();
+    assert!(
+        row.contains(" ~PP ") && row.contains("~ consul not read"),
+        "{row}"
+    );
+    press(&mut s, "j");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Findings: pg-meta-1 (0)"), "{screen}");
+    assert!(screen.contains("not verified: consul not read"), "{screen}");
+    assert!(!screen.contains("no drift here"), "{screen}");
+}
+
 #[tokio::test]
 async fn small_terminals() {
     let result = demo_result().await;

@@ -2,12 +2,13 @@
 //! line per source, so that the tree, the filter and the sort never walk the fleet again.
 
 use crate::drift::Severity;
-use crate::fleet::{Instance, RoleView};
+use crate::fleet::{Coverage, Fleet, Instance, RoleView};
 use crate::identity::Role;
 use crate::observation::{SourceKind, SourceReport};
 use crate::report::CheckResult;
 use crate::text::{redact, sanitize};
 use crate::tui::filter::Subject;
+use crate::verdict::{Unread, Verdict, unread, verdict};
 use crate::watch;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -15,8 +16,11 @@ use std::time::{Duration, SystemTime};
 /// What one source column says about an instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RoleCell {
-    /// The source does not know the instance.
+    /// The source was read completely and does not know the instance.
     Absent,
+    /// The source was not read (failed, read in part, stale) and does not know it:
+    /// whether it has the instance is unknown.
+    NotRead,
     /// The source knows it but states no role.
     NoRole,
     /// One role.
@@ -30,6 +34,7 @@ impl RoleCell {
     pub fn letter(&self) -> char {
         match self {
             RoleCell::Absent => '-',
+            RoleCell::NotRead => '~',
             RoleCell::NoRole => '.',
             RoleCell::Split(_) => '!',
             RoleCell::One(r) => match r {
@@ -62,6 +67,13 @@ pub struct InstanceInfo {
     pub index: usize,
     /// One cell per loaded source, in [`State::columns`](crate::tui::state::State::columns) order.
     pub roles: Vec<RoleCell>,
+    /// What each loaded source says about it (record, stale record, absent, not read),
+    /// in the same order.
+    pub coverage: Vec<Coverage>,
+    /// Ok, drift, or unverified (a loaded source was not read for it).
+    pub verdict: Verdict,
+    /// The loaded sources not read for it, whatever the verdict.
+    pub unread: Vec<Unread>,
     /// The address most sources agree on.
     pub ip: Option<String>,
     /// Worst Consul check status.
@@ -94,6 +106,8 @@ pub struct ClusterInfo {
     pub all_findings: Vec<usize>,
     /// The worst of all of them.
     pub worst: Option<Severity>,
+    /// Its instances whose verdict is unverified.
+    pub unverified: usize,
 }
 
 /// One source in the status line.
@@ -233,7 +247,7 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
         let mut members = Vec::with_capacity(c.instances.len());
         let mut best: Option<(usize, &str)> = None;
         for (ii, inst) in c.instances.iter().enumerate() {
-            let info = instance_info(inst, ci, ii, columns);
+            let info = instance_info(fleet, inst, ci, ii, columns);
             let votes = info
                 .roles
                 .iter()
@@ -252,6 +266,7 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
             findings: Vec::new(),
             all_findings: Vec::new(),
             worst: None,
+            unverified: 0,
         });
     }
     for (fi, f) in result.findings.iter().enumerate() {
@@ -276,6 +291,20 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
             None => cluster.findings.push(fi),
         }
     }
+    for info in &mut instances {
+        let Some(inst) = fleet
+            .clusters
+            .get(info.cluster)
+            .and_then(|c| c.instances.get(info.index))
+        else {
+            continue;
+        };
+        let own = info.findings.iter().filter_map(|&f| result.findings.get(f));
+        info.verdict = verdict(fleet, inst, own);
+        if matches!(info.verdict, Verdict::Unverified(_)) {
+            clusters[info.cluster].unverified += 1;
+        }
+    }
     // Cluster-level findings describe every member, so the filter finds them there too.
     for c in &clusters {
         for &fi in &c.findings {
@@ -289,12 +318,22 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
     (instances, clusters)
 }
 
-fn instance_info(inst: &Instance, ci: usize, ii: usize, columns: &[SourceKind]) -> InstanceInfo {
+fn instance_info(
+    fleet: &Fleet,
+    inst: &Instance,
+    ci: usize,
+    ii: usize,
+    columns: &[SourceKind],
+) -> InstanceInfo {
+    let coverage: Vec<Coverage> = columns.iter().map(|&k| fleet.coverage(inst, k)).collect();
     let roles: Vec<RoleCell> = columns
         .iter()
-        .map(|&k| {
-            if !inst.seen_by(k) {
-                return RoleCell::Absent;
+        .zip(&coverage)
+        .map(|(&k, c)| {
+            match c {
+                Coverage::Absent => return RoleCell::Absent,
+                Coverage::NotRead(_) => return RoleCell::NotRead,
+                Coverage::Record { .. } => {}
             }
             match inst.role_view(k) {
                 RoleView::None => RoleCell::NoRole,
@@ -336,5 +375,9 @@ fn instance_info(inst: &Instance, ci: usize, ii: usize, columns: &[SourceKind]) 
         severities: Vec::new(),
         role_rank: rank,
         roles,
+        coverage,
+        // Set once the instance's findings are known.
+        verdict: Verdict::Ok,
+        unread: unread(fleet, inst),
     }
 }

@@ -5,6 +5,7 @@ use super::{LARGE_FLEET, Row, RowId, State};
 use crate::tui::filter::Filter;
 use crate::tui::layout::tree_viewport;
 use crate::tui::vocab::Sort;
+use crate::verdict::Unread;
 
 /// The expansion key of a cluster; the prefix keeps it apart from instance keys
 /// (`cluster/instance`), which share the set.
@@ -93,6 +94,28 @@ impl State {
                 out
             }
         }
+    }
+
+    /// The loaded sources not read for some instance of the selection (all instances
+    /// when nothing is selected), each with why, in display order.
+    pub fn selection_unread(&self) -> Vec<Unread> {
+        let members: Vec<usize> = match self.selected_row() {
+            None => (0..self.instances.len()).collect(),
+            Some(Row::Cluster(c)) => self
+                .clusters
+                .get(c)
+                .map(|c| c.instances.clone())
+                .unwrap_or_default(),
+            Some(Row::Instance(i) | Row::Entry(i, _)) => vec![i],
+        };
+        let mut out: Vec<Unread> = members
+            .iter()
+            .filter_map(|&i| self.instances.get(i))
+            .flat_map(|info| info.unread.iter().copied())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Rebuilds the visible rows, keeping the selection on the same item.

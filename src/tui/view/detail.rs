@@ -2,7 +2,7 @@
 
 use super::widgets::{clamp_scroll, clean, pane};
 use crate::fleet::Instance;
-use crate::observation::{Observation, Origin};
+use crate::observation::{Observation, Origin, ReadState};
 use crate::tui::state::{Focus, Row, State};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -60,10 +60,15 @@ fn cluster_lines(state: &State, c: usize, theme: &Theme) -> Vec<Line<'static>> {
             .iter()
             .map(|i| clean(&i.name))
             .collect();
-        let text = if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
+        // "none" is a claim only a complete read can make.
+        let read = state.result.fleet.read_state(k);
+        let text = match (names.is_empty(), read) {
+            (true, ReadState::Complete) => "none".to_string(),
+            (true, ReadState::Partial) => "none found (partly read)".to_string(),
+            (true, ReadState::Stale) => "none (stale)".to_string(),
+            (true, r) => r.label().to_string(),
+            (false, ReadState::Stale) => format!("{} (stale)", names.join(", ")),
+            (false, _) => names.join(", "),
         };
         lines.push(Line::raw(format!("primary per {}: {text}", k.name())));
     }

@@ -3,6 +3,7 @@
 use super::widgets::{clamp_scroll, clean, pane, sev_letter};
 use crate::tui::state::{Focus, Row, State};
 use crate::tui::theme::Theme;
+use crate::verdict::describe;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -26,6 +27,14 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     };
     let title = format!("Findings: {scope} ({})", picked.len());
     let mut lines = Vec::new();
+    // First, so that no scroll hides it: what was found is not all there may be.
+    let unread = state.selection_unread();
+    if !unread.is_empty() {
+        lines.push(Line::styled(
+            format!("not verified: {}", describe(&unread)),
+            theme.warning,
+        ));
+    }
     for f in picked.iter().filter_map(|&i| state.findings().get(i)) {
         let style = theme.severity(f.severity);
         let who = f.instance.as_deref().unwrap_or(&f.cluster);
@@ -49,6 +58,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
             ));
         }
     }
+    // Only when every loaded source was read for the whole selection.
     if lines.is_empty() {
         lines.push(Line::styled("no drift here", theme.ok));
     }

@@ -5,6 +5,7 @@ use crate::drift::Severity;
 use crate::tui::keymap::Bind;
 use crate::tui::state::{SourceLine, State};
 use crate::tui::theme::Theme;
+use crate::verdict::Verdict;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -28,6 +29,19 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
         Span::raw(" "),
         Span::styled(format!("I:{}", count(Severity::Info)), theme.info),
     ];
+    // The severity counts alone would read as clean when a source was not read.
+    let unverified = state
+        .instances
+        .iter()
+        .filter(|i| matches!(i.verdict, Verdict::Unverified(_)))
+        .count();
+    if unverified > 0 {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            format!("~{unverified} unverified"),
+            theme.warning,
+        ));
+    }
     if state.refreshing {
         spans.push(Span::styled("  refreshing…", theme.dim));
     }

@@ -52,7 +52,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         theme.dim,
     ));
     lines.push(Line::styled(
-        "       ! the source disagrees with itself  . no role  - absent",
+        "       ! the source disagrees with itself  . no role  - absent  ~ not read",
+        theme.dim,
+    ));
+    lines.push(Line::styled(
+        "       p r o d (lower case): kept from a stale read   ~ in DRIFT: unverified",
         theme.dim,
     ));
     lines.push(Line::styled(

@@ -1,10 +1,11 @@
 //! The fleet tree: clusters, instances, and under an instance what each source recorded.
 
 use super::widgets::{clean, pane, row_style, sev_letter};
-use crate::fleet::Instance;
+use crate::fleet::{Coverage, Instance};
 use crate::observation::{Observation, Origin};
 use crate::tui::state::{Focus, RoleCell, Row, State};
 use crate::tui::theme::Theme;
+use crate::verdict::{Verdict, describe};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -106,6 +107,9 @@ fn cluster_line(state: &State, c: usize, theme: &Theme) -> Line<'static> {
             format!("!{} {}", sev_letter(s), info.all_findings.len()),
             theme.severity(s),
         ),
+        None if info.unverified > 0 => {
+            Span::styled(format!("~ {} unverified", info.unverified), theme.warning)
+        }
         None => Span::styled("ok", theme.ok),
     };
     Line::from(vec![
@@ -117,12 +121,19 @@ fn cluster_line(state: &State, c: usize, theme: &Theme) -> Line<'static> {
     ])
 }
 
-fn role_span(cell: &RoleCell, theme: &Theme) -> Span<'static> {
+fn role_span(cell: &RoleCell, coverage: Option<&Coverage>, theme: &Theme) -> Span<'static> {
     let style = match cell {
         RoleCell::Absent | RoleCell::NoRole => theme.dim,
+        RoleCell::NotRead => theme.warning,
         RoleCell::Split(_) => theme.error,
         RoleCell::One(r) => theme.role(r),
     };
+    // A record kept from an earlier read is still shown, in lower case, so that
+    // staleness never depends on colour.
+    if coverage == Some(&Coverage::Record { stale: true }) {
+        let letter = cell.letter().to_ascii_lowercase();
+        return Span::styled(letter.to_string(), theme.warning);
+    }
     Span::styled(cell.letter().to_string(), style)
 }
 
@@ -141,7 +152,12 @@ fn instance_line(state: &State, i: usize, w: Widths, theme: &Theme) -> Line<'sta
             + "~";
     }
     let mut spans = vec![Span::raw(format!("  {marker} {name:<name_w$} "))];
-    spans.extend(info.roles.iter().map(|r| role_span(r, theme)));
+    spans.extend(
+        info.roles
+            .iter()
+            .enumerate()
+            .map(|(n, r)| role_span(r, info.coverage.get(n), theme)),
+    );
     let ip: String = info
         .ip
         .as_deref()
@@ -159,8 +175,11 @@ fn instance_line(state: &State, i: usize, w: Widths, theme: &Theme) -> Line<'sta
     };
     spans.push(Span::styled(format!("{health:<4}"), hstyle));
     spans.push(Span::raw(" "));
-    spans.push(match info.worst {
-        Some(s) => {
+    spans.push(match (info.worst, &info.verdict) {
+        (None, Verdict::Unverified(unread)) => {
+            Span::styled(format!("~ {}", describe(unread)), theme.warning)
+        }
+        (Some(s), _) => {
             let first = info
                 .findings
                 .iter()
@@ -179,7 +198,7 @@ fn instance_line(state: &State, i: usize, w: Widths, theme: &Theme) -> Line<'sta
                 theme.severity(s),
             )
         }
-        None => Span::styled("ok", theme.dim),
+        (None, _) => Span::styled("ok", theme.dim),
     });
     Line::from(spans)
 }
