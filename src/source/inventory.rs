@@ -9,7 +9,7 @@
 //!
 //! Every host entry whose effective vars have `pg_cluster` becomes one observation, so a
 //! host listed in two database groups yields two. Pieces that cannot be read (a `pg_seq`
-//! that is not a positive integer, a `pg_role` that is a list, an empty `pg_cluster`) do
+//! that is not a non-negative integer, a `pg_role` that is a list, an empty `pg_cluster`) do
 //! not fail the file: the observation keeps what could be read and the report gets an
 //! error naming `file:line:column`. Repeated keys follow Ansible (the later one wins) and
 //! are noted.
@@ -332,7 +332,7 @@ impl<'a> Walker<'a> {
             return None;
         };
         let seq = match &node.value {
-            Node::Int(i) => u32::try_from(*i).ok().filter(|&s| s > 0),
+            Node::Int(i) => u32::try_from(*i).ok(),
             Node::Str(s) => parse_seq(s),
             _ => None,
         };
@@ -340,7 +340,7 @@ impl<'a> Walker<'a> {
             self.error(
                 position(node),
                 format_args!(
-                    "host {:?}: pg_seq {:?} is not a positive integer",
+                    "host {:?}: pg_seq {:?} is not a non-negative integer",
                     host.value,
                     render(&node.value)
                 ),
@@ -557,7 +557,7 @@ all:
     #[test]
     fn bad_seq_keeps_the_observation_and_reports_the_place() {
         let p = parse(
-            "pg-x:\n  hosts:\n    h1: {pg_seq: zero}\n    h2: {pg_seq: 0}\n    h3: {pg_seq: 1.5}\n    h4: {}\n  vars: {pg_cluster: pg-x}\n",
+            "pg-x:\n  hosts:\n    h1: {pg_seq: zero}\n    h2: {pg_seq: -1}\n    h3: {pg_seq: 1.5}\n    h4: {}\n  vars: {pg_cluster: pg-x}\n",
         );
         assert_eq!(p.observations.len(), 4);
         assert!(p.observations.iter().all(|o| o.seq.is_none()));
@@ -568,6 +568,16 @@ all:
             p.errors
         );
         assert!(p.errors[3].contains("pg_seq is missing"), "{:?}", p.errors);
+    }
+
+    #[test]
+    fn seq_zero_is_a_seq_as_in_pigsty() {
+        let p = parse(
+            "pg-x:\n  hosts:\n    h1: {pg_seq: 0}\n    h2: {pg_seq: '0'}\n  vars: {pg_cluster: pg-x}\n",
+        );
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let seqs: Vec<Option<u32>> = p.observations.iter().map(|o| o.seq).collect();
+        assert_eq!(seqs, [Some(0), Some(0)]);
     }
 
     #[test]
