@@ -108,6 +108,7 @@ fn host(cls: &str, seq: u32, ip: &str, role: &str) -> Observation {
             group: cls.into(),
             host: ip.into(),
             vars: BTreeMap::new(),
+            port: None,
         }))
 }
 

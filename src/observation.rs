@@ -137,6 +137,10 @@ pub struct InventoryOrigin {
     pub host: String,
     /// The effective variables of the host (group vars overridden by host vars), as text.
     pub vars: BTreeMap<String, String>,
+    /// The PostgreSQL port of an instance declared under the host's `pg_instances`
+    /// (several instances on one host); `None` for the host's own instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 /// What a live probe of one instance found (the database itself, or Patroni's REST API).
