@@ -518,6 +518,10 @@ fn address_collisions(fleet: &Fleet, out: &mut Vec<Finding>) {
             by_ip.into_iter().filter(|(_, v)| v.len() > 1).collect();
         collided.sort_by(|a, b| a.0.cmp(b.0));
         for (ip, insts) in collided {
+            let insts = not_told_apart(kind, ip, insts);
+            if insts.len() < 2 {
+                continue;
+            }
             let names = join(insts.iter().map(|i| i.name.as_str()));
             for inst in &insts {
                 let message = format!("{kind} puts {} instances at {ip}: {names}", insts.len());
@@ -525,6 +529,22 @@ fn address_collisions(fleet: &Fleet, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// The instances at one ip whose ports do not tell them apart: with ports, ip + port is
+/// the address, so instances each named with ports of their own (several instances on
+/// one host) do not collide; an instance named with no port collides with every other.
+fn not_told_apart<'a>(kind: SourceKind, ip: &str, insts: Vec<&'a Instance>) -> Vec<&'a Instance> {
+    let ports: Vec<BTreeSet<u16>> = insts.iter().map(|i| i.ports_at(kind, ip)).collect();
+    let clash = |a: usize, b: usize| {
+        ports[a].is_empty() || ports[b].is_empty() || !ports[a].is_disjoint(&ports[b])
+    };
+    insts
+        .iter()
+        .enumerate()
+        .filter(|(a, _)| (0..insts.len()).any(|b| b != *a && clash(*a, b)))
+        .map(|(_, i)| *i)
+        .collect()
 }
 
 fn health(inst: &Instance, out: &mut Vec<Finding>) {
