@@ -634,5 +634,4 @@ fn finish_report(report: &mut SourceReport, collected: Collected, tally: &Tally)
 }
 
 #[cfg(test)]
-#[path = "targets_tests.rs"]
 mod tests;
