@@ -406,9 +406,9 @@ fn read_what_prometheus_reads(
     let jobs = match read_prometheus_config(path) {
         Ok(jobs) => jobs,
         Err(e) if explicit => return Err(e.into()),
+        // A stock or unrelated Prometheus on the machine says nothing about the fleet.
         Err(e) => {
-            s.notes
-                .push(format!("{e}; target directories read by their layout"));
+            tracing::debug!(error = %e, "the conventional Prometheus configuration is not used");
             return Ok(());
         }
     };
@@ -671,7 +671,7 @@ mod tests {
             ..SourceArgs::default()
         };
         let s = resolve(&a, &env_of(&[])).unwrap();
-        assert_eq!(s.targets, [pgsql.clone()]);
+        assert_eq!(s.targets, std::slice::from_ref(&pgsql));
         assert!(s.consul.is_none());
         assert!(s.notes[0].contains("job pgsql"), "{:?}", s.notes);
 
