@@ -246,7 +246,7 @@ impl Observation {
 }
 
 /// The port of a target written `host:port` or `[v6]:port`; none for a bare host.
-fn target_port(target: &str) -> Option<u16> {
+pub fn target_port(target: &str) -> Option<u16> {
     let t = target.trim();
     let port = match t.strip_prefix('[') {
         Some(rest) => rest.split_once("]:")?.1,
