@@ -533,17 +533,16 @@ fn parse_detailed(path: &Path, text: &str) -> Result<Parsed, InventoryError> {
 }
 
 /// A file in which no host names a cluster is most likely not the inventory at all (an
-/// infra-only config, prometheus.yml): one error says so, and the notes about its
-/// unfamiliar keys, which would only bury it, are counted instead of listed.
+/// infra-only config, prometheus.yml): one error says so. The shapes it found wrong on
+/// the way stay as notes, in case it is a broken inventory after all; the notes about
+/// its unfamiliar keys, which would only bury the error, are counted instead of listed.
 fn no_clusters(mut out: Parsed, path: &Path) -> Parsed {
     let hidden = std::mem::take(&mut out.notes).len();
-    out.errors.insert(
-        0,
-        format!(
-            "no database clusters in {}: no host has pg_cluster; is this the Pigsty inventory?",
-            path.display()
-        ),
-    );
+    out.notes = std::mem::take(&mut out.errors);
+    out.errors.push(format!(
+        "no database clusters in {}: no host has pg_cluster; is this the Pigsty inventory?",
+        path.display()
+    ));
     if hidden > 0 {
         out.notes
             .push(format!("{hidden} note(s) about unexpected keys not shown"));

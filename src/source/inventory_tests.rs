@@ -286,10 +286,17 @@ fn a_file_without_clusters_is_one_clear_error() {
     let p = parse(text);
     assert!(p.observations.is_empty());
     assert_eq!(
-        p.errors[0],
-        "no database clusters in inv.yml: no host has pg_cluster; is this the Pigsty inventory?"
+        p.errors,
+        ["no database clusters in inv.yml: no host has pg_cluster; is this the Pigsty inventory?"]
     );
-    assert_eq!(p.notes, ["1 note(s) about unexpected keys not shown"]);
+    assert_eq!(
+        p.notes,
+        [
+            "inv.yml:3:3: group \"scrape_configs\" is not a mapping; ignored",
+            "inv.yml:4:13: group \"rule_files\" is not a mapping; ignored",
+            "1 note(s) about unexpected keys not shown"
+        ]
+    );
     for empty in ["", "all: {children: {infra: {hosts: {10.0.0.1: {}}}}}\n"] {
         let p = parse(empty);
         assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
