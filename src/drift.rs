@@ -536,14 +536,19 @@ fn address_collisions(fleet: &Fleet, out: &mut Vec<Finding>) {
 /// one host) do not collide; an instance named with no port collides with every other.
 fn not_told_apart<'a>(kind: SourceKind, ip: &str, insts: Vec<&'a Instance>) -> Vec<&'a Instance> {
     let ports: Vec<BTreeSet<u16>> = insts.iter().map(|i| i.ports_at(kind, ip)).collect();
-    let clash = |a: usize, b: usize| {
-        ports[a].is_empty() || ports[b].is_empty() || !ports[a].is_disjoint(&ports[b])
-    };
+    if ports.iter().any(BTreeSet::is_empty) {
+        return insts;
+    }
+    // Counted once per port rather than compared pairwise: one ip can hold many groups.
+    let mut holders: HashMap<u16, usize> = HashMap::new();
+    for p in ports.iter().flatten() {
+        *holders.entry(*p).or_default() += 1;
+    }
     insts
-        .iter()
-        .enumerate()
-        .filter(|(a, _)| (0..insts.len()).any(|b| b != *a && clash(*a, b)))
-        .map(|(_, i)| *i)
+        .into_iter()
+        .zip(&ports)
+        .filter(|(_, own)| own.iter().any(|p| holders.get(p).is_some_and(|n| *n > 1)))
+        .map(|(i, _)| i)
         .collect()
 }
 
