@@ -459,7 +459,7 @@ impl Merger {
         let only = at.and_then(|ids| {
             let meets = |a: &AtAddress| !a.ports.is_disjoint(&ports);
             if ids.len() == 1 {
-                // Another port on the host of a declared multi-instance host is another instance.
+                // On a host declared to hold several instances, another port is another one.
                 let (id, a) = ids.iter().next()?;
                 let elsewhere = a.one_of_several && !ports.is_empty() && !meets(a);
                 return (!elsewhere).then_some(id);
