@@ -2,6 +2,9 @@
 
 use crate::consul::address::parse_go_bool;
 use crate::consul::{ConsulConfig, ConsulError, Endpoint, Secret, TlsOptions};
+use crate::source::targets::prometheus_config::{
+    DEFAULT_PROMETHEUS_CONFIG, PrometheusConfigError, read_prometheus_config,
+};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +36,9 @@ pub struct SourceArgs {
     /// Prometheus static target files: a directory, a file or a glob; repeatable
     #[arg(long = "targets", value_name = "PATH", global = true)]
     pub targets: Vec<String>,
+    /// Prometheus' configuration: read the target files its pg/pgsql job reads [default: /etc/prometheus/prometheus.yml when present]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub prometheus_config: Option<PathBuf>,
     /// Pigsty inventory (pigsty.yml): the declared identity
     #[arg(long, value_name = "FILE", global = true)]
     pub inventory: Option<PathBuf>,
@@ -79,6 +85,9 @@ pub enum ConfigError {
     /// A Consul setting is unusable.
     #[error(transparent)]
     Consul(#[from] ConsulError),
+    /// The Prometheus configuration named does not say which files its PostgreSQL job reads.
+    #[error("Prometheus configuration {0}")]
+    Prometheus(#[from] PrometheusConfigError),
     /// A token file could not be read.
     #[error("token file {path}: {reason}")]
     TokenFile {
@@ -154,7 +163,10 @@ pub struct FileConsul {
 #[serde(deny_unknown_fields)]
 pub struct FileTargets {
     /// Directories, files or globs.
+    #[serde(default)]
     pub paths: Vec<String>,
+    /// Prometheus' configuration, for the files its PostgreSQL job reads.
+    pub prometheus_config: Option<PathBuf>,
 }
 
 /// `[inventory]` in the config file.
@@ -263,11 +275,16 @@ pub fn resolve(
         ..Settings::default()
     };
 
+    let file_targets = file.targets.unwrap_or_default();
     s.targets = if !args.targets.is_empty() {
         args.targets.clone()
     } else {
-        file.targets.map(|t| t.paths).unwrap_or_default()
+        file_targets.paths
     };
+    let prometheus = args
+        .prometheus_config
+        .clone()
+        .or(file_targets.prometheus_config);
     s.inventory = args.inventory.clone().or(file.inventory.map(|i| i.path));
 
     let address: Option<(String, &'static str)> = args
@@ -279,7 +296,8 @@ pub fn resolve(
     // `enabled = false` in the file is outranked by an address from a flag or the environment.
     let enabled = !args.no_consul
         && (matches!(address, Some((_, o)) if o != "config file") || fc.enabled != Some(false));
-    let nothing_configured = address.is_none() && s.targets.is_empty() && s.inventory.is_none();
+    let nothing_configured =
+        address.is_none() && s.targets.is_empty() && s.inventory.is_none() && prometheus.is_none();
     let (address, origin, probe_only) = match address {
         Some((a, o)) => (a, o, false),
         None if nothing_configured => (DEFAULT_CONSUL.to_string(), "default", true),
@@ -364,7 +382,75 @@ pub fn resolve(
             "no source configured: reading target files from {DEFAULT_TARGETS}"
         ));
     }
+    match prometheus {
+        Some(path) => read_what_prometheus_reads(&mut s, &path, true)?,
+        None if !s.targets.is_empty() && Path::new(DEFAULT_PROMETHEUS_CONFIG).is_file() => {
+            read_what_prometheus_reads(&mut s, Path::new(DEFAULT_PROMETHEUS_CONFIG), false)?;
+        }
+        None => {}
+    }
     Ok(s)
+}
+
+/// Narrows the target paths to the files Prometheus' PostgreSQL job reads: with no
+/// paths, its patterns; a directory holding some of them, those patterns instead of the
+/// directory's layout. Files and globs named outright are read as named.
+///
+/// A configuration named by a flag or the config file must say which files that is; the
+/// conventional one is only used where it speaks about the directories given.
+fn read_what_prometheus_reads(
+    s: &mut Settings,
+    path: &Path,
+    explicit: bool,
+) -> Result<(), ConfigError> {
+    let jobs = match read_prometheus_config(path) {
+        Ok(jobs) => jobs,
+        Err(e) if explicit => return Err(e.into()),
+        // A stock or unrelated Prometheus on the machine says nothing about the fleet.
+        Err(e) => {
+            tracing::debug!(error = %e, "the conventional Prometheus configuration is not used");
+            return Ok(());
+        }
+    };
+    let job = format!(
+        "Prometheus job {} (in {})",
+        jobs.names(),
+        jobs.config.display()
+    );
+    if s.targets.is_empty() {
+        s.targets = jobs.patterns.clone();
+        s.notes.push(format!(
+            "reading the target files of {job}: {}",
+            jobs.patterns.join(", ")
+        ));
+        return Ok(());
+    }
+    let mut targets: Vec<String> = Vec::new();
+    for given in std::mem::take(&mut s.targets) {
+        let within = if Path::new(&given).is_dir() {
+            jobs.patterns_within(Path::new(&given))
+        } else {
+            Vec::new()
+        };
+        if within.is_empty() {
+            if explicit && Path::new(&given).is_dir() {
+                s.notes.push(format!(
+                    "{job} reads no files under {given}; {given} read by its layout"
+                ));
+            }
+            targets.push(given);
+        } else {
+            s.notes.push(format!(
+                "{given}: reading what {job} reads there: {}",
+                within.join(", ")
+            ));
+            targets.extend(within);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    targets.retain(|t| seen.insert(t.clone()));
+    s.targets = targets;
+    Ok(())
 }
 
 /// The live source's settings: flags, then libpq's `PG*` variables, then defaults.
@@ -562,6 +648,77 @@ mod tests {
             ..SourceArgs::default()
         };
         assert!(resolve(&a, &env_of(&[])).unwrap().consul.is_none());
+    }
+
+    #[test]
+    fn the_prometheus_config_names_what_its_postgres_job_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("targets");
+        std::fs::create_dir_all(root.join("pgsql")).unwrap();
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        let prom = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &prom,
+            "scrape_configs:\n  - job_name: node\n    file_sd_configs: [{files: [targets/node/*.yml]}]\n  - job_name: pgsql\n    file_sd_configs: [{files: [targets/pgsql/*.yml]}]\n",
+        )
+        .unwrap();
+        let pgsql = dir.path().join("targets/pgsql/*.yml").display().to_string();
+
+        // Alone, it names the files, and counts as a configured source.
+        let mut a = SourceArgs {
+            prometheus_config: Some(prom.clone()),
+            ..SourceArgs::default()
+        };
+        let s = resolve(&a, &env_of(&[])).unwrap();
+        assert_eq!(s.targets, std::slice::from_ref(&pgsql));
+        assert!(s.consul.is_none());
+        assert!(s.notes[0].contains("job pgsql"), "{:?}", s.notes);
+
+        // With the root given, the job's patterns replace it; a directory it does not
+        // read, or a file named outright, is read as given.
+        let file = dir.path().join("extra.yml").display().to_string();
+        a.targets = vec![
+            root.display().to_string(),
+            other.display().to_string(),
+            file.clone(),
+        ];
+        let s = resolve(&a, &env_of(&[])).unwrap();
+        assert_eq!(s.targets, [pgsql, other.display().to_string(), file]);
+        assert!(
+            s.notes.iter().any(|n| n.contains("reads no files under")),
+            "{:?}",
+            s.notes
+        );
+
+        // Named in the config file, without paths.
+        let cfg = dir.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[targets]\nprometheus_config = {:?}\n",
+                prom.display().to_string()
+            ),
+        )
+        .unwrap();
+        let a = SourceArgs {
+            config: Some(cfg),
+            no_consul: true,
+            ..SourceArgs::default()
+        };
+        assert_eq!(resolve(&a, &env_of(&[])).unwrap().targets.len(), 1);
+
+        // A named configuration that says nothing usable is an error.
+        std::fs::write(&prom, "scrape_configs: []\n").unwrap();
+        let a = SourceArgs {
+            prometheus_config: Some(prom),
+            ..SourceArgs::default()
+        };
+        let e = resolve(&a, &env_of(&[])).unwrap_err();
+        assert!(
+            e.to_string().contains("no scrape job named pg or pgsql"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -520,6 +520,10 @@ fn address_collisions(fleet: &Fleet, out: &mut Vec<Finding>) {
             by_ip.into_iter().filter(|(_, v)| v.len() > 1).collect();
         collided.sort_by(|a, b| a.0.cmp(b.0));
         for (ip, insts) in collided {
+            let insts = not_told_apart(kind, ip, insts);
+            if insts.len() < 2 {
+                continue;
+            }
             let names = join(insts.iter().map(|i| i.name.as_str()));
             for inst in &insts {
                 let message = format!("{kind} puts {} instances at {ip}: {names}", insts.len());
@@ -527,6 +531,27 @@ fn address_collisions(fleet: &Fleet, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// The instances at one ip whose ports do not tell them apart: with ports, ip + port is
+/// the address, so instances each named with ports of their own (several instances on
+/// one host) do not collide; an instance named with no port collides with every other.
+fn not_told_apart<'a>(kind: SourceKind, ip: &str, insts: Vec<&'a Instance>) -> Vec<&'a Instance> {
+    let ports: Vec<BTreeSet<u16>> = insts.iter().map(|i| i.ports_at(kind, ip)).collect();
+    if ports.iter().any(BTreeSet::is_empty) {
+        return insts;
+    }
+    // Counted once per port rather than compared pairwise: one ip can hold many groups.
+    let mut holders: HashMap<u16, usize> = HashMap::new();
+    for p in ports.iter().flatten() {
+        *holders.entry(*p).or_default() += 1;
+    }
+    insts
+        .into_iter()
+        .zip(&ports)
+        .filter(|(_, own)| own.iter().any(|p| holders.get(p).is_some_and(|n| *n > 1)))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 fn health(inst: &Instance, out: &mut Vec<Finding>) {

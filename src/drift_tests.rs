@@ -108,6 +108,7 @@ fn host(cls: &str, seq: u32, ip: &str, role: &str) -> Observation {
             group: cls.into(),
             host: ip.into(),
             vars: BTreeMap::new(),
+            port: None,
         }))
 }
 
@@ -571,5 +572,58 @@ fn unreachable_split_brain_and_not_streaming() {
         split.message.contains("pg-test-1, pg-test-2"),
         "{}",
         split.message
+    );
+}
+
+/// A Greenplum-style segment: `pg_instances` entry `port` of host `ip`, and its target group
+/// scraping the entry's exporter port.
+fn segment(cls: &str, seq: u32, ip: &str, port: u16, exporter: u16) -> (Observation, Observation) {
+    let role = if seq == 1 { "primary" } else { "replica" };
+    let mut inv = host(cls, seq, ip, role);
+    if let Origin::Inventory(i) = &mut inv.origin {
+        i.port = Some(port);
+        i.vars
+            .insert("pg_exporter_port".into(), exporter.to_string());
+    }
+    let ins = format!("{cls}-{seq}");
+    let mut t = target(cls, &ins, ip, None, None);
+    if let Origin::Targets(o) = &mut t.origin {
+        o.targets = vec![format!("{ip}:{exporter}")];
+    }
+    (inv, t)
+}
+
+#[test]
+fn instances_on_one_host_at_their_own_ports_do_not_collide() {
+    let members = [
+        segment("mx-seg1", 1, "10.10.10.11", 6000, 9633),
+        segment("mx-seg2", 2, "10.10.10.11", 6001, 9634),
+        segment("mx-seg2", 1, "10.10.10.12", 6000, 9633),
+        segment("mx-seg1", 2, "10.10.10.12", 6001, 9634),
+    ];
+    let (i, t): (Vec<_>, Vec<_>) = members.iter().cloned().unzip();
+    let f = check(&Fleet::build(vec![
+        targets(t.clone()),
+        inventory(i.clone()),
+    ]));
+    assert!(f.is_empty(), "{:?}", kinds(&f));
+
+    // Two groups scraping one exporter port on one host are one address again.
+    let mut t = t;
+    if let Origin::Targets(o) = &mut t[1].origin {
+        o.targets = vec!["10.10.10.11:9633".into()];
+    }
+    let f = check(&Fleet::build(vec![targets(t), inventory(i)]));
+    let coll: Vec<_> = f
+        .iter()
+        .filter(|f| f.kind == Kind::IdentityCollision)
+        .map(|f| (f.instance.as_deref(), f.sources.keys().next().cloned()))
+        .collect();
+    assert_eq!(
+        coll,
+        [
+            (Some("mx-seg1-1"), Some("targets".into())),
+            (Some("mx-seg2-2"), Some("targets".into()))
+        ]
     );
 }

@@ -176,6 +176,15 @@ impl Instance {
             .collect()
     }
 
+    /// The ports a source names for this instance at one address (see
+    /// [`Observation::ports`]); empty when it names none there.
+    pub fn ports_at(&self, kind: SourceKind, ip: &str) -> BTreeSet<u16> {
+        self.by_source(kind)
+            .filter(|o| o.ip.as_deref() == Some(ip))
+            .flat_map(|o| o.ports())
+            .collect()
+    }
+
     /// The one address a source gives, when it gives exactly one.
     pub fn ip(&self, kind: SourceKind) -> Option<&str> {
         let ips = self.ips(kind);
@@ -475,19 +484,31 @@ fn home(o: &Observation, only_at_address: Option<&InstanceId>) -> InstanceId {
     InstanceId::Ip(o.ip.clone().unwrap_or_default())
 }
 
+/// What the observations placed so far say about an instance at one address.
+#[derive(Default)]
+struct AtAddress {
+    ports: BTreeSet<u16>,
+    /// Declared as one of several instances on its host (an inventory `pg_instances` entry).
+    one_of_several: bool,
+}
+
 #[derive(Default)]
 struct Merger {
     instances: HashMap<(String, InstanceId), Vec<Arc<Observation>>>,
-    by_ip: HashMap<(String, String), BTreeSet<InstanceId>>,
+    by_ip: HashMap<(String, String), BTreeMap<InstanceId, AtAddress>>,
 }
 
 impl Merger {
     fn place(&mut self, id: InstanceId, o: Arc<Observation>) {
         if let Some(ip) = &o.ip {
-            self.by_ip
+            let at = self
+                .by_ip
                 .entry((o.cluster.clone(), ip.clone()))
                 .or_default()
-                .insert(id.clone());
+                .entry(id.clone())
+                .or_default();
+            at.ports.extend(o.ports());
+            at.one_of_several |= matches!(&o.origin, Origin::Inventory(i) if i.port.is_some());
         }
         self.instances
             .entry((o.cluster.clone(), id))
@@ -495,12 +516,30 @@ impl Merger {
             .push(o);
     }
 
+    /// The instance an observation's address names: ip + port, where ports tell the
+    /// instances at one ip apart, else the ip alone when only one instance is there.
     fn find_home(&self, o: &Observation) -> InstanceId {
-        let only =
+        let ports = o.ports();
+        let at =
             o.ip.as_ref()
-                .and_then(|ip| self.by_ip.get(&(o.cluster.clone(), ip.clone())))
-                .filter(|ids| ids.len() == 1)
-                .and_then(|ids| ids.iter().next());
+                .and_then(|ip| self.by_ip.get(&(o.cluster.clone(), ip.clone())));
+        let only = at.and_then(|ids| {
+            let meets = |a: &AtAddress| !a.ports.is_disjoint(&ports);
+            if ids.len() == 1 {
+                // On a host declared to hold several instances, another port is another one.
+                let (id, a) = ids.iter().next()?;
+                let elsewhere = a.one_of_several && !ports.is_empty() && !meets(a);
+                return (!elsewhere).then_some(id);
+            }
+            if ports.is_empty() || ids.values().any(|a| a.ports.is_empty()) {
+                return None;
+            }
+            let mut meeting = ids.iter().filter(|(_, a)| meets(a)).map(|(id, _)| id);
+            match (meeting.next(), meeting.next()) {
+                (Some(id), None) => Some(id),
+                _ => None,
+            }
+        });
         home(o, only)
     }
 
@@ -678,5 +717,85 @@ mod tests {
         assert_eq!(weird.sources(), [SourceKind::Targets]);
         let three = fleet.instances().find(|i| i.name == "pg-a-3").unwrap();
         assert_eq!(three.sources(), [SourceKind::Live]);
+    }
+
+    /// An inventory `pg_instances` entry of cluster pg-a on `ip` at `port`.
+    fn entry(seq: u32, ip: &str, port: u16, exporter: u16) -> Observation {
+        use crate::observation::InventoryOrigin;
+        Observation::test(SourceKind::Inventory, "pg-a")
+            .seq(seq)
+            .ip(ip)
+            .origin(Origin::Inventory(InventoryOrigin {
+                file: "pigsty.yml".into(),
+                line: 1,
+                group: "pg-a".into(),
+                host: ip.into(),
+                vars: BTreeMap::from([("pg_exporter_port".into(), exporter.to_string())]),
+                port: Some(port),
+            }))
+    }
+
+    /// A target group of pg-a naming `ins`, scraped at `ip:port`.
+    fn scraped(ins: &str, ip: &str, port: u16) -> Observation {
+        use crate::observation::TargetOrigin;
+        let o = Observation::test(SourceKind::Targets, "pg-a")
+            .instance(ins)
+            .ip(ip)
+            .origin(Origin::Targets(TargetOrigin {
+                file: "pgsql/x.yml".into(),
+                line: 1,
+                index: 0,
+                targets: vec![format!("{ip}:{port}")],
+                labels: BTreeMap::new(),
+            }));
+        match crate::identity::seq_from_instance("pg-a", ins) {
+            Some(seq) => o.seq(seq),
+            None => o,
+        }
+    }
+
+    #[test]
+    fn instances_sharing_a_host_are_told_apart_by_port() {
+        let fleet = Fleet::build(vec![
+            SourceOutput::test(
+                SourceKind::Inventory,
+                vec![
+                    entry(1, "10.0.0.1", 6000, 9633),
+                    entry(2, "10.0.0.1", 6001, 9634),
+                    entry(5, "10.0.0.2", 6000, 9633),
+                ],
+            ),
+            SourceOutput::test(
+                SourceKind::Targets,
+                vec![
+                    // A typo in ins: the exporter port places it on seq 2.
+                    scraped("pg-a-x", "10.0.0.1", 9634),
+                    // A port no instance declares: its own instance, by its name.
+                    scraped("pg-a-3", "10.0.0.1", 9635),
+                    // The only instance at 10.0.0.2 is declared at another port.
+                    scraped("pg-a-4", "10.0.0.2", 9634),
+                    scraped("pg-a-5", "10.0.0.2", 9633),
+                ],
+            ),
+        ]);
+        let seen: Vec<(&str, usize)> = fleet
+            .instances()
+            .map(|i| (i.name.as_str(), i.observations.len()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("pg-a-1", 1),
+                ("pg-a-2", 2),
+                ("pg-a-3", 1),
+                ("pg-a-4", 1),
+                ("pg-a-5", 2)
+            ]
+        );
+        let two = fleet.instances().find(|i| i.name == "pg-a-2").unwrap();
+        assert_eq!(
+            two.ports_at(SourceKind::Inventory, "10.0.0.1"),
+            BTreeSet::from([6001, 9634])
+        );
     }
 }

@@ -89,12 +89,15 @@ pub fn seq_from_instance(cluster: &str, instance: &str) -> Option<u32> {
     if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    rest.parse().ok().filter(|&s| s > 0)
+    rest.parse().ok()
 }
 
-/// Parses a seq value as written in meta or inventory (`"1"`, `1`); seqs are positive.
+/// Parses a seq value as written in meta or inventory (`"1"`, `1`).
+///
+/// Any non-negative integer is a seq, as Pigsty's playbooks accept it: Citus examples
+/// number a shard's members from 0 (`pg-citus0-0`).
 pub fn parse_seq(raw: &str) -> Option<u32> {
-    raw.trim().parse::<u32>().ok().filter(|&s| s > 0)
+    raw.trim().parse::<u32>().ok()
 }
 
 /// Recovers the role word from a service name of the form `{cluster}-{role}`.
@@ -138,7 +141,8 @@ mod tests {
         assert_eq!(service_name("pg-test", &Role::Replica), "pg-test-replica");
         assert_eq!(seq_from_instance("pg-test", "pg-test-12"), Some(12));
         assert_eq!(seq_from_instance("pg-test", "pg-test-"), None);
-        assert_eq!(seq_from_instance("pg-test", "pg-test-0"), None);
+        assert_eq!(seq_from_instance("pg-test", "pg-test-0"), Some(0));
+        assert_eq!(seq_from_instance("pg-test", "pg-test--1"), None);
         assert_eq!(seq_from_instance("pg-test", "pg-testing-1"), None);
         assert_eq!(seq_from_instance("pg", "pg-test-1"), None);
         assert_eq!(
@@ -148,6 +152,8 @@ mod tests {
         assert_eq!(role_from_service("pg-test", "pg-test-default"), None);
         assert_eq!(parse_seq(" 3"), Some(3));
         assert_eq!(parse_seq("x"), None);
+        assert_eq!(parse_seq("0"), Some(0));
+        assert_eq!(parse_seq("-1"), None);
         assert!(valid_cluster_name("pg-test2"));
         assert!(!valid_cluster_name("Pg-test"));
         assert!(!valid_cluster_name(""));

@@ -2,7 +2,7 @@
 
 use crate::identity::Role;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -137,6 +137,10 @@ pub struct InventoryOrigin {
     pub host: String,
     /// The effective variables of the host (group vars overridden by host vars), as text.
     pub vars: BTreeMap<String, String>,
+    /// The PostgreSQL port of an instance declared under the host's `pg_instances`
+    /// (several instances on one host); `None` for the host's own instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 /// What a live probe of one instance found (the database itself, or Patroni's REST API).
@@ -218,6 +222,38 @@ pub struct Observation {
     pub ip: Option<String>,
     /// Where it was read.
     pub origin: Origin,
+}
+
+impl Observation {
+    /// The ports this record names next to its ip, which tell apart instances sharing a
+    /// host: a `pg_instances` entry's port and exporter port, a Consul service's port, a
+    /// target group's target ports. Empty for an inventory host's own instance and for
+    /// live probes.
+    pub fn ports(&self) -> BTreeSet<u16> {
+        match &self.origin {
+            Origin::Inventory(i) => {
+                let exporter = || i.vars.get("pg_exporter_port")?.trim().parse().ok();
+                i.port
+                    .into_iter()
+                    .chain(i.port.and_then(|_| exporter()))
+                    .collect()
+            }
+            Origin::Consul(c) => (c.port != 0).then_some(c.port).into_iter().collect(),
+            Origin::Targets(t) => t.targets.iter().filter_map(|t| target_port(t)).collect(),
+            Origin::Live(_) => BTreeSet::new(),
+        }
+    }
+}
+
+/// The port of a target written `host:port` or `[v6]:port`; none for a bare host.
+pub fn target_port(target: &str) -> Option<u16> {
+    let t = target.trim();
+    let port = match t.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:")?.1,
+        None if t.matches(':').count() == 1 => t.split_once(':')?.1,
+        None => return None,
+    };
+    port.parse().ok()
 }
 
 /// How reading a source went.
@@ -480,5 +516,42 @@ impl SourceOutput {
     /// A read of `kind` at a test location that said exactly these observations.
     pub(crate) fn test(kind: SourceKind, observations: Vec<Observation>) -> SourceOutput {
         SourceOutput::new(SourceReport::new(kind, "test"), observations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_ports_in_every_spelling() {
+        assert_eq!(target_port("10.0.0.1:9630"), Some(9630));
+        assert_eq!(target_port(" [fe80::1]:9100 "), Some(9100));
+        assert_eq!(target_port("fe80::1"), None);
+        assert_eq!(target_port("db1"), None);
+        assert_eq!(target_port("db1:http"), None);
+        let t =
+            Observation::test(SourceKind::Targets, "pg-a").origin(Origin::Targets(TargetOrigin {
+                file: PathBuf::from("t.yml"),
+                line: 1,
+                index: 0,
+                targets: vec!["10.0.0.1:9631".into(), "10.0.0.1:9630".into(), "x".into()],
+                labels: BTreeMap::new(),
+            }));
+        assert_eq!(t.ports(), BTreeSet::from([9630, 9631]));
+        let host = Observation::test(SourceKind::Inventory, "pg-a").origin(Origin::Inventory(
+            InventoryOrigin {
+                file: PathBuf::from("pigsty.yml"),
+                line: 1,
+                group: "pg-a".into(),
+                host: "10.0.0.1".into(),
+                vars: BTreeMap::from([("pg_exporter_port".into(), "9630".into())]),
+                port: None,
+            },
+        ));
+        assert!(
+            host.ports().is_empty(),
+            "a host's own instance names no port"
+        );
     }
 }

@@ -265,8 +265,8 @@ fn bad_values_keep_the_observation_and_name_their_place() {
     assert_eq!(
         out.report.errors,
         vec![
-            format!("{p}:6:30: host \"10.30.0.1\": pg_seq \"one\" is not a positive integer"),
-            format!("{p}:7:30: host \"10.30.0.2\": pg_seq \"-2\" is not a positive integer"),
+            format!("{p}:6:30: host \"10.30.0.1\": pg_seq \"one\" is not a non-negative integer"),
+            format!("{p}:7:30: host \"10.30.0.2\": pg_seq \"-2\" is not a non-negative integer"),
             format!("{p}:8:42: host \"10.30.0.3\": pg_role is a collection, expected a scalar"),
         ]
     );

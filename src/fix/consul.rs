@@ -489,10 +489,6 @@ pub fn reregister_body(current: &Value, change: &IdentityChange) -> Result<Value
             sanitize(c, 60)
         )));
     }
-    if change.seq == Some(0) {
-        return Err(FixError::Refused("seq must be positive".into()));
-    }
-
     let mut meta = match body.remove("Meta") {
         None => None,
         Some(Value::Object(m)) => Some(m),

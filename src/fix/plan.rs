@@ -8,10 +8,11 @@ use super::targets::{TargetEditError, add_group, digest, edit_group};
 use crate::consul::{ConsulClient, ConsulConfig, Endpoint};
 use crate::fleet::Instance;
 use crate::identity::{Role, instance_name, service_name};
-use crate::observation::{Observation, Origin, SourceKind};
+use crate::observation::{Observation, Origin, SourceKind, target_port};
+use crate::source::targets::{TargetGroup, parse_target_groups};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 impl From<TargetEditError> for FixError {
@@ -571,6 +572,9 @@ pub fn plan_add_target(
         .map_err(|e| FixError::Refused(format!("cannot read {}: {e}", file.display())))?;
     let original = String::from_utf8(bytes.clone())
         .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", file.display())))?;
+    if let Some(sibling) = per_instance_group(&file, &original) {
+        return plan_instance_file(&file, &sibling, desired, &ip);
+    }
     let comment = format!(
         "#======> {} [{}] @ {ip}",
         desired.instance,
@@ -580,6 +584,83 @@ pub fn plan_add_target(
     Ok(Step::TargetFile {
         diff: text_diff(&original, &text),
         digest: digest(&bytes),
+        file,
+        new_text: text,
+    })
+}
+
+/// The one group of a file laid out one instance per file (`pgsql/<ins>.yml`, Pigsty
+/// 1.0 and later), named after that group's `ins`.
+fn per_instance_group(file: &Path, text: &str) -> Option<TargetGroup> {
+    let groups = parse_target_groups(file, text).ok()?;
+    let [only] = groups.as_slice() else {
+        return None;
+    };
+    let stem = file.file_stem()?.to_str()?;
+    (only.labels.get("ins").map(String::as_str) == Some(stem)).then(|| only.clone())
+}
+
+/// A new `<ins>.yml` next to a sibling of the per-instance layout, written as the
+/// sibling is: its labels (identity ones with the instance's values) and its target
+/// ports at the instance's address, under Pigsty's `# ins [role] @ ip` line.
+fn plan_instance_file(
+    sibling_file: &Path,
+    sibling: &TargetGroup,
+    desired: &Desired,
+    ip: &str,
+) -> Result<Step, FixError> {
+    let ext = sibling_file
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "yml".into());
+    let file = sibling_file.with_file_name(format!("{}.{ext}", desired.instance));
+    if std::fs::symlink_metadata(&file).is_ok() {
+        return Err(FixError::Refused(format!(
+            "{} exists but holds no target group of {}; roster does not overwrite it",
+            file.display(),
+            desired.instance
+        )));
+    }
+    let role = desired.role.as_ref().map(|r| r.as_str().to_string());
+    let mut labels = BTreeMap::new();
+    for (name, value) in &sibling.labels {
+        let value = match name.as_str() {
+            "cls" => Some(desired.cluster.clone()),
+            "ins" => Some(desired.instance.clone()),
+            "ip" => Some(ip.to_string()),
+            "role" => role.clone(),
+            "svc" => desired.service(),
+            _ => Some(value.clone()),
+        };
+        if let Some(v) = value {
+            labels.insert(name.clone(), v);
+        }
+    }
+    let host = if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    };
+    let mut targets: Vec<String> = sibling
+        .targets
+        .iter()
+        .filter_map(|t| target_port(t).map(|port| format!("{host}:{port}")))
+        .collect();
+    if targets.is_empty() {
+        targets = [9630, 9631, 8008]
+            .iter()
+            .map(|p| format!("{host}:{p}"))
+            .collect();
+    }
+    let comment = format!(
+        "# {} [{}] @ {ip}",
+        desired.instance,
+        role.as_deref().unwrap_or("-")
+    );
+    let text = add_group(&file, "", &labels, &targets, Some(&comment))?;
+    Ok(Step::TargetFile {
+        diff: text_diff("", &text),
+        digest: digest(b""),
         file,
         new_text: text,
     })

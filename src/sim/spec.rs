@@ -343,7 +343,7 @@ impl FleetSpec {
             .expect("the bundled demo fleet is valid")
     }
 
-    /// Checks what the catalog needs: unique node names and addresses, valid IPs, seqs > 0.
+    /// Checks what the catalog needs: unique node names and addresses, valid IPs (any seq, 0 included, as Pigsty).
     pub fn validate(&self) -> Result<(), SpecError> {
         let bad = |m: String| Err(SpecError::Invalid(m));
         let mut nodes = HashSet::new();
@@ -379,9 +379,6 @@ impl FleetSpec {
             }
             for m in &c.members {
                 let what = format!("cluster {} seq {}", c.name, m.seq);
-                if m.seq == 0 {
-                    return bad(format!("{what}: seq must be positive"));
-                }
                 if m.ip.parse::<IpAddr>().is_err() {
                     return bad(format!("{what}: {:?} is not an IP address", m.ip));
                 }

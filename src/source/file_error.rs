@@ -15,6 +15,8 @@ pub enum FileKind {
     Target,
     /// The Pigsty (Ansible YAML) inventory.
     Inventory,
+    /// Prometheus' own configuration (`prometheus.yml`).
+    PrometheusConfig,
 }
 
 impl FileKind {
@@ -22,7 +24,7 @@ impl FileKind {
     fn missing(self) -> &'static str {
         match self {
             FileKind::Target => "no such file or directory",
-            FileKind::Inventory => "no such file",
+            FileKind::Inventory | FileKind::PrometheusConfig => "no such file",
         }
     }
 
@@ -31,6 +33,7 @@ impl FileKind {
         match self {
             FileKind::Target => "a target file",
             FileKind::Inventory => "an inventory file",
+            FileKind::PrometheusConfig => "a Prometheus configuration file",
         }
     }
 }

@@ -8,11 +8,18 @@
 //! `children` (defined elsewhere) does not pick up that parent's vars.
 //!
 //! Every host entry whose effective vars have `pg_cluster` becomes one observation, so a
-//! host listed in two database groups yields two. Pieces that cannot be read (a `pg_seq`
-//! that is not a positive integer, a `pg_role` that is a list, an empty `pg_cluster`) do
-//! not fail the file: the observation keeps what could be read and the report gets an
-//! error naming `file:line:column`. Repeated keys follow Ansible (the later one wins) and
-//! are noted.
+//! host listed in two database groups yields two. A top-level key other than `all` is a
+//! group too, as Ansible reads it, and host vars override group vars, so Citus hosts of
+//! one group with their own `pg_cluster` are clusters of their own. A host with
+//! `pg_instances` (`{<port>: {pg_cluster, pg_seq, pg_role, ...}}`, Greenplum/MatrixDB
+//! segment hosts) declares one instance per entry, the entry's vars over the host's and
+//! `pg_port` set to the key; the host is an instance itself only when it states a
+//! `pg_seq`. A file in which no host names a cluster is one error, not a read of nothing.
+//!
+//! Pieces that cannot be read (a `pg_seq` that is not a non-negative integer, a `pg_role`
+//! that is a list, an empty `pg_cluster`) do not fail the file: the observation keeps what
+//! could be read and the report gets an error naming `file:line:column`. Repeated keys
+//! follow Ansible (the later one wins) and are noted.
 
 use crate::identity::parse_seq;
 use crate::observation::{
@@ -172,6 +179,18 @@ struct Parsed {
     notes: Vec<String>,
     groups: usize,
     hosts: usize,
+    /// True once any host's effective vars (or `pg_instances` entry) set `pg_cluster`.
+    clusters_seen: bool,
+}
+
+/// Where an instance is declared: a host entry, or one entry of its `pg_instances`.
+struct Declared<'a> {
+    group: &'a str,
+    host: &'a str,
+    /// The host key, or the `pg_instances` port key: where errors point.
+    at: Position,
+    /// The `pg_instances` key, when the instance is one of several on its host.
+    port: Option<u16>,
 }
 
 /// Walks the group tree of one inventory, collecting observations and problems.
@@ -294,10 +313,76 @@ impl<'a> Walker<'a> {
             host_vars,
             format_args!("vars of host {:?}", host.value),
         );
+        let declared = Declared {
+            group,
+            host: &host.value,
+            at: position(host),
+            port: None,
+        };
+        let Some(instances) = self.pg_instances(&vars, &host.value) else {
+            self.declare(&declared, &vars);
+            return;
+        };
+        // A host whose instances are listed under `pg_instances` (Greenplum/MatrixDB
+        // segment hosts) is not itself an instance unless it states its own seq, as
+        // Pigsty's playbooks skip its preflight check.
+        if vars.contains_key("pg_seq") {
+            self.declare(&declared, &vars);
+        }
+        vars.remove("pg_instances");
+        for (key, entry) in instances {
+            let at = position(key);
+            let Some(port) = key.value.trim().parse::<u16>().ok().filter(|p| *p > 0) else {
+                self.error(
+                    at,
+                    format_args!(
+                        "host {:?}: pg_instances key {:?} is not a port; entry skipped",
+                        host.value, key.value
+                    ),
+                );
+                continue;
+            };
+            let what = format_args!("pg_instances entry {port} of host {:?}", host.value);
+            let mut own = vars.clone();
+            self.merge(&mut own, entry, what);
+            let declared = Declared {
+                port: Some(port),
+                at,
+                ..declared
+            };
+            self.declare(&declared, &own);
+        }
+    }
+
+    /// The entries of a host's `pg_instances`, or `None` when it has none (absent, null
+    /// or an empty mapping, Pigsty's default) or it is not a mapping (an error).
+    fn pg_instances(
+        &mut self,
+        vars: &Vars<'a>,
+        host: &str,
+    ) -> Option<Vec<&'a (Spanned<String>, Spanned<Node>)>> {
+        let node = vars.get("pg_instances")?;
+        let entries = self.mapping(node, format_args!("pg_instances of host {host:?}"));
+        (!entries.is_empty()).then_some(entries)
+    }
+
+    /// One instance, when its effective vars name a cluster.
+    fn declare(&mut self, declared: &Declared<'_>, vars: &Vars<'a>) {
         if !vars.contains_key("pg_cluster") {
+            if declared.port.is_some() {
+                self.error(
+                    declared.at,
+                    format_args!(
+                        "host {:?}: pg_instances entry {} has no pg_cluster; entry skipped",
+                        declared.host,
+                        declared.port.unwrap_or_default()
+                    ),
+                );
+            }
             return;
         }
-        if let Some(obs) = self.observation(group, host, &vars) {
+        self.out.clusters_seen = true;
+        if let Some(obs) = self.observation(declared, vars) {
             self.out.observations.push(obs);
         }
     }
@@ -320,19 +405,23 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn seq(&mut self, vars: &Vars<'a>, host: &Spanned<String>) -> Option<u32> {
+    fn seq(&mut self, vars: &Vars<'a>, declared: &Declared<'_>) -> Option<u32> {
         let Some(node) = vars.get("pg_seq") else {
+            let entry = declared
+                .port
+                .map(|p| format!(" pg_instances entry {p}:"))
+                .unwrap_or_default();
             self.error(
-                position(host),
+                declared.at,
                 format_args!(
-                    "host {:?}: pg_seq is missing (Pigsty requires it)",
-                    host.value
+                    "host {:?}:{entry} pg_seq is missing (Pigsty requires it)",
+                    declared.host
                 ),
             );
             return None;
         };
         let seq = match &node.value {
-            Node::Int(i) => u32::try_from(*i).ok().filter(|&s| s > 0),
+            Node::Int(i) => u32::try_from(*i).ok(),
             Node::Str(s) => parse_seq(s),
             _ => None,
         };
@@ -340,8 +429,8 @@ impl<'a> Walker<'a> {
             self.error(
                 position(node),
                 format_args!(
-                    "host {:?}: pg_seq {:?} is not a positive integer",
-                    host.value,
+                    "host {:?}: pg_seq {:?} is not a non-negative integer",
+                    declared.host,
                     render(&node.value)
                 ),
             );
@@ -349,27 +438,30 @@ impl<'a> Walker<'a> {
         seq
     }
 
-    fn observation(
-        &mut self,
-        group: &str,
-        host: &'a Spanned<String>,
-        vars: &Vars<'a>,
-    ) -> Option<Observation> {
-        let name = host.value.as_str();
+    fn observation(&mut self, declared: &Declared<'_>, vars: &Vars<'a>) -> Option<Observation> {
+        let name = declared.host;
         let Some(cluster) = self.text_var(vars, "pg_cluster", name) else {
             self.error(
-                position(host),
+                declared.at,
                 format_args!("host {name:?}: pg_cluster is empty; host skipped"),
             );
             return None;
         };
-        let seq = self.seq(vars, host);
+        let seq = self.seq(vars, declared);
         let role = self
             .text_var(vars, "pg_role", name)
             .map(|r| RoleClaim::new(&r, "pg_role"));
         let instance = self.text_var(vars, "pg_instance", name);
         let service = self.text_var(vars, "pg_service", name);
         let ip = host_ip(name, self.text_var(vars, "ansible_host", name));
+        let mut rendered: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.clone(), render(&v.value)))
+            .collect();
+        if let Some(port) = declared.port {
+            // As Pigsty's playbooks set it for each entry of `pg_instances`.
+            rendered.insert("pg_port".into(), port.to_string());
+        }
         Some(Observation {
             source: SourceKind::Inventory,
             cluster,
@@ -380,13 +472,11 @@ impl<'a> Walker<'a> {
             ip: Some(ip),
             origin: Origin::Inventory(InventoryOrigin {
                 file: self.path.to_path_buf(),
-                line: position(host).line,
-                group: group.to_string(),
+                line: declared.at.line,
+                group: declared.group.to_string(),
                 host: name.to_string(),
-                vars: vars
-                    .iter()
-                    .map(|(k, v)| (k.clone(), render(&v.value)))
-                    .collect(),
+                vars: rendered,
+                port: declared.port,
             }),
         })
     }
@@ -419,7 +509,7 @@ fn parse_detailed(path: &Path, text: &str) -> Result<Parsed, InventoryError> {
         out: Parsed::default(),
     };
     let top = match &root.value {
-        Node::Null => return Ok(walker.out),
+        Node::Null => return Ok(no_clusters(walker.out, path)),
         Node::Map(entries) => walker.entries(entries),
         _ => {
             return Err(InventoryError::parse(
@@ -435,7 +525,29 @@ fn parse_detailed(path: &Path, text: &str) -> Result<Parsed, InventoryError> {
     for (name, body) in top {
         walker.group(&name.value, body, &globals);
     }
-    Ok(walker.out)
+    if walker.out.clusters_seen {
+        Ok(walker.out)
+    } else {
+        Ok(no_clusters(walker.out, path))
+    }
+}
+
+/// A file in which no host names a cluster is most likely not the inventory at all (an
+/// infra-only config, prometheus.yml): one error says so. The shapes it found wrong on
+/// the way stay as notes, in case it is a broken inventory after all; the notes about
+/// its unfamiliar keys, which would only bury the error, are counted instead of listed.
+fn no_clusters(mut out: Parsed, path: &Path) -> Parsed {
+    let hidden = std::mem::take(&mut out.notes).len();
+    out.notes = std::mem::take(&mut out.errors);
+    out.errors.push(format!(
+        "no database clusters in {}: no host has pg_cluster; is this the Pigsty inventory?",
+        path.display()
+    ));
+    if hidden > 0 {
+        out.notes
+            .push(format!("{hidden} note(s) about unexpected keys not shown"));
+    }
+    out
 }
 
 /// `all.vars`: the globals every top-level group starts from (Ansible's `all` contains them).
@@ -491,155 +603,5 @@ pub fn read_inventory(path: &Path) -> SourceOutput {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::identity::Role;
-
-    fn parse(text: &str) -> Parsed {
-        parse_detailed(Path::new("inv.yml"), text).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn origin(o: &Observation) -> &InventoryOrigin {
-        match &o.origin {
-            Origin::Inventory(i) => i,
-            other => panic!("not an inventory origin: {other:?}"),
-        }
-    }
-
-    const PIGSTY: &str = "\
-all:
-  vars: {version: v1.5, pg_dbsu: postgres}
-  children:
-    meta:
-      hosts: {10.10.10.10: {}}
-      vars: {nginx_port: 80}
-    pg-test:
-      hosts:
-        10.10.10.11: { pg_seq: 1, pg_role: primary }
-        10.10.10.12:
-          pg_seq: '2'
-          pg_role: replica
-        node-3.example:
-          pg_seq: 3
-          pg_role: offline
-          ansible_host: 10.10.10.13
-      vars: { pg_cluster: pg-test, pg_users: [{name: u, roles: [a, b]}] }
-";
-
-    #[test]
-    fn pigsty_inventory_hosts_become_observations() {
-        let p = parse(PIGSTY);
-        assert!(p.errors.is_empty(), "{:?}", p.errors);
-        assert_eq!((p.groups, p.hosts), (3, 4));
-        let obs = &p.observations;
-        assert_eq!(obs.len(), 3);
-        let seqs: Vec<Option<u32>> = obs.iter().map(|o| o.seq).collect();
-        assert_eq!(seqs, vec![Some(1), Some(2), Some(3)]);
-        let ips: Vec<&str> = obs.iter().filter_map(|o| o.ip.as_deref()).collect();
-        assert_eq!(ips, vec!["10.10.10.11", "10.10.10.12", "10.10.10.13"]);
-        assert_eq!(obs[0].role.as_ref().map(|r| &r.role), Some(&Role::Primary));
-        assert_eq!(obs[0].role.as_ref().map(|r| r.from), Some("pg_role"));
-        assert_eq!(obs[0].instance, None);
-        let o = origin(&obs[2]);
-        assert_eq!(
-            (o.line, o.group.as_str(), o.host.as_str()),
-            (13, "pg-test", "node-3.example")
-        );
-        assert_eq!(o.vars.get("version").map(String::as_str), Some("v1.5"));
-        assert_eq!(o.vars.get("pg_seq").map(String::as_str), Some("3"));
-        assert_eq!(
-            o.vars.get("pg_users").map(String::as_str),
-            Some(r#"[{"name":"u","roles":["a","b"]}]"#)
-        );
-        assert!(!o.vars.contains_key("nginx_port"));
-    }
-
-    #[test]
-    fn bad_seq_keeps_the_observation_and_reports_the_place() {
-        let p = parse(
-            "pg-x:\n  hosts:\n    h1: {pg_seq: zero}\n    h2: {pg_seq: 0}\n    h3: {pg_seq: 1.5}\n    h4: {}\n  vars: {pg_cluster: pg-x}\n",
-        );
-        assert_eq!(p.observations.len(), 4);
-        assert!(p.observations.iter().all(|o| o.seq.is_none()));
-        assert_eq!(p.errors.len(), 4, "{:?}", p.errors);
-        assert!(
-            p.errors[0].starts_with("inv.yml:3:18: host \"h1\": pg_seq \"zero\" is not"),
-            "{:?}",
-            p.errors
-        );
-        assert!(p.errors[3].contains("pg_seq is missing"), "{:?}", p.errors);
-    }
-
-    #[test]
-    fn empty_cluster_and_collection_role_are_errors() {
-        let p = parse(
-            "g:\n  hosts:\n    a: {pg_cluster: '', pg_seq: 1}\n    b: {pg_cluster: c, pg_seq: 1, pg_role: [x]}\n",
-        );
-        assert_eq!(p.observations.len(), 1);
-        assert_eq!(p.observations[0].role, None);
-        assert_eq!(p.errors.len(), 2, "{:?}", p.errors);
-    }
-
-    #[test]
-    fn repeated_keys_last_wins_with_a_note() {
-        let p = parse(
-            "g:\n  hosts:\n    a: {pg_seq: 1}\n    a: {pg_seq: 2}\n  vars: {pg_cluster: c}\n",
-        );
-        assert_eq!(p.observations.len(), 1);
-        assert_eq!(p.observations[0].seq, Some(2));
-        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
-        assert!(p.notes[0].starts_with("inv.yml:3:5: key \"a\" repeated at line 4"));
-    }
-
-    #[test]
-    fn fatal_shapes() {
-        for text in ["- a\n- b\n", "just text\n", "all: {children: [\n"] {
-            let e = parse_detailed(Path::new("inv.yml"), text).err();
-            let Some(e) = e else {
-                panic!("{text:?} must fail")
-            };
-            assert!(e.to_string().starts_with("inv.yml:1:"), "{e}");
-        }
-        assert_eq!(parse("").observations.len(), 0);
-        assert_eq!(parse("# nothing\n").observations.len(), 0);
-    }
-
-    #[test]
-    fn deep_vars_hit_the_limit() {
-        let deep = format!(
-            "all:\n  vars:\n    x: {}{}\n",
-            "[".repeat(10_000),
-            "]".repeat(10_000)
-        );
-        let e = parse_detailed(Path::new("inv.yml"), &deep).err();
-        let Some(e) = e else {
-            panic!("deep vars must fail")
-        };
-        assert!(
-            e.to_string().contains("nesting deeper than 48 levels"),
-            "{e}"
-        );
-        let block: String = (0..200)
-            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
-            .collect();
-        let e = parse_detailed(Path::new("inv.yml"), &block).err();
-        assert!(e.is_some_and(|e| e.to_string().contains("nesting deeper")));
-    }
-
-    #[test]
-    fn host_ip_prefers_ip_keys() {
-        assert_eq!(host_ip("10.0.0.1", Some("10.9.9.9".into())), "10.0.0.1");
-        assert_eq!(host_ip("::1", None), "::1");
-        assert_eq!(host_ip("db1", Some("10.0.0.2".into())), "10.0.0.2");
-        assert_eq!(host_ip("db1", None), "db1");
-    }
-
-    #[test]
-    fn rendering() {
-        assert_eq!(render(&Node::Null), "null");
-        assert_eq!(render(&Node::Bool(true)), "true");
-        assert_eq!(render(&Node::Int(-3)), "-3");
-        assert_eq!(render(&Node::Str("x y".into())), "x y");
-        assert_eq!(render(&Node::Seq(Vec::new())), "[]");
-    }
-}
+#[path = "inventory_tests.rs"]
+mod tests;

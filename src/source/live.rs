@@ -19,7 +19,8 @@ pub struct LiveConfig {
     pub concurrency: usize,
 }
 
-/// The instances of a fleet that can be probed, with the port Consul's `postgres` service gives.
+/// The instances of a fleet that can be probed, at the port Consul's `postgres` service
+/// gives, else the inventory's `pg_instances` port, else 5432.
 ///
 /// Only what the other sources say counts, so a fleet that already holds a live read (the
 /// one on screen) names the same targets as the registrations alone: an instance that
@@ -35,6 +36,13 @@ pub fn targets(fleet: &Fleet) -> Vec<LiveTarget> {
             .find_map(|o| match &o.origin {
                 Origin::Consul(c) if c.service_name == "postgres" && c.port != 0 => Some(c.port),
                 _ => None,
+            })
+            .or_else(|| {
+                inst.by_source(SourceKind::Inventory)
+                    .find_map(|o| match &o.origin {
+                        Origin::Inventory(i) => i.port,
+                        _ => None,
+                    })
             })
             .unwrap_or(5432);
         out.push(LiveTarget {
@@ -187,5 +195,29 @@ mod tests {
         )]);
         let t = targets(&fleet);
         assert_eq!((t[0].instance.as_str(), t[0].port), ("pg-a-1", 5433));
+    }
+
+    #[test]
+    fn a_pg_instances_port_is_probed_when_consul_gives_none() {
+        use crate::observation::InventoryOrigin;
+        let entry = |seq: u32, port: Option<u16>| {
+            Observation::test(SourceKind::Inventory, "pg-a")
+                .seq(seq)
+                .ip("10.0.0.1")
+                .origin(Origin::Inventory(InventoryOrigin {
+                    file: "pigsty.yml".into(),
+                    line: 1,
+                    group: "pg-a".into(),
+                    host: "10.0.0.1".into(),
+                    vars: Default::default(),
+                    port,
+                }))
+        };
+        let fleet = Fleet::build(vec![SourceOutput::test(
+            SourceKind::Inventory,
+            vec![entry(1, Some(6001)), entry(2, None)],
+        )]);
+        let ports: Vec<u16> = targets(&fleet).iter().map(|t| t.port).collect();
+        assert_eq!(ports, [6001, 5432]);
     }
 }

@@ -108,6 +108,10 @@ pub fn write_file_with(
         path: path.to_path_buf(),
         reason: format!("the new text does not parse: {e}"),
     })?;
+    // A plan made while the file was absent (a new per-instance file) creates it.
+    if expected_digest == digest(b"") && fs::symlink_metadata(path).is_err() {
+        return create_file(path, new_text, backup);
+    }
     let original = fs::read(path).map_err(io_err(path, "reading"))?;
     if digest(&original) != expected_digest {
         return Err(TargetEditError::ChangedOnDisk {
@@ -141,4 +145,46 @@ pub fn restore_backup(path: &Path) -> Result<(), TargetEditError> {
         .map_err(io_err(&backup, "reading metadata"))?
         .permissions();
     replace_atomically(path, &bytes, &permissions)
+}
+
+/// Puts a new file at `path` that must not exist yet, mode 0644 as Pigsty's playbooks
+/// write target files; its `.bak` is empty, the original having been nothing, so
+/// restoring it leaves a file without targets.
+///
+/// The text goes to a temporary file first and is hard-linked into place, which fails
+/// rather than replaces when a file appeared at `path` since the plan.
+fn create_file(path: &Path, text: &str, backup: bool) -> Result<WriteOutcome, TargetEditError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::Permissions::from_mode(0o644);
+    let backup_file = backup_path(path);
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".roster-new-{}-{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    replace_atomically(&tmp, text.as_bytes(), &mode)?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            return Err(TargetEditError::ChangedOnDisk {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_err(path, "creating the file")(e)),
+    }
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir, "syncing the directory"))?;
+    if backup {
+        replace_atomically(&backup_file, b"", &mode)?;
+    }
+    Ok(WriteOutcome {
+        backup: backup_file,
+    })
 }

@@ -407,3 +407,37 @@ fn digests_and_backup_names() {
         Path::new("/x/pg-test.yml.bak")
     );
 }
+
+#[test]
+fn a_plan_made_while_the_file_was_absent_creates_it_once() {
+    use super::write_file_with;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pg-test-3.yml");
+    let labels: BTreeMap<String, String> = [("cls", "pg-test"), ("ins", "pg-test-3")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let text = add_group(&path, "", &labels, &["10.0.0.3:9630".into()], Some("# new")).unwrap();
+    assert_eq!(
+        text,
+        "# new\n- labels: {cls: pg-test, ins: pg-test-3}\n  targets: [10.0.0.3:9630]\n"
+    );
+    let absent = digest(b"");
+    write_file_with(&path, &absent, &text, true).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    assert_eq!(std::fs::read(backup_path(&path)).unwrap(), b"");
+    // The same plan again finds the file there: a changed file, not a second create.
+    let again = write_file_with(&path, &absent, &text, true).unwrap_err();
+    assert!(
+        matches!(again, TargetEditError::ChangedOnDisk { .. }),
+        "{again}"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+}

@@ -8,9 +8,13 @@
 //!
 //! Patterns follow Prometheus' `file_sd_configs.files` (a `*` only in the last path
 //! element), plus two conveniences Prometheus does not have: a plain file path of any
-//! extension-checked name, and a directory, of which roster reads the target files
-//! directly inside it and inside its immediate subdirectories (Pigsty 1.x keeps
-//! `targets/pgsql/*.yml`). The report's notes say which directories were read.
+//! extension-checked name, and a directory, read by its layout (`collect`, `layout`):
+//! Pigsty's per-job tree (a `pgsql/` subdirectory, 1.5 and later) as its PostgreSQL
+//! job reads it, with `patroni/` and `ping/` only corroborating and other jobs' groups
+//! left alone; any other directory (0.x's flat one) with the target files directly
+//! inside it and inside its immediate subdirectories. The report's notes say which
+//! reading was used. `prometheus_config` reads the PostgreSQL job's own patterns out of
+//! `prometheus.yml`, for the settings to read exactly what Prometheus reads.
 
 use crate::identity::seq_from_instance;
 use crate::observation::{
@@ -21,16 +25,19 @@ use crate::source::file_text::{self, Position, Problem};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_saphyr::Spanned;
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+mod collect;
+mod layout;
+pub mod prometheus_config;
+
+pub use collect::check_pattern;
+use collect::{Collected, collect_pattern, dedup_files};
+
 /// Deepest YAML nesting a target file may have; real files need 3 (list, group, labels).
 pub const MAX_TARGET_DEPTH: usize = 16;
-
-/// Extensions Prometheus accepts in a `files` pattern (exactly these spellings).
-const PATTERN_EXTENSIONS: [&str; 6] = [".json", ".yml", ".yaml", ".JSON", ".YML", ".YAML"];
 
 /// What can go wrong with one target file or pattern; every message names its place.
 #[derive(Debug, thiserror::Error)]
@@ -387,175 +394,6 @@ pub fn target_host(target: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_string())
 }
 
-/// Checks a glob the way Prometheus does: `^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`.
-pub fn check_pattern(pattern: &str) -> Result<(), TargetsError> {
-    let bad = |reason: &str| TargetsError::BadPattern {
-        pattern: pattern.to_string(),
-        reason: reason.to_string(),
-    };
-    if !PATTERN_EXTENSIONS.iter().any(|e| pattern.ends_with(e)) {
-        return Err(bad(
-            "must end in .json, .yml or .yaml (Prometheus file_sd rule)",
-        ));
-    }
-    if let Some(star) = pattern.find('*')
-        && pattern[star..].contains('/')
-    {
-        return Err(bad(
-            "`*` is only allowed in the last path element (Prometheus file_sd rule)",
-        ));
-    }
-    Ok(())
-}
-
-fn is_glob(pattern: &str) -> bool {
-    pattern.contains(['*', '?', '['])
-}
-
-/// The files to read, deduplicated and sorted, with the problems and notes met finding them.
-#[derive(Default)]
-struct Collected {
-    files: Vec<PathBuf>,
-    errors: Vec<TargetsError>,
-    notes: Vec<String>,
-}
-
-fn collect_pattern(pattern: &str, out: &mut Collected) {
-    if is_glob(pattern) {
-        collect_glob(pattern, out);
-        return;
-    }
-    let path = PathBuf::from(pattern);
-    match fs::metadata(&path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            out.errors.push(not_found(path));
-        }
-        Err(source) => out.errors.push(unreadable(path, source)),
-        Ok(meta) if meta.is_dir() && format_of(&path).is_some() => {
-            out.errors.push(is_directory(path));
-        }
-        Ok(meta) if meta.is_dir() => collect_dir(&path, out),
-        Ok(_) => out.files.push(path),
-    }
-}
-
-fn collect_glob(pattern: &str, out: &mut Collected) {
-    if let Err(e) = check_pattern(pattern) {
-        out.errors.push(e);
-        return;
-    }
-    let paths = match glob::glob(pattern) {
-        Ok(paths) => paths,
-        Err(e) => {
-            out.errors.push(TargetsError::BadPattern {
-                pattern: pattern.to_string(),
-                reason: e.to_string(),
-            });
-            return;
-        }
-    };
-    let mut matched = 0usize;
-    for entry in paths {
-        matched += 1;
-        match entry {
-            Ok(path) if path.is_dir() => out.errors.push(is_directory(path)),
-            Ok(path) => out.files.push(path),
-            Err(e) => out.errors.push(unreadable(
-                e.path().to_path_buf(),
-                io::Error::new(e.error().kind(), e.error().to_string()),
-            )),
-        }
-    }
-    if matched == 0 {
-        note_empty_glob(pattern, out);
-    }
-}
-
-/// Prometheus silently reads nothing for a glob that matches nothing; roster notes it,
-/// and calls it an error when even the directory the glob looks in is missing.
-fn note_empty_glob(pattern: &str, out: &mut Collected) {
-    let dir = Path::new(pattern)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !is_glob(&d.to_string_lossy()));
-    match dir {
-        Some(d) if !d.exists() => out.errors.push(not_found(d.to_path_buf())),
-        _ => out
-            .notes
-            .push(format!("pattern {pattern:?} matched no files")),
-    }
-}
-
-/// Reads a directory's own target files and those of its immediate subdirectories.
-fn collect_dir(dir: &Path, out: &mut Collected) {
-    let mut files = 0usize;
-    let mut skipped = 0usize;
-    let mut subdirs = BTreeSet::new();
-    for entry in dir_entries(dir, out) {
-        // A directory named like a target file is most likely a file replaced by a
-        // directory: an error naming it, not a silently empty subdirectory.
-        if entry.is_dir() && format_of(&entry).is_some() {
-            out.errors.push(is_directory(entry));
-        } else if entry.is_dir() {
-            for inner in dir_entries(&entry, out) {
-                if inner.is_dir() && format_of(&inner).is_some() {
-                    out.errors.push(is_directory(inner));
-                } else if !inner.is_dir() && format_of(&inner).is_some() {
-                    files += 1;
-                    subdirs.insert(entry.clone());
-                    out.files.push(inner);
-                } else if !inner.is_dir() {
-                    skipped += 1;
-                }
-            }
-        } else if format_of(&entry).is_some() {
-            files += 1;
-            out.files.push(entry);
-        } else {
-            skipped += 1;
-        }
-    }
-    out.notes.push(dir_note(dir, files, skipped, &subdirs));
-}
-
-fn dir_note(dir: &Path, files: usize, skipped: usize, subdirs: &BTreeSet<PathBuf>) -> String {
-    let mut note = format!("directory {}: {files} target file(s)", dir.display());
-    if !subdirs.is_empty() {
-        let names: Vec<String> = subdirs.iter().map(|d| d.display().to_string()).collect();
-        note.push_str(&format!(", read from it and from {}", names.join(", ")));
-    }
-    if skipped > 0 {
-        note.push_str(&format!(
-            "; {skipped} other file(s) skipped (not .yml/.yaml/.json)"
-        ));
-    }
-    note
-}
-
-fn dir_entries(dir: &Path, out: &mut Collected) -> Vec<PathBuf> {
-    match fs::read_dir(dir) {
-        Ok(rd) => {
-            let mut v: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            v.sort();
-            v
-        }
-        Err(source) => {
-            out.errors.push(unreadable(dir.to_path_buf(), source));
-            Vec::new()
-        }
-    }
-}
-
-/// Sorts and drops files reached twice (through two patterns, or a symlink).
-fn dedup_files(files: Vec<PathBuf>) -> Vec<PathBuf> {
-    let mut seen = BTreeSet::new();
-    let mut sorted = files;
-    sorted.sort();
-    sorted
-        .into_iter()
-        .filter(|p| seen.insert(fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-        .collect()
-}
-
 /// Totals kept while reading, reported as facts.
 #[derive(Default)]
 struct Tally {
@@ -606,7 +444,9 @@ pub fn read_targets(patterns: &[String]) -> SourceOutput {
             }
         }
     }
+    let corroborating = std::mem::take(&mut collected.corroborating);
     finish_report(&mut report, collected, &tally);
+    layout::corroborate(&corroborating, &observations, &mut report);
     SourceOutput::new(report, observations)
 }
 
@@ -634,5 +474,4 @@ fn finish_report(report: &mut SourceReport, collected: Collected, tally: &Tally)
 }
 
 #[cfg(test)]
-#[path = "targets_tests.rs"]
 mod tests;
