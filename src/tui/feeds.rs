@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::consul::ConsulClient;
 use crate::fleet::Fleet;
 use crate::gather::{Gathered, gather};
-use crate::observation::{SourceKind, SourceOutput};
+use crate::observation::{SourceKind, SourceOutput, SourceReport};
 use crate::report::CheckResult;
 use crate::source;
 use crate::source::probe::LiveTarget;
@@ -101,9 +101,19 @@ impl Live {
     /// Switches Consul to another datacenter: its watch restarts from a fresh read.
     pub fn set_datacenter(&mut self, dc: String) {
         if let Some(c) = self.settings.consul.as_mut() {
-            c.config.datacenter = Some(dc);
+            c.config.datacenter = Some(dc.clone());
             self.consul_watch = None;
+            // Until the new datacenter answers, Consul is unread there, not empty: a
+            // rebuild in between must not find every instance clean without it.
+            let location = self
+                .output(SourceKind::Consul)
+                .map(|o| o.report.location)
+                .unwrap_or_default();
+            let mut pending = SourceReport::new(SourceKind::Consul, location);
+            pending.error(format!("datacenter {dc}: not read yet"));
+            pending.read_at = None;
             self.latest.retain(|o| o.report.kind != SourceKind::Consul);
+            self.store(SourceOutput::new(pending, Vec::new()), false);
             self.read_all();
         }
     }
@@ -341,5 +351,25 @@ mod tests {
             asked = next_live_read(&mut updates).await;
         }
         assert_eq!(asked, BTreeSet::from([1, 2]));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_datacenter_switch_leaves_consul_unread_not_empty() {
+        let (events_tx, _events) = mpsc::channel(16);
+        let (updates_tx, _updates) = mpsc::channel(16);
+        let args = crate::config::SourceArgs {
+            consul: Some("http://127.0.0.1:1".into()),
+            ..crate::config::SourceArgs::default()
+        };
+        let settings = crate::config::resolve(&args, &|_| None).expect("settings");
+        let mut live = Live::new(settings, events_tx, updates_tx);
+        live.set_datacenter("dc2".into());
+        let consul = live.output(SourceKind::Consul).expect("a Consul output");
+        assert!(consul.report.failed_entirely(), "{:?}", consul.report);
+        assert!(
+            consul.report.errors.iter().any(|e| e.contains("dc2")),
+            "{:?}",
+            consul.report.errors
+        );
     }
 }
