@@ -1,4 +1,5 @@
-//! Asking PostgreSQL itself: `pg_is_in_recovery()`, timeline, WAL positions, standbys.
+//! Asking PostgreSQL itself: `pg_is_in_recovery()`, timeline, WAL positions, standbys,
+//! and its own WAL receiver.
 //!
 //! TLS follows libpq's `sslmode` without certificate verification (`disable`, `allow`,
 //! `prefer`, `require`); `verify-ca`/`verify-full` are refused rather than silently
@@ -18,6 +19,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Everything in one round trip: a simple query carries both statements, and the CTE
 /// asks `pg_is_in_recovery()` once so a promotion mid-query cannot pick mixed branches.
+///
+/// The WAL receiver is the replica's own word on streaming (a row whose status is hidden
+/// means the user lacks `pg_read_all_stats`); the standby list is read on replicas too,
+/// since a cascading replica streams from another replica.
 const PROBE_SQL: &str = r#"
 WITH s AS (SELECT pg_is_in_recovery() AS rec)
 SELECT s.rec::text AS in_recovery,
@@ -36,10 +41,14 @@ SELECT s.rec::text AS in_recovery,
         THEN greatest(0, (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint)
    END)::text AS lag_ms,
   to_char(pg_postmaster_start_time() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS started_at,
-  current_setting('server_version') AS server_version
+  current_setting('server_version') AS server_version,
+  (SELECT coalesce(status, 'unknown') FROM pg_stat_wal_receiver LIMIT 1) AS wal_receiver_status,
+  (SELECT CASE WHEN sender_host LIKE '%:%' THEN '[' || sender_host || ']' ELSE sender_host END
+          || ':' || sender_port
+   FROM pg_stat_wal_receiver LIMIT 1) AS sender
 FROM s;
-SELECT coalesce(host(client_addr), 'local') AS standby
-FROM pg_stat_replication WHERE NOT pg_is_in_recovery() ORDER BY 1;
+SELECT coalesce(host(client_addr), 'local') AS standby, application_name
+FROM pg_stat_replication WHERE state = 'streaming' ORDER BY 1, 2;
 "#;
 
 /// Connects to one instance and reads its live role and replication state.
@@ -223,6 +232,7 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
     let mut statement = 0;
     let mut main = None;
     let mut standbys = Vec::new();
+    let mut standby_names = Vec::new();
     for m in messages {
         match m {
             SimpleQueryMessage::CommandComplete(_) => statement += 1,
@@ -239,6 +249,8 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
                         "lag_ms",
                         "started_at",
                         "server_version",
+                        "wal_receiver_status",
+                        "sender",
                     ]
                     .map(get),
                 );
@@ -246,6 +258,11 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
             SimpleQueryMessage::Row(row) => {
                 if let Ok(Some(s)) = row.try_get(0) {
                     standbys.push(s.to_string());
+                }
+                if let Ok(Some(n)) = row.try_get(1)
+                    && !n.is_empty()
+                {
+                    standby_names.push(n.to_string());
                 }
             }
             _ => {}
@@ -262,6 +279,8 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
             lag_ms,
             started_at,
             server_version,
+            wal_receiver_status,
+            sender,
         ],
     ) = main
     else {
@@ -294,6 +313,9 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
             started_at,
             server_version,
             standbys,
+            standby_names,
+            wal_receiver_status,
+            sender,
             state: None,
         },
     })
