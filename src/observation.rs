@@ -169,6 +169,16 @@ pub struct LiveOrigin {
     /// Addresses of the standbys streaming from it (`pg_stat_replication.client_addr`);
     /// a replica lists the standbys that cascade from it.
     pub standbys: Vec<String>,
+    /// The rest of what the database says of its replication links (boxed: every
+    /// `Origin` is as large as its largest variant, and most are Consul's).
+    pub replication: Box<Replication>,
+    /// Patroni's member state (`running`, `start failed`, ...).
+    pub state: Option<String>,
+}
+
+/// What a database says of its replication links, beyond the addresses of its standbys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Replication {
     /// Names of the standbys streaming from it (`pg_stat_replication.application_name`:
     /// Patroni sets it to the member name, which in Pigsty is the instance name).
     pub standby_names: Vec<String>,
@@ -177,8 +187,6 @@ pub struct LiveOrigin {
     pub wal_receiver_status: Option<String>,
     /// Where its WAL receiver streams from (`sender_host:sender_port`), when it runs one.
     pub sender: Option<String>,
-    /// Patroni's member state (`running`, `start failed`, ...).
-    pub state: Option<String>,
 }
 
 /// Where an observation was read, per source kind.

@@ -81,7 +81,7 @@ pub(crate) fn streaming<'a>(
     }
     seen.push(&replica.name);
     let own = asked_postgres(replica);
-    let status = own.and_then(|l| l.wal_receiver_status.as_deref());
+    let status = own.and_then(|l| l.replication.wal_receiver_status.as_deref());
     if status == Some("streaming") {
         match own.and_then(|l| upstream(cluster, replica, l)) {
             // A sender that is no member's address (a relay, a VIP, a second interface)
@@ -121,7 +121,12 @@ pub(crate) fn streaming<'a>(
         _ => None,
     };
     let upstream_says = asked_postgres(primary).map(|p| {
-        let mut list: Vec<&str> = p.standby_names.iter().map(String::as_str).collect();
+        let mut list: Vec<&str> = p
+            .replication
+            .standby_names
+            .iter()
+            .map(String::as_str)
+            .collect();
         list.extend(p.standbys.iter().map(String::as_str));
         list.dedup();
         if list.is_empty() {
@@ -142,7 +147,7 @@ fn lists(upstream: &Instance, standby: &Instance) -> bool {
     let Some(l) = asked_postgres(upstream) else {
         return false;
     };
-    if l.standby_names.iter().any(|n| *n == standby.name) {
+    if l.replication.standby_names.contains(&standby.name) {
         return true;
     }
     standby
@@ -159,7 +164,7 @@ fn upstream<'a>(
     replica: &Instance,
     own: &LiveOrigin,
 ) -> Option<&'a Instance> {
-    let (host, port) = split_host_port(own.sender.as_deref()?)?;
+    let (host, port) = split_host_port(own.replication.sender.as_deref()?)?;
     cluster.instances.iter().find(|m| {
         if m.name == replica.name {
             return false;

@@ -41,8 +41,8 @@ fn patroni(seq: u32, role: &str) -> Observation {
 }
 
 fn streams(l: &mut LiveOrigin, from: &str) {
-    l.wal_receiver_status = Some("streaming".into());
-    l.sender = Some(from.into());
+    l.replication.wal_receiver_status = Some("streaming".into());
+    l.replication.sender = Some(from.into());
 }
 
 /// The decision for member `seq` of a one-cluster fleet whose seq 1 is the primary.
@@ -79,7 +79,7 @@ fn the_primary_listing_the_replica_by_name_or_address_is_enough() {
     let by_name = vec![
         pg(1, "primary", |l| {
             l.standbys = vec!["192.168.9.2".into()];
-            l.standby_names = vec!["pg-a-2".into()];
+            l.replication.standby_names = vec!["pg-a-2".into()];
         }),
         patroni(2, "replica"),
     ];
@@ -96,10 +96,10 @@ fn a_waiting_receiver_the_primary_does_not_list_is_not_streaming() {
     let obs = vec![
         pg(1, "primary", |l| {
             l.standbys = vec![ip(3)];
-            l.standby_names = vec!["pg-a-3".into()];
+            l.replication.standby_names = vec!["pg-a-3".into()];
         }),
         pg(2, "replica", |l| {
-            l.wal_receiver_status = Some("waiting".into())
+            l.replication.wal_receiver_status = Some("waiting".into())
         }),
     ];
     assert_eq!(
@@ -140,8 +140,12 @@ fn a_cascading_replica_streams_through_a_streaming_replica() {
     }
     // By the upstream replica's list, when seq 3 was asked through Patroni.
     let listed = vec![
-        pg(1, "primary", |l| l.standby_names = vec!["pg-a-2".into()]),
-        pg(2, "replica", |l| l.standby_names = vec!["pg-a-3".into()]),
+        pg(1, "primary", |l| {
+            l.replication.standby_names = vec!["pg-a-2".into()]
+        }),
+        pg(2, "replica", |l| {
+            l.replication.standby_names = vec!["pg-a-3".into()]
+        }),
         patroni(3, "replica"),
     ];
     assert_eq!(judge(listed, 3), Streaming::Yes);
@@ -165,7 +169,7 @@ fn witnesses_that_cannot_see_streaming_make_no_verdict() {
     let obs = vec![
         patroni(1, "primary"),
         pg(2, "replica", |l| {
-            l.wal_receiver_status = Some("unknown".into())
+            l.replication.wal_receiver_status = Some("unknown".into())
         }),
     ];
     assert_eq!(judge(obs, 2), Streaming::Unknown);
@@ -195,7 +199,7 @@ fn the_finding_says_why() {
             pg(1, "primary", |l| l.standbys = vec![ip(2)]),
             pg(2, "replica", |l| streams(l, "10.0.0.1:5432")),
             pg(3, "replica", |l| {
-                l.wal_receiver_status = Some("stopping".into())
+                l.replication.wal_receiver_status = Some("stopping".into())
             }),
         ],
     )]);
