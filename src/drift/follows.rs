@@ -231,9 +231,19 @@ impl Primaries {
         known.all(|n| n == first).then_some(one.as_str())
     }
 
-    /// True when the places that can say do not all name the same single primary.
+    /// True when the places that can say do not all name the same single primary (or
+    /// all name the same two).
     pub fn disputed(&self) -> bool {
-        self.agreed().is_none() && self.places.iter().any(|(_, n)| n.is_some())
+        let mut known = self.places.iter().filter_map(|(_, n)| n.as_deref());
+        let Some(first) = known.next() else {
+            return false;
+        };
+        first.len() > 1 || known.any(|n| n != first)
+    }
+
+    /// True when some place can say who is primary (even if it says nobody is).
+    pub fn known(&self) -> bool {
+        self.places.iter().any(|(_, n)| n.is_some())
     }
 
     /// What one place says, when it was read.
@@ -303,8 +313,13 @@ pub fn primaries(fleet: &Fleet, cluster: &Cluster) -> Primaries {
 }
 
 fn first_line(s: &str) -> String {
+    const MAX: usize = 300;
     let line = s.lines().next().unwrap_or("").trim();
-    line.chars().take(160).collect()
+    if line.chars().count() > MAX {
+        line.chars().take(MAX - 1).chain(['…']).collect()
+    } else {
+        line.to_string()
+    }
 }
 
 #[cfg(test)]
