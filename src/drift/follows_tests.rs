@@ -270,6 +270,13 @@ fn primaries_agree_when_every_place_that_can_say_names_one() {
     assert_eq!(p.live(), None);
 
     let fleet = Fleet::build(vec![
+        place(SourceKind::Consul, "RR"),
+        place(SourceKind::Targets, "RR"),
+    ]);
+    let p = primaries(&fleet, &fleet.clusters[0]);
+    assert!(p.known() && !p.disputed() && p.agreed().is_none(), "{p:?}");
+
+    let fleet = Fleet::build(vec![
         place(SourceKind::Consul, "PP"),
         place(SourceKind::Targets, "RR"),
     ]);

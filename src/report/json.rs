@@ -1,8 +1,8 @@
 //! The JSON document of `roster check --format json`.
 
 use super::{CheckResult, Summary};
-use crate::drift::Finding;
-use crate::observation::SourceReport;
+use crate::drift::{Finding, Follows, follows, primaries};
+use crate::observation::{SourceKind, SourceReport};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 struct Doc<'a> {
     sources: Vec<JsonSource<'a>>,
     notes: &'a [String],
+    clusters: Vec<JsonCluster>,
     instances: Vec<JsonInstance<'a>>,
     findings: &'a [Finding],
     summary: Summary,
@@ -21,6 +22,22 @@ struct JsonSource<'a> {
     report: &'a SourceReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// Who each place names primary, and whether the registrations follow the live roles.
+#[derive(Serialize)]
+struct JsonCluster {
+    cluster: String,
+    /// The one instance every place that can say names primary; null when they differ.
+    primary: Option<String>,
+    disputed: bool,
+    /// The one live primary; null without `--live`, without an answer, or with several.
+    live_primary: Option<String>,
+    /// Place -> the instances it names primary (null: it cannot say).
+    primaries: BTreeMap<&'static str, Option<Vec<String>>>,
+    /// Only with `--live`: `{"verdict": "yes"|"no"|"unknown", "reasons": [...]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follows: Option<Follows>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +85,29 @@ pub fn render(r: &CheckResult) -> String {
                 .unwrap_or(0),
         })
         .collect();
+    let clusters = r
+        .fleet
+        .clusters
+        .iter()
+        .map(|c| {
+            let p = primaries(&r.fleet, c);
+            JsonCluster {
+                cluster: c.name.clone(),
+                primary: p.agreed().map(str::to_string),
+                disputed: p.disputed(),
+                live_primary: p.live().map(str::to_string),
+                primaries: p
+                    .places
+                    .iter()
+                    .map(|(k, n)| (k.name(), n.clone()))
+                    .collect(),
+                follows: r
+                    .fleet
+                    .source(SourceKind::Live)
+                    .map(|_| follows(&r.fleet, c)),
+            }
+        })
+        .collect();
     let doc = Doc {
         sources: r
             .fleet
@@ -79,6 +119,7 @@ pub fn render(r: &CheckResult) -> String {
             })
             .collect(),
         notes: &r.notes,
+        clusters,
         instances,
         findings: &r.findings,
         summary: r.summary(),
