@@ -60,9 +60,13 @@ pub struct SourceArgs {
     /// Database for --live [env: PGDATABASE] [default: postgres]
     #[arg(long, value_name = "DB", global = true)]
     pub pg_dbname: Option<String>,
-    /// disable, prefer or require [env: PGSSLMODE] [default: prefer]
+    /// disable, allow, prefer, require, verify-ca or verify-full [env: PGSSLMODE] [default: prefer]
     #[arg(long, value_name = "MODE", global = true)]
     pub pg_sslmode: Option<String>,
+    /// Root certificates (PEM) for --pg-sslmode verify-ca/verify-full, or `system`
+    /// [env: PGSSLROOTCERT] [default: ~/.postgresql/root.crt]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub pg_sslrootcert: Option<PathBuf>,
     /// Patroni REST API port for --live (0: do not ask Patroni)
     #[arg(long, value_name = "PORT", global = true)]
     pub patroni_port: Option<u16>,
@@ -486,6 +490,11 @@ fn live_config(
                 .clone()
                 .or_else(|| env("PGSSLMODE"))
                 .unwrap_or_else(|| "prefer".into()),
+            sslrootcert: args
+                .pg_sslrootcert
+                .clone()
+                .or_else(|| env("PGSSLROOTCERT").map(PathBuf::from))
+                .or_else(|| env("HOME").map(|h| Path::new(&h).join(".postgresql/root.crt"))),
             passfile,
             connect_timeout: timeout,
         }),
@@ -587,6 +596,30 @@ mod tests {
         a.no_consul = true;
         let s = resolve(&a, &env_of(&[("CONSUL_HTTP_ADDR", "e:8500")])).unwrap();
         assert!(s.consul.is_none());
+    }
+
+    #[test]
+    fn live_root_certificates_as_libpq_finds_them() {
+        let root = |a: &SourceArgs, env: &[(&str, &str)]| {
+            live_config(a, &env_of(env))
+                .pg
+                .and_then(|p| p.sslrootcert)
+                .map(|p| p.display().to_string())
+        };
+        let mut a = SourceArgs::default();
+        assert_eq!(
+            root(&a, &[]).as_deref(),
+            Some("/nonexistent-home/.postgresql/root.crt")
+        );
+        assert_eq!(
+            root(&a, &[("PGSSLROOTCERT", "/etc/pg/ca.pem")]).as_deref(),
+            Some("/etc/pg/ca.pem")
+        );
+        a.pg_sslrootcert = Some(PathBuf::from("system"));
+        assert_eq!(
+            root(&a, &[("PGSSLROOTCERT", "/etc/pg/ca.pem")]).as_deref(),
+            Some("system")
+        );
     }
 
     #[test]

@@ -28,11 +28,14 @@ CONSUL_TLS_SERVER_NAME, CONSUL_NAMESPACE, CONSUL_PARTITION.";
 const CHECK_HELP: &str = "\
 Exit codes: 0 no finding at or above --fail-on; 1 such findings exist;
 2 a configured source could not be read (findings from the others are still printed).
+With --live --cluster CLS (did every registration follow the live roles?): 0 yes;
+1 no, or a finding of the cluster reaches --fail-on; 2 it cannot be told.
 
 Examples:
   roster check --consul 127.0.0.1:8500 --targets /etc/prometheus/targets --inventory pigsty.yml
   roster check --no-consul --targets 'targets/pgsql/*.yml' --inventory pigsty.yml --fail-on error
-  roster check --format json | jq '.findings[] | select(.kind == \"role-mismatch\")'";
+  roster check --format json | jq '.findings[] | select(.kind == \"role-mismatch\")'
+  roster check --live --cluster pg-test --fail-on error --wait 60s";
 
 const FIX_HELP: &str = "\
 Exit codes as `roster check`: 0 nothing drifts in the selection afterwards; 1 findings
@@ -132,7 +135,8 @@ struct CheckArgs {
     /// Only this cluster (repeatable)
     #[arg(long = "cluster", value_name = "CLS")]
     clusters: Vec<String>,
-    /// Keep reading until nothing at or above --fail-on is left, at most this long (e.g. 60s)
+    /// Keep reading until nothing at or above --fail-on is left (with --live --cluster: until
+    /// every registration follows), at most this long (e.g. 60s)
     #[arg(long, value_name = "DURATION", value_parser = config::parse_duration)]
     wait: Option<std::time::Duration>,
 }

@@ -56,6 +56,32 @@ async fn demo_fleet_reports_every_planted_drift_and_nothing_else() {
     let instances = doc["instances"].as_array().unwrap();
     assert!(instances.iter().any(|i| i["instance"] == "pg-meta-1"));
     assert_eq!(doc["summary"]["clusters"], 7);
+    // Each cluster says who each place names primary; without --live there is no verdict.
+    let cluster = |name: &str| {
+        doc["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cluster"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no cluster {name} in {}", doc["clusters"]))
+    };
+    let meta = cluster("pg-meta");
+    assert_eq!(meta["primary"], "pg-meta-1", "{meta}");
+    assert_eq!(meta["disputed"], false, "{meta}");
+    assert!(meta.get("follows").is_none(), "{meta}");
+    let test = cluster("pg-test");
+    assert_eq!(test["disputed"], true, "{test}");
+    assert_eq!(test["primary"], serde_json::Value::Null, "{test}");
+    assert_eq!(
+        test["primaries"]["consul"],
+        serde_json::json!(["pg-test-2"])
+    );
+    assert_eq!(
+        test["primaries"]["targets"],
+        serde_json::json!(["pg-test-1"])
+    );
+    assert_eq!(test["live_primary"], serde_json::Value::Null, "{test}");
     demo.stop().await;
 }
 

@@ -1,7 +1,7 @@
 //! The JSON document of `roster check --format json`.
 
 use super::{CheckResult, Summary};
-use crate::drift::Finding;
+use crate::drift::{Finding, Follows, follows, primaries};
 use crate::observation::{SourceKind, SourceReport};
 use crate::verdict::{Verdict, unread};
 use serde::Serialize;
@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 struct Doc<'a> {
     sources: Vec<JsonSource<'a>>,
     notes: &'a [String],
+    clusters: Vec<JsonCluster>,
     instances: Vec<JsonInstance<'a>>,
     findings: &'a [Finding],
     summary: Summary,
@@ -24,6 +25,22 @@ struct JsonSource<'a> {
     read: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// Who each place names primary, and whether the registrations follow the live roles.
+#[derive(Serialize)]
+struct JsonCluster {
+    cluster: String,
+    /// The one instance every place that can say names primary; null when they differ.
+    primary: Option<String>,
+    disputed: bool,
+    /// The one live primary; null without `--live`, without an answer, or with several.
+    live_primary: Option<String>,
+    /// Place -> the instances it names primary (null: it cannot say).
+    primaries: BTreeMap<&'static str, Option<Vec<String>>>,
+    /// Only with `--live`: `{"verdict": "yes"|"no"|"unknown", "reasons": [...]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follows: Option<Follows>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +104,29 @@ pub fn render(r: &CheckResult) -> String {
                 .unwrap_or(0),
         })
         .collect();
+    let clusters = r
+        .fleet
+        .clusters
+        .iter()
+        .map(|c| {
+            let p = primaries(&r.fleet, c);
+            JsonCluster {
+                cluster: c.name.clone(),
+                primary: p.agreed().map(str::to_string),
+                disputed: p.disputed(),
+                live_primary: p.live().map(str::to_string),
+                primaries: p
+                    .places
+                    .iter()
+                    .map(|(k, n)| (k.name(), n.clone()))
+                    .collect(),
+                follows: r
+                    .fleet
+                    .source(SourceKind::Live)
+                    .map(|_| follows(&r.fleet, c)),
+            }
+        })
+        .collect();
     let doc = Doc {
         sources: r
             .fleet
@@ -99,6 +139,7 @@ pub fn render(r: &CheckResult) -> String {
             })
             .collect(),
         notes: &r.notes,
+        clusters,
         instances,
         findings: &r.findings,
         summary: r.summary_of(&verdicts),

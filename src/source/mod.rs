@@ -6,6 +6,7 @@ pub mod file_text;
 pub mod inventory;
 pub mod live;
 pub mod patroni;
+pub mod pg_tls;
 pub mod pgpass;
 pub mod postgres;
 pub mod probe;

@@ -737,7 +737,15 @@ async fn failover_view_shows_who_follows_the_live_primary() {
     assert!(screen.contains("Failover check: pg-web"), "{screen}");
     assert!(screen.contains("live primary: pg-web-3"), "{screen}");
     assert!(
-        screen.contains("not following: consul (2), targets (2), inventory (2)"),
+        screen.contains("not following — select a member and press r:"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("- consul names pg-web-1 primary, live says pg-web-3"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("- targets names pg-web-1 primary, live says pg-web-3"),
         "{screen}"
     );
     let row = screen.lines().find(|l| l.contains("pg-web-3 ")).unwrap();
@@ -768,4 +776,42 @@ async fn failover_view_without_live_says_how_to_get_it() {
     assert!(screen.contains("start roster with --live"), "{screen}");
     press(&mut s, "\u{1b}");
     assert!(s.failover.is_none());
+}
+
+#[tokio::test]
+async fn a_disputed_cluster_row_shows_each_place_s_primary_and_copies_them_all() {
+    // pg-web after a switchover nobody followed: live says seq 3, every place seq 1.
+    let mut s = state(
+        crate::tui::demo_data::demo_with_live_switchover()
+            .await
+            .expect("demo"),
+        (100, 16),
+    );
+    press(&mut s, "/cluster:pg-web\n");
+    let buf = render(&s);
+    let screen = text(&buf);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("v pg-web "))
+        .unwrap_or_else(|| panic!("no pg-web row in\n{screen}"));
+    assert!(
+        row.contains("P? pg-web-3 (L) pg-web-1 (CTI)  !E 6"),
+        "the live primary first, then what the places say: {row}"
+    );
+    let Some((x, y)) = find(&buf, "P? pg-web-3") else {
+        panic!("{screen}");
+    };
+    assert_eq!(buf[(x, y)].fg, Color::Red, "a dispute is an error");
+    insta::assert_snapshot!("disputed_cluster_row_100x16", screen);
+
+    let effects = press(&mut s, "y");
+    let [Effect::Copy(copied)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(
+        copied,
+        "cluster=pg-web primary=disputed primary(consul)=pg-web-1 primary(targets)=pg-web-1 \
+         primary(inventory)=pg-web-1 primary(live)=pg-web-3 follows=no \
+         members=pg-web-1,pg-web-2,pg-web-3"
+    );
 }

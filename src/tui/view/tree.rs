@@ -1,9 +1,10 @@
 //! The fleet tree: clusters, instances, and under an instance what each source recorded.
 
 use super::widgets::{clean, pane, row_style, sev_letter};
+use crate::drift::Follows;
 use crate::fleet::{Coverage, Instance};
-use crate::observation::{Observation, Origin};
-use crate::tui::state::{Focus, RoleCell, Row, State};
+use crate::observation::{Observation, Origin, SourceKind};
+use crate::tui::state::{ClusterInfo, Focus, RoleCell, Row, State};
 use crate::tui::theme::Theme;
 use crate::verdict::{Verdict, describe};
 use ratatui::Frame;
@@ -98,10 +99,6 @@ fn cluster_line(state: &State, c: usize, theme: &Theme) -> Line<'static> {
         return Line::raw("");
     };
     let marker = if state.cluster_expanded(c) { "v" } else { ">" };
-    let primary = match &info.primary {
-        Some(p) => Span::styled(format!("P {}", clean(p)), theme.primary),
-        None => Span::styled("no primary", theme.error),
-    };
     let drift = match info.worst {
         Some(s) => Span::styled(
             format!("!{} {}", sev_letter(s), info.all_findings.len()),
@@ -112,13 +109,50 @@ fn cluster_line(state: &State, c: usize, theme: &Theme) -> Line<'static> {
         }
         None => Span::styled("ok", theme.ok),
     };
-    Line::from(vec![
+    let mut spans = vec![
         Span::styled(format!("{marker} {}", clean(&cluster.name)), theme.title),
         Span::styled(format!("  {} inst  ", cluster.instances.len()), theme.dim),
-        primary,
-        Span::raw("  "),
-        drift,
-    ])
+    ];
+    spans.extend(primary_spans(info, theme));
+    spans.push(Span::raw("  "));
+    spans.push(drift);
+    Line::from(spans)
+}
+
+/// The cluster's primary as the places name it: `P name` when every place that can say
+/// agrees (`live?` when the live roles could not confirm it), else `P?` and each
+/// candidate with the letters of the places naming it (the tree's column letters), the
+/// live source's candidate first.
+fn primary_spans(info: &ClusterInfo, theme: &Theme) -> Vec<Span<'static>> {
+    let p = &info.primaries;
+    if let Some(name) = p.agreed() {
+        let mut spans = vec![Span::styled(format!("P {}", clean(name)), theme.primary)];
+        if matches!(info.follows, Some(Follows::Unknown(_))) {
+            spans.push(Span::styled(" live?", theme.warning));
+        }
+        return spans;
+    }
+    if !p.disputed() {
+        return vec![Span::styled("no primary", theme.error)];
+    }
+    let list: Vec<String> = p
+        .candidates()
+        .iter()
+        .map(|(name, kinds)| {
+            let letters: String = kinds.iter().map(|k| source_letter(*k)).collect();
+            format!("{} ({letters})", name.map_or("none".into(), clean))
+        })
+        .collect();
+    vec![Span::styled(format!("P? {}", list.join(" ")), theme.error)]
+}
+
+/// The one-letter name of a source, as the column header shows it.
+fn source_letter(kind: SourceKind) -> char {
+    kind.name()
+        .chars()
+        .next()
+        .unwrap_or('?')
+        .to_ascii_uppercase()
 }
 
 fn role_span(cell: &RoleCell, coverage: Option<&Coverage>, theme: &Theme) -> Span<'static> {
