@@ -27,7 +27,7 @@ use std::sync::Arc;
 pub struct Outcome {
     /// Findings there now that the writes make go away.
     pub resolves: Vec<Finding>,
-    /// Findings the writes bring that are not there now (or there at a lower severity).
+    /// Findings the writes bring that are not there now.
     pub creates: Vec<Finding>,
     /// Findings the writes leave in place.
     pub remains: Vec<Finding>,
@@ -53,20 +53,21 @@ fn same_place(a: &Finding, b: &Finding) -> bool {
 
 /// Findings before and after compared. A finding is resolved when nothing at least as
 /// severe is left in its place (an error that became a stale-inventory warning is
-/// resolved, at its old severity), and created when nothing at least as severe was there.
+/// resolved, at its old severity), and created when nothing was in its place before: a
+/// disagreement that only grew more severe (a registration put right, now at odds with
+/// one still wrong) was there before.
 pub fn compare(before: &[Finding], after: &[Finding]) -> Outcome {
-    let covered = |f: &Finding, by: &[Finding]| {
-        by.iter()
-            .any(|g| same_place(f, g) && g.severity >= f.severity)
-    };
     let mut out = Outcome::default();
     for f in before {
-        if !covered(f, after) {
+        if !after
+            .iter()
+            .any(|g| same_place(f, g) && g.severity >= f.severity)
+        {
             out.resolves.push(f.clone());
         }
     }
     for f in after {
-        if covered(f, before) {
+        if before.iter().any(|g| same_place(f, g)) {
             out.remains.push(f.clone());
         } else {
             out.creates.push(f.clone());
