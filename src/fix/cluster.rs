@@ -161,11 +161,13 @@ fn desired_for(
         Some(_) => (Some(standby_word(have)), None),
         None => match live_primary {
             Some(p) if p != inst.name => {
-                let note = format!(
-                    "{} cannot be asked its role and {p} is the cluster's one live primary: {} is not primary",
-                    inst.name, inst.name
-                );
-                (Some(standby_word(have)), Some(note))
+                let note = have.as_ref().is_some_and(Role::is_primary).then(|| {
+                    format!(
+                        "{} cannot be asked its role and {p} is the cluster's one live primary: {} is not primary",
+                        inst.name, inst.name
+                    )
+                });
+                (Some(standby_word(have)), note)
             }
             _ => (None, None),
         },
@@ -388,12 +390,55 @@ pub async fn plan_cluster(
     Ok(plan)
 }
 
+/// Why a created finding is no regression, if it is none: a role disagreement that only
+/// appears because the destination now has the live role and another place it names was
+/// already known not to (its live-role-mismatch was there before and stays).
+fn explained(f: &Finding, plan: &Plan, before: &[Finding], after: &[&Finding]) -> Option<String> {
+    if f.kind != Kind::RoleMismatch {
+        return None;
+    }
+    let dest = plan.destination.source().name();
+    let live_says = |list: &[&Finding], place: &str| {
+        list.iter().any(|g| {
+            g.kind == Kind::LiveRoleMismatch
+                && g.instance == f.instance
+                && g.sources.contains_key(place)
+        })
+    };
+    if live_says(after, dest) {
+        return None;
+    }
+    let before: Vec<&Finding> = before.iter().collect();
+    let behind: Vec<&str> = f
+        .sources
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != dest && live_says(&before, k))
+        .collect();
+    if behind.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} appears because {} still {} the old role (its live-role-mismatch was there before); it goes once {} follows too",
+        short(f),
+        behind.join(" and "),
+        if behind.len() == 1 { "has" } else { "have" },
+        behind.join(" and ")
+    ))
+}
+
 /// Runs the plan's writes on a copy of its cluster and records what they resolve and
-/// create; every error-level finding created becomes a hazard.
+/// create; every error-level finding created becomes a hazard, unless the live roles
+/// explain it as another place still behind.
 pub fn simulate(sim: &Simulator, plan: &mut Plan) {
     match sim.outcome(plan) {
         Ok(outcome) => {
+            let after: Vec<&Finding> = outcome.remains.iter().chain(&outcome.creates).collect();
             for f in outcome.created_errors() {
+                if let Some(why) = explained(f, plan, sim.before(), &after) {
+                    plan.notes.push(why);
+                    continue;
+                }
                 plan.hazards.push(Hazard {
                     kind: HazardKind::CreatesError,
                     message: format!("creates {} ({}): {}", short(f), f.severity, f.message),

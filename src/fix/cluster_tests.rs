@@ -388,3 +388,34 @@ async fn an_authority_with_findings_of_its_own_is_named_in_a_warning() {
         p.warnings
     );
 }
+
+#[tokio::test]
+async fn a_disagreement_with_a_place_still_behind_is_explained_not_a_hazard() {
+    let dir = tempfile::tempdir().unwrap();
+    // A switchover nobody followed: Consul and the target files name seq 1, live seq 2.
+    let fleet = Fleet::build(vec![
+        consul(&["primary", "replica", "replica"]),
+        targets(dir.path()),
+        live(&[Some("replica"), Some("primary"), Some("replica")]),
+    ]);
+    let p = plan_for(
+        &fleet,
+        Some(&one("pg-test-2")),
+        SourceKind::Live,
+        &PlanOptions::default(),
+    )
+    .await
+    .unwrap();
+    let o = p.outcome.as_ref().unwrap();
+    assert_eq!(
+        kinds(&o.creates),
+        ["role-mismatch pg-test-1", "role-mismatch pg-test-2"]
+    );
+    assert!(p.hazards.is_empty(), "{:?}", p.hazards);
+    assert!(
+        p.notes.iter().any(|n| n
+            .starts_with("role-mismatch pg-test-2 appears because consul still has the old role")),
+        "{:?}",
+        p.notes
+    );
+}
