@@ -418,12 +418,15 @@ fn explained(f: &Finding, plan: &Plan, before: &[Finding], after: &[&Finding]) -
     if behind.is_empty() {
         return None;
     }
+    let (has, its, follows) = if behind.len() == 1 {
+        ("has", "its", "it follows")
+    } else {
+        ("have", "their", "they follow")
+    };
     Some(format!(
-        "{} appears because {} still {} the old role (its live-role-mismatch was there before); it goes once {} follows too",
+        "{} appears because {} still {has} the old role ({its} live-role-mismatch was there before); it goes once {follows} too",
         short(f),
         behind.join(" and "),
-        if behind.len() == 1 { "has" } else { "have" },
-        behind.join(" and ")
     ))
 }
 
