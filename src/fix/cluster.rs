@@ -390,41 +390,64 @@ pub async fn plan_cluster(
     Ok(plan)
 }
 
+/// True when `place` gives `instance` a role the live roles say it does not have: the
+/// database disagrees on primary-ness, or the member cannot be asked, another member is the
+/// cluster's one live primary, and the place still calls this one primary.
+fn behind_live(fleet: &Fleet, cluster: &str, instance: &str, place: &str) -> bool {
+    let Some(c) = fleet.clusters.iter().find(|c| c.name == cluster) else {
+        return false;
+    };
+    let Some(inst) = c.instances.iter().find(|i| i.name == instance) else {
+        return false;
+    };
+    let Some(kind) = SourceKind::ALL.into_iter().find(|k| k.name() == place) else {
+        return false;
+    };
+    let Some(claimed) = inst
+        .role_view(kind)
+        .effective()
+        .filter(|r| !r.is_unknown())
+        .cloned()
+    else {
+        return false;
+    };
+    match live_role(inst) {
+        Some(live) => claimed.is_primary() != live.is_primary(),
+        None => {
+            let primaries = live_primaries(c);
+            claimed.is_primary() && primaries.len() == 1 && primaries[0].name != inst.name
+        }
+    }
+}
+
 /// Why a created finding is no regression, if it is none: a role disagreement that only
-/// appears because the destination now has the live role and another place it names was
-/// already known not to (its live-role-mismatch was there before and stays).
-fn explained(f: &Finding, plan: &Plan, before: &[Finding], after: &[&Finding]) -> Option<String> {
+/// appears because the destination now follows the live roles and another place it names
+/// was already behind them (and stays so until it is fixed too).
+fn explained(f: &Finding, plan: &Plan, before: &Fleet, after: &Fleet) -> Option<String> {
+    let instance = f.instance.as_deref()?;
     if f.kind != Kind::RoleMismatch {
         return None;
     }
     let dest = plan.destination.source().name();
-    let live_says = |list: &[&Finding], place: &str| {
-        list.iter().any(|g| {
-            g.kind == Kind::LiveRoleMismatch
-                && g.instance == f.instance
-                && g.sources.contains_key(place)
-        })
-    };
-    if live_says(after, dest) {
+    if behind_live(after, &f.cluster, instance, dest) {
         return None;
     }
-    let before: Vec<&Finding> = before.iter().collect();
     let behind: Vec<&str> = f
         .sources
         .keys()
         .map(String::as_str)
-        .filter(|k| *k != dest && live_says(&before, k))
+        .filter(|k| *k != dest && behind_live(before, &f.cluster, instance, k))
         .collect();
     if behind.is_empty() {
         return None;
     }
-    let (has, its, follows) = if behind.len() == 1 {
-        ("has", "its", "it follows")
+    let (has, follows) = if behind.len() == 1 {
+        ("has", "it follows")
     } else {
-        ("have", "their", "they follow")
+        ("have", "they follow")
     };
     Some(format!(
-        "{} appears because {} still {has} the old role ({its} live-role-mismatch was there before); it goes once {follows} too",
+        "{} appears because {} still {has} a role the live roles do not give it; it goes once {follows} too",
         short(f),
         behind.join(" and "),
     ))
@@ -434,11 +457,10 @@ fn explained(f: &Finding, plan: &Plan, before: &[Finding], after: &[&Finding]) -
 /// create; every error-level finding created becomes a hazard, unless the live roles
 /// explain it as another place still behind.
 pub fn simulate(sim: &Simulator, plan: &mut Plan) {
-    match sim.outcome(plan) {
-        Ok(outcome) => {
-            let after: Vec<&Finding> = outcome.remains.iter().chain(&outcome.creates).collect();
+    match sim.run(plan) {
+        Ok((outcome, after)) => {
             for f in outcome.created_errors() {
-                if let Some(why) = explained(f, plan, sim.before(), &after) {
+                if let Some(why) = explained(f, plan, sim.fleet(), &after) {
                     plan.notes.push(why);
                     continue;
                 }

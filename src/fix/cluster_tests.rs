@@ -272,6 +272,36 @@ async fn a_dead_old_primary_is_demoted_once_the_live_primary_is_known() {
         ]
     );
 
+    // Consul still names the dead member primary: the disagreement the target files'
+    // fix opens with it is Consul being behind, counted as such, not a hazard.
+    let fleet = Fleet::build(vec![
+        consul(&["primary", "replica", "replica"]),
+        targets(dir.path()),
+        live(&[None, Some("primary"), Some("replica")]),
+    ]);
+    let p = plan_for(
+        &fleet,
+        Some(&one("pg-test-2")),
+        SourceKind::Live,
+        &PlanOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(names(&p), ["pg-test-2", "pg-test-1"]);
+    let o = p.outcome.as_ref().unwrap();
+    assert_eq!(
+        kinds(&o.creates),
+        ["role-mismatch pg-test-1", "role-mismatch pg-test-2"]
+    );
+    assert!(p.hazards.is_empty(), "{:?}", p.hazards);
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.starts_with("role-mismatch pg-test-1 appears because consul still has")),
+        "{:?}",
+        p.notes
+    );
+
     // Without a live primary nothing says what the dead member is: no role is planned.
     let fleet = Fleet::build(vec![
         targets(dir.path()),
@@ -414,7 +444,7 @@ async fn a_disagreement_with_a_place_still_behind_is_explained_not_a_hazard() {
     assert!(p.hazards.is_empty(), "{:?}", p.hazards);
     assert!(
         p.notes.iter().any(|n| n
-            .starts_with("role-mismatch pg-test-2 appears because consul still has the old role")),
+            .starts_with("role-mismatch pg-test-2 appears because consul still has a role the live roles do not give it")),
         "{:?}",
         p.notes
     );

@@ -155,6 +155,11 @@ impl Simulator {
 
     /// The cluster's findings after the plan's writes, compared with the ones now.
     pub fn outcome(&self, plan: &Plan) -> Result<Outcome, String> {
+        self.run(plan).map(|(outcome, _)| outcome)
+    }
+
+    /// [`Simulator::outcome`], with the cluster's part of the fleet after the writes.
+    pub fn run(&self, plan: &Plan) -> Result<(Outcome, Fleet), String> {
         let mut outputs = self.outputs.clone();
         match plan.destination {
             Destination::Targets => {
@@ -185,8 +190,9 @@ impl Simulator {
             }
             Destination::Command => self.run_commands(&mut outputs, plan),
         }
-        let after = of_cluster(check(&Fleet::build(outputs)), &self.cluster);
-        Ok(compare(&self.before, &after))
+        let fleet = Fleet::build(outputs);
+        let after = of_cluster(check(&fleet), &self.cluster);
+        Ok((compare(&self.before, &after), fleet))
     }
 
     /// A target file's observations replaced by what its new text says.
