@@ -324,10 +324,14 @@ pub async fn plan_cluster(
             };
             if opts.member_only {
                 warnings.push(format!(
-                    "only the named members are planned: {} keeps the role {} that {} no longer gives it",
+                    "only the named members are planned: {} stays {} in {}, though {} says {}",
                     inst.name,
+                    inst.role_view(destination.source())
+                        .effective()
+                        .map_or("-", Role::as_str),
                     destination.name(),
-                    authority
+                    authority,
+                    desired.role.as_ref().map_or("-", Role::as_str)
                 ));
                 continue;
             }

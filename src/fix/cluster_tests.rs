@@ -142,7 +142,7 @@ async fn a_plan_that_creates_multiple_primaries_is_flagged() {
     assert!(
         p.warnings
             .iter()
-            .any(|w| w.contains("pg-test-1 keeps the role")),
+            .any(|w| w.contains("pg-test-1 stays primary in targets, though consul says replica")),
         "{:?}",
         p.warnings
     );

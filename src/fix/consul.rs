@@ -457,11 +457,20 @@ fn rewrite_role(value: &str, from: &str, to: &str) -> Option<String> {
     value.strip_suffix(from).map(|stem| format!("{stem}{to}"))
 }
 
+/// True for one of Pigsty's routing services of a cluster (`<cls>-primary`,
+/// `<cls>-replica`, `<cls>-default`...), named after the route it serves, not the member.
+pub fn is_routing_service(cluster: &str, service: &str) -> bool {
+    service
+        .strip_prefix(cluster)
+        .is_some_and(|rest| rest.starts_with('-'))
+}
+
 /// Whether the service is one of the cluster's routing services (`<cluster>-primary`,
 /// `<cluster>-replica`, `<cluster>-default`...): `None` when it is not, else the role word
 /// of its route when it has one (`primary` for `pg-test-primary`).
 fn routing(body: &Map<String, Value>, cluster: Option<&str>) -> Option<Option<&'static str>> {
     let name = body.get("Name").and_then(Value::as_str)?;
+    // The same test as `is_routing_service`, keeping the route's word.
     let rest = name.strip_prefix(cluster?)?.strip_prefix('-')?;
     Some(match Role::parse(rest) {
         r @ (Role::Primary | Role::Replica) if rest == r.as_str() => register_word(&r).ok(),

@@ -3,7 +3,9 @@
 
 use super::cluster::Hazard;
 use super::command::{CommandTemplate, CommandValues};
-use super::consul::{AgentAddress, IdentityChange, agent_service, diff_lines, reregister_body};
+use super::consul::{
+    AgentAddress, IdentityChange, agent_service, diff_lines, is_routing_service, reregister_body,
+};
 use super::error::FixError;
 use super::simulate::Outcome;
 use super::targets::{TargetEditError, add_group, digest, edit_group};
@@ -399,14 +401,6 @@ fn agent_state(c: &ConsulOrigin) -> AgentState {
         Some(ch) if ch.status == "critical" => AgentState::Down,
         Some(_) => AgentState::Up,
     }
-}
-
-/// Pigsty's routing services (`<cls>-primary`, `<cls>-replica`, ...) are named after the
-/// role they route to, not after the member's role.
-pub fn is_routing_service(cluster: &str, service: &str) -> bool {
-    service
-        .strip_prefix(cluster)
-        .is_some_and(|rest| rest.starts_with('-'))
 }
 
 fn push_once(list: &mut Vec<String>, line: String) {
