@@ -99,7 +99,7 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
     let (events_tx, mut events_rx) = mpsc::channel::<LiveEvent>(16);
     let (updates_tx, mut updates_rx) = mpsc::channel::<SourceOutput>(64);
     let (actions_tx, mut actions_rx) = mpsc::channel::<Action>(16);
-    let fixer = Fixer::new(&settings, state.read_only, actions_tx);
+    let mut fixer = Fixer::new(&settings, state.read_only, actions_tx);
     let mut live = Live::new(settings, events_tx, updates_tx);
     live.read_all();
     let mut input = EventStream::new();
@@ -151,14 +151,26 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                     let mut out = stdout();
                     let _ = out.write_all(seq.as_bytes()).and_then(|()| out.flush());
                 }
-                Effect::SetDatacenter(dc) => live.set_datacenter(dc),
+                Effect::SetDatacenter(dc) => {
+                    fixer.set_datacenter(&dc);
+                    live.set_datacenter(dc);
+                }
                 Effect::PlanFix {
                     plan_id,
                     cluster,
                     instance,
                     target,
-                } => fixer.plan(plan_id, &state.result.fleet, &cluster, &instance, target),
-                Effect::ApplyFix { plan_id } => fixer.apply(plan_id),
+                } => fixer.plan(
+                    plan_id,
+                    &state.result.fleet,
+                    &cluster,
+                    instance.as_deref(),
+                    target,
+                ),
+                Effect::ApplyFix {
+                    plan_id,
+                    accept_risks,
+                } => fixer.apply(plan_id, accept_risks),
             }
         }
         guard

@@ -146,7 +146,10 @@ fn verdict(cluster: &Cluster, state: &State, theme: &Theme) -> Vec<Line<'static>
         0 => Line::styled("no live primary", theme.error),
         1 => Line::raw(format!("live primary: {}", primaries[0])),
         _ => Line::styled(
-            format!("SPLIT BRAIN: {} are all primary", primaries.join(", ")),
+            format!(
+                "SPLIT BRAIN: {} are all primary — fence the old primary first; until one live primary remains, r asks twice",
+                primaries.join(", ")
+            ),
             theme.error,
         ),
     }];
