@@ -15,6 +15,7 @@ pub mod identity;
 pub mod logging;
 pub mod observation;
 pub mod report;
+pub mod serve;
 pub mod sim;
 pub mod source;
 pub mod text;
