@@ -159,6 +159,9 @@ pub struct Finding {
     pub sources: BTreeMap<String, String>,
     /// One line for a human.
     pub message: String,
+    /// The datacenter of the cluster, when several are read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datacenter: Option<String>,
 }
 
 /// The sources that publish identity (as opposed to the declared inventory).
@@ -205,6 +208,7 @@ fn finding(
         instance: Some(inst.name.clone()),
         sources,
         message,
+        datacenter: None,
     }
 }
 
@@ -651,6 +655,7 @@ fn live_cluster(cluster: &Cluster, out: &mut Vec<Finding>) {
                 primaries.len(),
                 cluster.name
             ),
+            datacenter: None,
         });
         return;
     }
@@ -738,6 +743,7 @@ fn primary_findings(cluster: &Cluster, out: &mut Vec<Finding>) {
             instance: None,
             sources,
             message,
+            datacenter: None,
         });
     }
 }

@@ -7,6 +7,7 @@ pub mod consul;
 pub mod demo;
 pub mod drift;
 pub mod encoding;
+pub mod estate;
 pub mod fix;
 pub mod fleet;
 pub mod gather;

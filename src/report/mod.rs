@@ -51,9 +51,10 @@ pub struct Summary {
 }
 
 impl CheckResult {
-    /// Builds the result: merges nothing itself, only runs the pure drift check.
+    /// Builds the result: merges nothing itself, only runs the pure drift check (per
+    /// datacenter when several are read).
     pub fn new(fleet: Fleet, notes: Vec<String>) -> CheckResult {
-        let findings = crate::drift::check(&fleet);
+        let findings = crate::estate::check(&fleet);
         CheckResult {
             fleet,
             findings,
