@@ -53,7 +53,7 @@ impl Demo {
         spec.write_inventory(&inventory)
             .context("writing the demo inventory")?;
         let mut remote_files = std::collections::BTreeMap::new();
-        for dc in &spec.datacenters {
+        for dc in spec.datacenters.iter().filter(|dc| !dc.unreachable) {
             let remote = spec.remote(dc);
             let targets = dir.path().join(format!("targets-{}", dc.name));
             remote

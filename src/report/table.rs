@@ -30,7 +30,7 @@ pub fn render(r: &CheckResult) -> String {
         let _ = writeln!(
             out,
             "source {:<9} {:<5} {} ({} observations)",
-            s.kind.name(),
+            s.label(),
             state,
             sanitize(&s.location, 200),
             s.observations
@@ -44,16 +44,21 @@ pub fn render(r: &CheckResult) -> String {
     }
 
     let kinds = r.source_kinds();
-    let mut per_instance: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    // One cluster name can live in two datacenters: the datacenter is part of the key.
+    let mut per_instance: BTreeMap<(Option<&str>, &str, &str), Vec<&str>> = BTreeMap::new();
     for f in &r.findings {
         if let Some(i) = &f.instance {
             per_instance
-                .entry((f.cluster.as_str(), i.as_str()))
+                .entry((f.datacenter.as_deref(), f.cluster.as_str(), i.as_str()))
                 .or_default()
                 .push(f.kind.code());
         }
     }
+    let several = r.fleet.datacenters.len() > 1;
     let mut header = vec!["CLUSTER".to_string(), "INSTANCE".into(), "IP".into()];
+    if several {
+        header.insert(0, "DC".into());
+    }
     header.extend(kinds.iter().map(|k| k.name().to_uppercase()));
     header.extend(["HEALTH".into(), "DRIFT".into()]);
     let mut rows = vec![header];
@@ -64,6 +69,9 @@ pub fn render(r: &CheckResult) -> String {
                 i.name.clone(),
                 i.display_ip().unwrap_or("-").to_string(),
             ];
+            if several {
+                row.insert(0, c.datacenter.clone().unwrap_or_else(|| "?".into()));
+            }
             for k in &kinds {
                 row.push(if i.seen_by(*k) {
                     i.role_view(*k).label()
@@ -73,7 +81,8 @@ pub fn render(r: &CheckResult) -> String {
             }
             row.push(i.health().unwrap_or("-").to_string());
             row.push(
-                match per_instance.get(&(c.name.as_str(), i.name.as_str())) {
+                match per_instance.get(&(c.datacenter.as_deref(), c.name.as_str(), i.name.as_str()))
+                {
                     Some(codes) => {
                         let mut codes = codes.clone();
                         codes.dedup();
@@ -94,6 +103,10 @@ pub fn render(r: &CheckResult) -> String {
                 Some(i) => i.clone(),
                 None => format!("{} (cluster)", f.cluster),
             };
+            let at = match (&f.datacenter, several) {
+                (Some(dc), true) => format!("{dc}/{at}"),
+                _ => at,
+            };
             let _ = writeln!(
                 out,
                 "{} {:<20} {:<24} {}",
@@ -109,7 +122,7 @@ pub fn render(r: &CheckResult) -> String {
         .fleet
         .sources
         .iter()
-        .map(|s| format!("{} {}", s.kind, if s.is_ok() { "ok" } else { "ERROR" }))
+        .map(|s| format!("{} {}", s.label(), if s.is_ok() { "ok" } else { "ERROR" }))
         .collect();
     let _ = writeln!(
         out,

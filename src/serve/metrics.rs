@@ -5,7 +5,7 @@
 use super::process::ProcessStats;
 use super::state::{Snapshot, data_age};
 use crate::observation::SourceReport;
-use crate::report::prometheus::escape;
+use crate::report::prometheus::{datacenter_label, escape};
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,9 +30,13 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-/// The labels that name a source: `source="consul"`.
+/// The labels that name a source: `source="consul"` (and `datacenter="dc2"`).
 pub fn source_labels(s: &SourceReport) -> String {
-    format!("source=\"{}\"", s.kind)
+    format!(
+        "source=\"{}\"{}",
+        s.kind,
+        datacenter_label(s.datacenter.as_deref())
+    )
 }
 
 fn seconds(t: SystemTime) -> f64 {
@@ -79,11 +83,7 @@ fn service(out: &mut String, s: &Snapshot, now: SystemTime) {
         "When roster last saw the cluster's identity (roles, addresses, members in any source) change; its first read after a start.",
     );
     for ((dc, cluster), at) in &s.changed {
-        let dc_label = if dc.is_empty() {
-            String::new()
-        } else {
-            format!(",datacenter=\"{}\"", escape(dc))
-        };
+        let dc_label = datacenter_label((!dc.is_empty()).then_some(dc.as_str()));
         let _ = writeln!(
             out,
             "roster_cluster_identity_changed_timestamp_seconds{{cluster=\"{}\"{dc_label}}} {}",

@@ -55,7 +55,7 @@ impl Snapshot {
 
 /// `consul` or `consul@dc2`.
 pub fn source_name(s: &SourceReport) -> String {
-    s.kind.name().to_string()
+    s.label()
 }
 
 fn age_text(s: &SourceReport, now: SystemTime) -> String {
@@ -115,7 +115,7 @@ impl Changes {
 
 /// The key of a cluster: its datacenter (empty when only one is read) and name.
 pub fn cluster_key(c: &Cluster) -> ClusterKey {
-    (String::new(), c.name.clone())
+    (c.datacenter.clone().unwrap_or_default(), c.name.clone())
 }
 
 /// What identity is made of, per instance and source: the role and the addresses.

@@ -109,8 +109,14 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let acl_token = args.acl_token_file.as_ref().map(read_token).transpose()?;
     let mut wrote = Vec::new();
     let remotes = !spec.datacenters.is_empty();
+    // An unreachable datacenter has nothing anyone could have rendered files from.
     let every: Vec<FleetSpec> = std::iter::once(spec.clone())
-        .chain(spec.datacenters.iter().map(|dc| spec.remote(dc)))
+        .chain(
+            spec.datacenters
+                .iter()
+                .filter(|dc| !dc.unreachable)
+                .map(|dc| spec.remote(dc)),
+        )
         .collect();
     for one in &every {
         if let Some(dir) = &args.write_targets {

@@ -310,7 +310,7 @@ mod tests {
             outputs: vec![inventory(1)],
             fleet: Fleet::build(vec![inventory(1)]),
             notes: Vec::new(),
-            consul_indices: None,
+            ..Gathered::default()
         })));
         next_built(&mut live, &mut events).await;
         assert_eq!(next_live_read(&mut updates).await, BTreeSet::from([1]));
