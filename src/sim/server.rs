@@ -257,6 +257,12 @@ impl SimServer {
         self.shared.catalog.clone()
     }
 
+    /// The catalog of another datacenter this agent reaches (None when unknown or
+    /// unreachable).
+    pub fn catalog_of(&self, dc: &str) -> Option<Catalog> {
+        self.shared.catalog_for(dc).map(|(_, c)| c.clone())
+    }
+
     /// The fault plan.
     pub fn faults(&self) -> Faults {
         self.shared.faults.clone()

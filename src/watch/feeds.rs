@@ -5,13 +5,14 @@
 
 use crate::config::Settings;
 use crate::consul::ConsulClient;
-use crate::fleet::Fleet;
+use crate::fleet::{Datacenter, Fleet};
 use crate::gather::{Gathered, gather};
 use crate::observation::{SourceKind, SourceOutput};
 use crate::report::CheckResult;
 use crate::source;
 use crate::source::probe::LiveTarget;
 use crate::watch::consul::WatchOptions;
+use crate::watch::datacenters::DatacenterWatches;
 use crate::watch::live::LivePoller;
 use crate::watch::{WatchHandle, files, keep_last_good};
 use std::sync::Arc;
@@ -32,7 +33,12 @@ pub enum LiveEvent {
     },
     /// A rebuild died (a bug); the next change tries again.
     BuildFailed,
+    /// Time to read everything again (the datacenters could not be listed).
+    ReadAgain,
 }
+
+/// How long to wait before listing the datacenters again after a failure.
+const LIST_AGAIN: Duration = Duration::from_secs(10);
 
 /// Keeps every source current and turns their outputs into fleets for a view.
 pub struct Live {
@@ -43,6 +49,9 @@ pub struct Live {
     file_watches: Option<Vec<WatchHandle>>,
     live_poller: Option<LivePoller>,
     live_every: Duration,
+    /// With several datacenters: those read, nearest first.
+    datacenters: Vec<Datacenter>,
+    dc_watches: DatacenterWatches,
     events: mpsc::Sender<LiveEvent>,
     updates: mpsc::Sender<SourceOutput>,
     reading: bool,
@@ -65,6 +74,8 @@ impl Live {
             file_watches: None,
             live_poller: None,
             live_every: crate::watch::live::EVERY,
+            datacenters: Vec::new(),
+            dc_watches: DatacenterWatches::default(),
             events,
             updates,
             reading: false,
@@ -93,8 +104,12 @@ impl Live {
         });
     }
 
-    /// Switches Consul to another datacenter: its watch restarts from a fresh read.
+    /// Switches Consul to another datacenter: its watch restarts from a fresh read. With
+    /// several datacenters read, every one is already watched: nothing to switch.
     pub fn set_datacenter(&mut self, dc: String) {
+        if self.settings.datacenters.is_some() {
+            return;
+        }
         if let Some(c) = self.settings.consul.as_mut() {
             c.config.datacenter = Some(dc);
             self.consul_watch = None;
@@ -111,11 +126,21 @@ impl Live {
                 let g = *g;
                 self.notes = g.notes;
                 let read = g.outputs.len();
+                if self.settings.datacenters.is_some() {
+                    // A full read says which datacenters exist now: forget the others.
+                    let keys: Vec<_> = g.outputs.iter().map(key).collect();
+                    self.latest.retain(|o| keys.contains(&key(o)));
+                    self.datacenters = g.datacenters.clone();
+                    if g.datacenters.is_empty() {
+                        self.read_again_later();
+                    }
+                }
                 let mut as_read = true;
                 for out in g.outputs {
                     as_read &= self.store(out, true);
                 }
                 self.start_watches(g.consul_indices);
+                self.start_datacenter_watches(g.datacenter_indices);
                 // The read's own fleet is the one to show unless older data was kept.
                 let fleet = (as_read && self.latest.len() == read).then_some(g.fleet);
                 self.rebuild(fleet);
@@ -136,7 +161,24 @@ impl Live {
                 self.building = false;
                 None
             }
+            LiveEvent::ReadAgain => {
+                self.read_all();
+                None
+            }
         }
+    }
+
+    fn read_again_later(&self) {
+        let tx = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(LIST_AGAIN).await;
+            let _ = tx.send(LiveEvent::ReadAgain).await;
+        });
+    }
+
+    /// The datacenters being read, nearest first (empty with one).
+    pub fn datacenters(&self) -> &[Datacenter] {
+        &self.datacenters
     }
 
     /// A watch sent a new output for its source.
@@ -148,8 +190,8 @@ impl Live {
     /// Keeps the output as its source's latest; false when a failed read left the
     /// previous one in place instead (`guard`).
     fn store(&mut self, output: SourceOutput, guard: bool) -> bool {
-        let kind = output.report.kind;
-        let pos = self.latest.iter().position(|o| o.report.kind == kind);
+        let k = key(&output);
+        let pos = self.latest.iter().position(|o| key(o) == k);
         let (output, as_read) = if guard {
             // A fresh read is never stale: a stale output is the previous one, kept.
             let kept = keep_last_good(pos.map(|p| &self.latest[p]), output);
@@ -162,10 +204,31 @@ impl Live {
             Some(p) => self.latest[p] = output,
             None => {
                 self.latest.push(output);
-                self.latest.sort_by_key(|o| o.report.kind);
+                self.latest.sort_by_key(key);
             }
         }
         as_read
+    }
+
+    /// With several datacenters: each one's Consul watch and its own files' watches.
+    fn start_datacenter_watches(&mut self, indices: Vec<(String, source::consul::ConsulIndices)>) {
+        let (Some(several), Some(consul)) = (&self.settings.datacenters, &self.settings.consul)
+        else {
+            return;
+        };
+        let latest = &self.latest;
+        let seed = |kind: SourceKind, dc: &str| {
+            latest
+                .iter()
+                .find(|o| o.report.kind == kind && o.report.datacenter.as_deref() == Some(dc))
+                .cloned()
+        };
+        // A read that could not list the datacenters says nothing of the ones watched.
+        if !self.datacenters.is_empty() {
+            self.dc_watches
+                .start_consul(&consul.config, indices, seed, &self.updates);
+        }
+        self.dc_watches.start_files(several, seed, &self.updates);
     }
 
     fn start_watches(&mut self, indices: Option<source::consul::ConsulIndices>) {
@@ -211,8 +274,12 @@ impl Live {
         }
     }
 
+    /// The latest output of a source not tied to one datacenter.
     fn output(&self, kind: SourceKind) -> Option<SourceOutput> {
-        self.latest.iter().find(|o| o.report.kind == kind).cloned()
+        self.latest
+            .iter()
+            .find(|o| o.report.kind == kind && o.report.datacenter.is_none())
+            .cloned()
     }
 
     /// Rebuilds the fleet off the owner's loop (or takes `built`, a fleet of the latest outputs
@@ -229,10 +296,11 @@ impl Live {
         };
         let notes = self.notes.clone();
         let live = self.settings.live.is_some();
+        let datacenters = self.datacenters.clone();
         let tx = self.events.clone();
         tokio::spawn(async move {
             let built = tokio::task::spawn_blocking(move || {
-                let fleet = built.unwrap_or_else(|| Fleet::build(outputs));
+                let fleet = built.unwrap_or_else(|| crate::estate::build(outputs, &datacenters));
                 let targets = live.then(|| source::live::targets(&fleet));
                 (CheckResult::new(fleet, notes), targets)
             })
@@ -247,6 +315,11 @@ impl Live {
             let _ = tx.send(event).await;
         });
     }
+}
+
+/// Which source an output is the latest of: its kind and datacenter.
+fn key(o: &SourceOutput) -> (SourceKind, Option<String>) {
+    (o.report.kind, o.report.datacenter.clone())
 }
 
 #[cfg(test)]
