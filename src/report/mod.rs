@@ -21,7 +21,7 @@ pub enum Format {
 }
 
 /// A fleet, its findings and what roster noted while reading: everything a view shows.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CheckResult {
     /// The merged fleet, with each source's report.
     pub fleet: Fleet,
@@ -69,6 +69,34 @@ impl CheckResult {
         }
         self.fleet.clusters.retain(|c| names.contains(&c.name));
         self.findings.retain(|f| names.contains(&f.cluster));
+    }
+
+    /// One datacenter of a result read across several: its clusters and findings, with
+    /// every source (so each datacenter's state still shows); `None` when the result has
+    /// no such datacenter.
+    pub fn datacenter_view(&self, dc: &str) -> Option<CheckResult> {
+        let one = self.fleet.datacenters.iter().find(|d| d.name == dc)?;
+        let fleet = Fleet {
+            clusters: self
+                .fleet
+                .clusters
+                .iter()
+                .filter(|c| c.datacenter.as_deref() == Some(dc))
+                .cloned()
+                .collect(),
+            sources: self.fleet.sources.clone(),
+            datacenters: vec![one.clone()],
+        };
+        Some(CheckResult {
+            fleet,
+            findings: self
+                .findings
+                .iter()
+                .filter(|f| f.datacenter.as_deref() == Some(dc))
+                .cloned()
+                .collect(),
+            notes: self.notes.clone(),
+        })
     }
 
     /// The counts.
