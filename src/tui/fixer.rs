@@ -44,20 +44,28 @@ impl Fixer {
         target: Destination,
     ) {
         let tx = self.actions.clone();
-        let inst = fleet
+        let mut found = fleet
             .clusters
             .iter()
-            .find(|c| c.name == cluster)
-            .and_then(|c| c.instances.iter().find(|i| i.name == instance))
-            .cloned();
+            .filter(|c| c.name == cluster)
+            .filter_map(|c| c.instances.iter().find(|i| i.name == instance));
+        let inst = found.next().cloned();
+        // One name in two datacenters: which one the row meant is not known here.
+        let inst = match found.next() {
+            Some(_) => Err(format!(
+                "{instance} is in more than one datacenter: show one with :dc NAME first"
+            )),
+            None => Ok(inst),
+        };
         let ctx = self.ctx.clone();
         let plans = self.plans.clone();
         let instance = instance.to_string();
         tokio::spawn(async move {
             let outcome = match (inst, ctx) {
-                (None, _) => Err(format!("{instance} is not in the latest read")),
+                (Err(e), _) => Err(e),
+                (Ok(None), _) => Err(format!("{instance} is not in the latest read")),
                 (_, Err(e)) => Err(e),
-                (Some(inst), Ok(ctx)) => planned(&inst, target, &ctx).await,
+                (Ok(Some(inst)), Ok(ctx)) => planned(&inst, target, &ctx).await,
             };
             let action = match outcome {
                 Ok(p) => {
@@ -177,4 +185,52 @@ pub fn preview(p: &Plan) -> Vec<String> {
     }
     lines.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Datacenter;
+    use crate::observation::{Observation, SourceOutput};
+
+    #[tokio::test]
+    async fn a_name_in_two_datacenters_is_not_guessed() {
+        let consul = |dc: &str, ip: &str| {
+            let mut out = SourceOutput::test(
+                SourceKind::Consul,
+                vec![
+                    Observation::test(SourceKind::Consul, "pg-a")
+                        .seq(1)
+                        .role("primary")
+                        .ip(ip),
+                ],
+            );
+            out.report.datacenter = Some(dc.into());
+            out
+        };
+        let dcs: Vec<Datacenter> = ["dc1", "dc2"]
+            .iter()
+            .map(|n| Datacenter {
+                name: n.to_string(),
+                standby_of: Vec::new(),
+            })
+            .collect();
+        let fleet = crate::estate::build(
+            vec![consul("dc1", "10.1.0.1"), consul("dc2", "10.2.0.1")],
+            &dcs,
+        );
+        let (tx, mut rx) = mpsc::channel(4);
+        let fixer = Fixer::new(&Settings::default(), true, tx);
+        fixer.plan(1, &fleet, "pg-a", "pg-a-1", Destination::Targets);
+        match rx.recv().await {
+            Some(Action::FixPreview {
+                error: Some(e),
+                writes: 0,
+                ..
+            }) => {
+                assert!(e.contains("more than one datacenter"), "{e}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }
