@@ -1,5 +1,7 @@
 //! Settings, resolved once: flags > environment (Consul CLI conventions) > config file > defaults.
 
+pub mod datacenters;
+
 use crate::consul::address::parse_go_bool;
 use crate::consul::{ConsulConfig, ConsulError, Endpoint, Secret, TlsOptions};
 use crate::source::targets::prometheus_config::{
@@ -33,6 +35,9 @@ pub struct SourceArgs {
     /// Consul datacenter to query (default: the agent's own)
     #[arg(long, value_name = "DC", global = true)]
     pub dc: Option<String>,
+    /// Read every datacenter Consul lists (/v1/catalog/datacenters), through the same agent
+    #[arg(long, global = true, conflicts_with = "dc")]
+    pub all_datacenters: bool,
     /// Prometheus static target files: a directory, a file or a glob; repeatable
     #[arg(long = "targets", value_name = "PATH", global = true)]
     pub targets: Vec<String>,
@@ -120,6 +125,8 @@ pub struct FileConfig {
     pub keys: Option<toml::Table>,
     /// Re-registration settings.
     pub fix: Option<FileFix>,
+    /// Per-datacenter files and standby pairs (`[datacenter.NAME]`).
+    pub datacenter: Option<std::collections::BTreeMap<String, datacenters::FileDatacenter>>,
 }
 
 /// `[fix]` in the config file: how roster re-registers.
@@ -148,6 +155,8 @@ pub struct FileConsul {
     pub token_file: Option<PathBuf>,
     /// Datacenter.
     pub datacenter: Option<String>,
+    /// Several datacenters: `"all"` or a list, nearest first.
+    pub datacenters: Option<datacenters::FileDatacenters>,
     /// As `CONSUL_CACERT`.
     pub ca_cert: Option<PathBuf>,
     /// As `CONSUL_CAPATH`.
@@ -211,6 +220,8 @@ pub struct Settings {
     pub fix: FileFix,
     /// The live source, when asked for.
     pub live: Option<crate::source::live::LiveConfig>,
+    /// Several datacenters, when asked for (only with Consul, which lists them).
+    pub datacenters: Option<datacenters::DatacenterSettings>,
     /// What roster chose on the user's behalf (defaults used), for the user to see.
     pub notes: Vec<String>,
     /// Risky settings worth a warning (a token over plain http to a remote address).
@@ -270,7 +281,13 @@ pub fn resolve(
     // Consul treats an empty variable as unset.
     let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     let file = load_file(args.config.as_deref(), &env)?;
-    let fc = file.consul.unwrap_or_default();
+    let mut fc = file.consul.unwrap_or_default();
+    let several = datacenters::resolve(
+        args.all_datacenters,
+        args.dc.is_some(),
+        fc.datacenters.take(),
+        file.datacenter,
+    )?;
     let mut s = Settings {
         read_only: file.read_only.unwrap_or(false),
         theme: file.theme,
@@ -370,6 +387,14 @@ pub fn resolve(
             origin,
             probe_only,
         });
+    }
+
+    match several {
+        Some(d) if s.consul.is_some() => s.datacenters = Some(d),
+        Some(_) => s
+            .notes
+            .push("several datacenters need Consul to list them: reading one".into()),
+        None => {}
     }
 
     if args.live {

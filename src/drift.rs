@@ -166,6 +166,9 @@ pub struct Finding {
     pub sources: BTreeMap<String, String>,
     /// One line for a human.
     pub message: String,
+    /// The datacenter of the cluster, when several are read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datacenter: Option<String>,
 }
 
 /// The sources that publish identity (as opposed to the declared inventory).
@@ -212,6 +215,7 @@ fn finding(
         instance: Some(inst.name.clone()),
         sources,
         message,
+        datacenter: None,
     }
 }
 
@@ -719,6 +723,7 @@ fn primary_findings(fleet: &Fleet, cluster: &Cluster, out: &mut Vec<Finding>) {
             instance: None,
             sources,
             message,
+            datacenter: None,
         });
     }
 }

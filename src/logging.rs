@@ -1,4 +1,5 @@
-//! Logs go to a file, never to the terminal (the UI owns it); the level comes from `ROSTER_LOG`.
+//! Logs go to a file, never to the terminal (the UI owns it), except for a service
+//! (`roster serve`), whose stderr is its log; the level comes from `ROSTER_LOG`.
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -27,15 +28,29 @@ pub fn init(path: &Path, env_filter: Option<&str>) -> Result<(), String> {
         .append(true)
         .open(path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let filter = env_filter
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new("roster=info"));
     tracing_subscriber::fmt()
         .with_writer(Mutex::new(file))
         .with_ansi(false)
-        .with_env_filter(filter)
+        .with_env_filter(filter(env_filter))
         .try_init()
         .map_err(|e| e.to_string())
+}
+
+/// Sends log records to stderr, for a service whose supervisor (systemd's journal)
+/// collects it.
+pub fn init_stderr(env_filter: Option<&str>) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter(env_filter))
+        .try_init()
+        .map_err(|e| e.to_string())
+}
+
+fn filter(env_filter: Option<&str>) -> EnvFilter {
+    env_filter
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new("roster=info"))
 }
 
 #[cfg(test)]

@@ -310,6 +310,10 @@ pub struct SourceReport {
     /// True when the latest read failed and the observations are kept from an earlier one.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stale: bool,
+    /// The datacenter this read belongs to, when several are read (`None`: not tied to
+    /// one, like target files shared by every datacenter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datacenter: Option<String>,
 }
 
 impl SourceReport {
@@ -325,6 +329,16 @@ impl SourceReport {
             facts: BTreeMap::new(),
             read_at: Some(std::time::SystemTime::now()),
             stale: false,
+            datacenter: None,
+        }
+    }
+
+    /// The source's name as shown: `consul`, or `consul@dc2` when it belongs to one
+    /// datacenter of several.
+    pub fn label(&self) -> String {
+        match &self.datacenter {
+            Some(dc) => format!("{}@{dc}", self.kind),
+            None => self.kind.name().to_string(),
         }
     }
 

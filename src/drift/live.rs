@@ -27,6 +27,7 @@ pub(super) fn live_cluster(cluster: &Cluster, out: &mut Vec<Finding>) {
                 primaries.len(),
                 cluster.name
             ),
+            datacenter: None,
         });
         return;
     }

@@ -17,6 +17,7 @@ fn finding(kind: Kind, severity: Severity, instance: Option<&str>, sources: &[&s
             .map(|s| (s.to_string(), "x".to_string()))
             .collect(),
         message: String::new(),
+        datacenter: None,
     }
 }
 

@@ -19,6 +19,12 @@ pub fn escape(v: &str) -> String {
     out
 }
 
+/// `,datacenter="dc2"` for what belongs to one datacenter of several, else nothing.
+pub fn datacenter_label(dc: Option<&str>) -> String {
+    dc.map(|d| format!(",datacenter=\"{}\"", escape(d)))
+        .unwrap_or_default()
+}
+
 /// Writes the HELP and TYPE lines that open a gauge family.
 fn family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
@@ -30,7 +36,7 @@ pub fn render(r: &CheckResult) -> String {
     let mut out = String::new();
     // Several findings may share one label set (e.g. no-primary in two sources):
     // one series each, valued by how many there are.
-    let mut series: BTreeMap<(String, &str, String, String), u64> = BTreeMap::new();
+    let mut series: BTreeMap<(String, &str, String, String, String), u64> = BTreeMap::new();
     for f in &r.findings {
         *series
             .entry((
@@ -38,6 +44,7 @@ pub fn render(r: &CheckResult) -> String {
                 f.severity.name(),
                 f.cluster.clone(),
                 f.instance.clone().unwrap_or_default(),
+                datacenter_label(f.datacenter.as_deref()),
             ))
             .or_default() += 1;
     }
@@ -46,10 +53,10 @@ pub fn render(r: &CheckResult) -> String {
         "roster_finding",
         "Identity drift found by roster, one series per kind and place.",
     );
-    for ((kind, sev, cluster, inst), n) in &series {
+    for ((kind, sev, cluster, inst, dc), n) in &series {
         let _ = writeln!(
             out,
-            "roster_finding{{kind=\"{}\",severity=\"{}\",cluster=\"{}\",instance=\"{}\"}} {n}",
+            "roster_finding{{kind=\"{}\",severity=\"{}\",cluster=\"{}\",instance=\"{}\"{dc}}} {n}",
             escape(kind),
             sev,
             escape(cluster),
@@ -64,8 +71,9 @@ pub fn render(r: &CheckResult) -> String {
     for s in &r.fleet.sources {
         let _ = writeln!(
             out,
-            "roster_source_up{{source=\"{}\"}} {}",
+            "roster_source_up{{source=\"{}\"{}}} {}",
             s.kind,
+            datacenter_label(s.datacenter.as_deref()),
             u8::from(s.is_ok())
         );
     }
@@ -77,8 +85,10 @@ pub fn render(r: &CheckResult) -> String {
     for s in &r.fleet.sources {
         let _ = writeln!(
             out,
-            "roster_source_observations{{source=\"{}\"}} {}",
-            s.kind, s.observations
+            "roster_source_observations{{source=\"{}\"{}}} {}",
+            s.kind,
+            datacenter_label(s.datacenter.as_deref()),
+            s.observations
         );
     }
     let verdicts = r.verdicts();

@@ -66,6 +66,8 @@ impl Fixer {
         target: Destination,
     ) {
         let tx = self.actions.clone();
+        // One name in two datacenters: which one the row meant is not known here.
+        let ambiguous = fleet.clusters.iter().filter(|c| c.name == cluster).count() > 1;
         let stale = stale_reason(fleet, &sources_for(target, None));
         // The read on screen, unless it must be read again anyway (observations are
         // shared, so the copy is of pointers).
@@ -81,6 +83,9 @@ impl Fixer {
                 None => gather(&settings).await.fleet,
             };
             let outcome = match ctx {
+                _ if ambiguous => Err(format!(
+                    "{cluster} is in more than one datacenter: show one with :dc NAME first"
+                )),
                 Err(e) => Err(e),
                 Ok(ctx) => match stale_reason(&fleet, &sources_for(target, None)) {
                     Some(why) => Err(format!(
@@ -276,4 +281,52 @@ pub fn preview(p: &Plan) -> Vec<String> {
     }
     lines.extend(p.hazards.iter().map(|h| format!("DANGER: {}", h.message)));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Datacenter;
+    use crate::observation::{Observation, SourceOutput};
+
+    #[tokio::test]
+    async fn a_name_in_two_datacenters_is_not_guessed() {
+        let consul = |dc: &str, ip: &str| {
+            let mut out = SourceOutput::test(
+                SourceKind::Consul,
+                vec![
+                    Observation::test(SourceKind::Consul, "pg-a")
+                        .seq(1)
+                        .role("primary")
+                        .ip(ip),
+                ],
+            );
+            out.report.datacenter = Some(dc.into());
+            out
+        };
+        let dcs: Vec<Datacenter> = ["dc1", "dc2"]
+            .iter()
+            .map(|n| Datacenter {
+                name: n.to_string(),
+                standby_of: Vec::new(),
+            })
+            .collect();
+        let fleet = crate::estate::build(
+            vec![consul("dc1", "10.1.0.1"), consul("dc2", "10.2.0.1")],
+            &dcs,
+        );
+        let (tx, mut rx) = mpsc::channel(4);
+        let fixer = Fixer::new(&Settings::default(), true, tx);
+        fixer.plan(1, &fleet, "pg-a", Some("pg-a-1"), Destination::Targets);
+        match rx.recv().await {
+            Some(Action::FixPreview {
+                error: Some(e),
+                writes: 0,
+                ..
+            }) => {
+                assert!(e.contains("more than one datacenter"), "{e}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

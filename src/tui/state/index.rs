@@ -137,12 +137,15 @@ pub struct SourceLine {
     pub stale: bool,
     /// Its watch is re-reading without an index: the data is not confirmed yet.
     pub confirming: bool,
+    /// The datacenter of this read, when several are read.
+    pub datacenter: Option<String>,
 }
 
 impl SourceLine {
     fn new(r: &SourceReport) -> SourceLine {
         SourceLine {
             name: r.kind.name(),
+            datacenter: r.datacenter.as_ref().map(|d| sanitize(d, 40)),
             location: sanitize(&redact(&r.location), 200),
             error: r.errors.first().map(|e| sanitize(&redact(e), 300)),
             error_count: r.errors.len(),
@@ -157,6 +160,14 @@ impl SourceLine {
             read_at: r.read_at,
             stale: r.stale,
             confirming: r.facts.get(watch::STANDING).map(String::as_str) == Some(watch::CONFIRMING),
+        }
+    }
+
+    /// `consul`, or `consul@dc2` for one datacenter's read of several.
+    pub fn label(&self) -> String {
+        match &self.datacenter {
+            Some(dc) => format!("{}@{dc}", self.name),
+            None => self.name.to_string(),
         }
     }
 
@@ -202,6 +213,12 @@ pub(super) fn build(result: &CheckResult) -> Index {
                 })
         })
         .map(|d| sanitize(d, 40));
+    // Several datacenters read: the one shown (`:dc NAME`), or how many (`:dc all`).
+    let datacenter = match result.fleet.datacenters.as_slice() {
+        [] => datacenter,
+        [one] => Some(sanitize(&one.name, 40)),
+        many => Some(format!("all {}", many.len())),
+    };
     let (instances, clusters) = index(result, &columns);
     Index {
         columns,
