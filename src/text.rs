@@ -114,6 +114,20 @@ mod tests {
         assert_eq!(sanitize("abcdef", 3), "abc…");
     }
     #[test]
+    fn sanitize_neutralises_bidi_overrides_and_line_breaks() {
+        let forged = "10.9.9.9\r\nok written\u{202E}1.0\u{2066}x\u{2069}\u{85}";
+        let clean = sanitize(forged, 200);
+        assert!(!clean.contains(['\r', '\n', '\u{85}']), "{clean:?}");
+        for c in '\u{202A}'..='\u{202E}' {
+            assert!(!sanitize(&format!("a{c}b"), 10).contains(c), "{c:?}");
+        }
+        for c in '\u{2066}'..='\u{2069}' {
+            assert!(!sanitize(&format!("a{c}b"), 10).contains(c), "{c:?}");
+        }
+        assert_eq!(clean, "10.9.9.9 ok written?1.0?x?");
+    }
+
+    #[test]
     fn masks_url_passwords_and_token_values() {
         assert_eq!(
             redact("http://ops:hunter2@consul:8500/v1/catalog?token=abc-123&dc=x"),
