@@ -94,8 +94,9 @@ async fn check_does_not_follow_a_redirect_and_the_token_stays_home() {
 async fn a_token_echoed_by_consul_reaches_no_output_and_no_log() {
     let entries = vec![
         entry("pg-h-1", "127.0.0.1", "pg-h", 1, "primary"),
-        // A server-provided name that is the token itself.
-        entry("pg-t-1", "127.0.0.2", &format!("pg-{TOKEN}"), 1, "primary"),
+        // A server-provided name that holds the token (without a primary, so that the
+        // cluster has a finding and its name reaches the metrics too).
+        entry("pg-t-1", "127.0.0.2", &format!("pg-{TOKEN}"), 1, "replica"),
     ];
     let hostile = Tiny::start(consul(entries, &["web", "api"], |r: &Request| {
         match r.path() {
