@@ -273,7 +273,9 @@ pub fn next_index(previous: u64, returned: u64) -> u64 {
     }
 }
 
-async fn pace(started: Instant, min: Duration) {
+/// Waits until `min` has passed since `started`: the rate limit of a blocking-query loop,
+/// since a server may answer every blocking query at once.
+pub async fn pace(started: Instant, min: Duration) {
     let spent = started.elapsed();
     if spent < min {
         tokio::time::sleep(min - spent).await;
