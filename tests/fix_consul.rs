@@ -623,7 +623,8 @@ async fn a_token_bound_for_a_remote_agent_over_plain_http_is_warned_about() {
     );
     assert!(!o.contains(ECHO));
     // On the loopback agent the same plan has no such warning.
-    let out = scene.fix(&scene.consul.url(), &["--dry-run"], &[]).await;
+    let loopback_agent = format!("http://127.0.0.1:{}", scene.consul.addr().port());
+    let out = scene.fix(&loopback_agent, &["--dry-run"], &[]).await;
     let (o, e) = texts(&out);
     assert!(o.contains("1. consul agent"), "{o}\n{e}");
     assert!(!o.contains("plain http"), "{o}");

@@ -11,6 +11,7 @@ use crate::fleet::{Fleet, Instance};
 use crate::gather::gather;
 use crate::observation::SourceKind;
 use crate::report::CheckResult;
+use crate::text::{json_safe, neutralize, sanitize, scrub};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -182,7 +183,11 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
     let before = read(settings).await;
     if before.fleet.sources.iter().any(|s| s.failed_entirely()) {
         for s in before.fleet.sources.iter().filter(|s| !s.is_ok()) {
-            eprintln!("roster fix: {}: {}", s.kind, s.errors.join("; "));
+            eprintln!(
+                "roster fix: {}: {}",
+                s.kind,
+                sanitize(&s.errors.join("; "), 2000)
+            );
         }
         eprintln!("roster fix: a source could not be read; not planning on partial knowledge");
         return 2;
@@ -190,7 +195,7 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
     let selected = match select(&before.fleet, &before.findings, args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("roster fix: {e}");
+            eprintln!("roster fix: {}", sanitize(&e, 400));
             return 2;
         }
     };
@@ -222,7 +227,7 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
     let writes: usize = plans.iter().map(|p| p.steps.len()).sum();
     let mut out = std::io::stdout().lock();
     if args.format == FixFormat::Table {
-        let _ = out.write_all(render_plans(&plans, &errors).as_bytes());
+        let _ = out.write_all(scrub(&render_plans(&plans, &errors)).as_bytes());
     }
     if args.dry_run || writes == 0 {
         if args.format == FixFormat::Json {
@@ -235,7 +240,7 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
             let _ = writeln!(
                 out,
                 "{}",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
+                json_safe(&serde_json::to_string_pretty(&doc).unwrap_or_default())
             );
         } else if writes == 0 {
             let _ = writeln!(out, "nothing to write");
@@ -285,10 +290,11 @@ pub async fn run(settings: &Settings, args: &FixArgs, read_only: bool) -> u8 {
         let _ = writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
+            json_safe(&serde_json::to_string_pretty(&doc).unwrap_or_default())
         );
     } else {
-        let _ = out.write_all(render_results(&applied, &before, &after, &names).as_bytes());
+        let text = render_results(&applied, &before, &after, &names);
+        let _ = out.write_all(scrub(&text).as_bytes());
     }
     exit_code(&after, &names, failed || !errors.is_empty())
 }
@@ -318,6 +324,14 @@ fn add_missing(
             _ => None,
         });
     let step = super::plan::plan_add_target(inst, &desired, file)?;
+    let warnings = match &step {
+        super::plan::Step::TargetFile { file, .. } => std::fs::metadata(file)
+            .ok()
+            .and_then(|m| super::plan::owner_warning(file, &m))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(Plan {
         cluster: inst.cluster.clone(),
         instance: inst.name.clone(),
@@ -325,7 +339,7 @@ fn add_missing(
         destination: Destination::Targets,
         desired,
         steps: vec![step],
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
@@ -408,11 +422,11 @@ pub fn render_plans(plans: &[Plan], errors: &[String]) -> String {
         let _ = writeln!(
             s,
             "{} ({}): make {} agree with {} (role {role}, ip {})",
-            p.instance,
-            p.cluster,
+            sanitize(&p.instance, 120),
+            sanitize(&p.cluster, 120),
             p.destination.name(),
             p.authority,
-            p.desired.ip.as_deref().unwrap_or("-")
+            sanitize(p.desired.ip.as_deref().unwrap_or("-"), 120)
         );
         for (n, step) in p.steps.iter().enumerate() {
             let _ = writeln!(s, "  {}. {}", n + 1, step.target());
@@ -421,11 +435,11 @@ pub fn render_plans(plans: &[Plan], errors: &[String]) -> String {
             }
         }
         for w in &p.warnings {
-            let _ = writeln!(s, "  warning: {w}");
+            let _ = writeln!(s, "  warning: {}", neutralize(w));
         }
     }
     for e in errors {
-        let _ = writeln!(s, "cannot plan {e}");
+        let _ = writeln!(s, "cannot plan {}", sanitize(e, 1000));
     }
     s
 }
@@ -443,15 +457,16 @@ fn render_results(
                 s,
                 "{} {}: {}",
                 if step.ok { "ok  " } else { "FAIL" },
-                step.target,
-                step.message
+                sanitize(&step.target, 400),
+                sanitize(&step.message, 1000)
             );
         }
         if r.skipped > 0 {
             let _ = writeln!(
                 s,
                 "stopped: {} write(s) of {} not run",
-                r.skipped, r.instance
+                r.skipped,
+                sanitize(&r.instance, 120)
             );
         }
     }
@@ -467,7 +482,7 @@ fn render_results(
                 s,
                 "resolved: {} {} ({})",
                 f.kind,
-                f.instance.as_deref().unwrap_or(&f.cluster),
+                sanitize(f.instance.as_deref().unwrap_or(&f.cluster), 120),
                 f.severity
             );
         }
@@ -477,9 +492,9 @@ fn render_results(
             s,
             "remaining: {} {} ({}): {}",
             f.kind,
-            f.instance.as_deref().unwrap_or(&f.cluster),
+            sanitize(f.instance.as_deref().unwrap_or(&f.cluster), 120),
             f.severity,
-            f.message
+            sanitize(&f.message, 400)
         );
     }
     s

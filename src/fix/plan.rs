@@ -4,14 +4,16 @@
 use super::command::{CommandTemplate, CommandValues};
 use super::consul::{AgentAddress, IdentityChange, agent_service, diff_lines, reregister_body};
 use super::error::FixError;
-use super::targets::{TargetEditError, add_group, digest, edit_group};
+use super::targets::{TargetEditError, add_group, digest, edit_group, resolve};
 use crate::consul::{ConsulClient, ConsulConfig, Endpoint};
 use crate::fleet::Instance;
 use crate::identity::{Role, instance_name, service_name};
 use crate::observation::{Observation, Origin, SourceKind};
+use crate::source::file_text::{MAX_FILE_BYTES, read_open};
+use crate::text::{neutralize, sanitize};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 impl From<TargetEditError> for FixError {
@@ -152,9 +154,9 @@ pub enum Step {
 }
 
 impl Step {
-    /// Where the step writes, for a human.
+    /// Where the step writes, for a human (terminal-safe: names come from Consul).
     pub fn target(&self) -> String {
-        match self {
+        let target = match self {
             Step::ConsulRegister {
                 node,
                 service_id,
@@ -166,17 +168,19 @@ impl Step {
             } => format!("consul catalog (agentless node {node}) service {service_id}"),
             Step::TargetFile { file, .. } => format!("file {}", file.display()),
             Step::Command { argv } => format!("command {}", argv.join(" ")),
-        }
+        };
+        sanitize(&target, 400)
     }
 
-    /// The before/after lines shown in the preview.
+    /// The before/after lines shown in the preview (terminal-safe, indentation kept).
     pub fn diff(&self) -> Vec<String> {
-        match self {
+        let lines = match self {
             Step::ConsulRegister { before, after, .. }
             | Step::CatalogRegister { before, after, .. } => diff_lines(before, after),
             Step::TargetFile { diff, .. } => diff.clone(),
             Step::Command { argv } => vec![format!("$ {}", argv.join(" "))],
-        }
+        };
+        lines.iter().map(|l| neutralize(l)).collect()
     }
 }
 
@@ -295,8 +299,11 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
             && ip != want
         {
             let note = format!(
-                "Consul has {} at {ip}, {} says {want}: an address comes from the node's own agent; re-register from the node",
-                inst.name, plan.authority
+                "Consul has {} at {}, {} says {}: an address comes from the node's own agent; re-register from the node",
+                sanitize(&inst.name, 80),
+                sanitize(ip, 80),
+                plan.authority,
+                sanitize(want, 80)
             );
             if !plan.warnings.contains(&note) {
                 plan.warnings.push(note);
@@ -323,6 +330,7 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
                     before,
                     after,
                 });
+                warn_plain_http(plan, config, &config.endpoint);
             }
             continue;
         }
@@ -350,6 +358,7 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
                 before,
                 after,
             });
+            warn_plain_http(plan, config, client.endpoint());
         }
     }
     if !plan.steps.is_empty() {
@@ -357,6 +366,54 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
             .push(super::consul::RELOAD_WARNING.to_string());
     }
     Ok(())
+}
+
+/// Warns once per endpoint when a write would carry the ACL token over plain http to
+/// another machine (`roster check` says the same of the address it reads).
+fn warn_plain_http(plan: &mut Plan, config: &ConsulConfig, endpoint: &Endpoint) {
+    let has_token = config.token.as_ref().is_some_and(|t| !t.is_empty());
+    if !has_token || endpoint.is_tls() || endpoint.is_local() {
+        return;
+    }
+    let note = format!(
+        "the Consul ACL token is sent over plain http to {endpoint}; use https (CONSUL_HTTP_SSL=true, or an https agent address)"
+    );
+    if !plan.warnings.contains(&note) {
+        plan.warnings.push(note);
+    }
+}
+
+/// A warning when the rewritten file cannot keep its owner: roster is not root and the
+/// file belongs to someone else, so the new file (and its `.bak`) will be roster's.
+pub fn owner_warning(file: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    (euid != 0 && meta.uid() != euid).then(|| {
+        format!(
+            "{} belongs to uid {} gid {}; roster runs as uid {euid} and cannot keep that owner: the rewritten file and its .bak will belong to uid {euid}",
+            file.display(),
+            meta.uid(),
+            meta.gid()
+        )
+    })
+}
+
+/// The file a target step writes (a symlink resolved to the file it names), its bytes and
+/// text, and any warning about its owner.
+pub fn read_target_file(
+    file: &Path,
+) -> Result<(PathBuf, Vec<u8>, String, Option<String>), FixError> {
+    let refused = |e: String| FixError::Refused(format!("cannot read {}: {e}", file.display()));
+    let real = resolve(file)?;
+    let handle =
+        crate::source::file_text::open_regular(&real).map_err(|e| refused(e.to_string()))?;
+    let meta = handle.metadata().map_err(|e| refused(e.to_string()))?;
+    let bytes = read_open(handle, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", real.display())))?;
+    let warning = owner_warning(&real, &meta);
+    Ok((real, bytes, text, warning))
 }
 
 /// The identity change one Consul registration needs, if any.
@@ -412,19 +469,18 @@ fn plan_targets(inst: &Instance, plan: &mut Plan) -> Result<(), FixError> {
             && o.ip.as_deref() != Some(want.as_str())
         {
             plan.warnings.push(format!(
-                "{}:{} scrapes {} but {} says the instance is at {want}; the targets themselves are not rewritten",
+                "{}:{} scrapes {} but {} says the instance is at {}; the targets themselves are not rewritten",
                 t.file.display(),
                 t.line,
-                o.ip.as_deref().unwrap_or("?"),
-                plan.authority
+                sanitize(o.ip.as_deref().unwrap_or("?"), 80),
+                plan.authority,
+                sanitize(want, 80)
             ));
         }
     }
     for (file, edits) in by_file {
-        let bytes = std::fs::read(&file)
-            .map_err(|e| FixError::Refused(format!("cannot read {}: {e}", file.display())))?;
-        let original = String::from_utf8(bytes.clone())
-            .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", file.display())))?;
+        let (file, bytes, original, owner) = read_target_file(&file)?;
+        plan.warnings.extend(owner);
         let mut text = original.clone();
         for (index, changes) in &edits {
             text = edit_group(&file, &text, *index, changes)?;
@@ -567,10 +623,7 @@ pub fn plan_add_target(
         .iter()
         .map(|p| format!("{ip}:{p}"))
         .collect();
-    let bytes = std::fs::read(&file)
-        .map_err(|e| FixError::Refused(format!("cannot read {}: {e}", file.display())))?;
-    let original = String::from_utf8(bytes.clone())
-        .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", file.display())))?;
+    let (file, bytes, original, _) = read_target_file(&file)?;
     let comment = format!(
         "#======> {} [{}] @ {ip}",
         desired.instance,
