@@ -95,12 +95,14 @@ async fn targets_follow_consul_after_a_failover() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(entries.len(), 2, "{audit}");
-    assert!(
-        entries
-            .iter()
-            .all(|e| e["result"] == "ok" && e["destination"] == "targets")
-    );
+    // Each write is recorded as started before it is made, then with its outcome.
+    assert_eq!(entries.len(), 4, "{audit}");
+    let results: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["result"].as_str())
+        .collect();
+    assert_eq!(results, ["started", "ok", "started", "ok"], "{audit}");
+    assert!(entries.iter().all(|e| e["destination"] == "targets"));
     demo.stop().await;
 }
 
