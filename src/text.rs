@@ -5,6 +5,7 @@
 //! terminal, a log or a file roster writes passes through here, so that the rules live in
 //! one place.
 
+use std::borrow::Cow;
 use std::sync::RwLock;
 
 /// Secret values (and their escaped spellings) to mask wherever they appear.
@@ -39,13 +40,13 @@ pub fn register_secret(value: &str) {
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
-/// The text with every registered secret replaced by [`MASK`].
-pub fn scrub(text: &str) -> String {
+/// The text with every registered secret replaced by [`MASK`] (borrowed when none occurs).
+pub fn scrub(text: &str) -> Cow<'_, str> {
     let secrets = SECRETS.read().unwrap_or_else(|p| p.into_inner());
-    let mut out = text.to_string();
+    let mut out = Cow::Borrowed(text);
     for secret in secrets.iter() {
         if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), MASK);
+            out = Cow::Owned(out.replace(secret.as_str(), MASK));
         }
     }
     out
