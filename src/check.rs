@@ -10,6 +10,10 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+/// Shortest time between two rounds of `--wait`: each round re-reads every source, and a
+/// Consul that answers blocking queries at once must not turn the wait into a flood.
+const WAIT_ROUND: Duration = Duration::from_secs(1);
+
 /// What to check and how to report it.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
@@ -99,7 +103,7 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
     let mut result = read(settings, &opts.clusters).await;
     if result.fleet.sources.is_empty() {
         for n in &result.notes {
-            eprintln!("roster: {n}");
+            eprintln!("roster: {}", crate::text::sanitize(n, 1000));
         }
         eprintln!(
             "roster: no source to read: pass --consul, --targets or --inventory (or set CONSUL_HTTP_ADDR)"
@@ -115,6 +119,7 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
         let mut shown = keys(&result.findings);
         print_state(started, &result, opts);
         while opts.exit_code(&result) != 0 && started.elapsed() < wait {
+            let round = Instant::now();
             let left = wait.saturating_sub(started.elapsed());
             // Woken by Consul the moment a registration changes; the databases cannot be
             // watched, so they are asked again at least every two seconds.
@@ -129,6 +134,7 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
                 }
                 None => tokio::time::sleep(nap).await,
             }
+            crate::watch::consul::pace(Some(round), WAIT_ROUND.min(left)).await;
             result = read(settings, &opts.clusters).await;
             let now = keys(&result.findings);
             for (kind, place) in now.difference(&shown) {
@@ -170,6 +176,11 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
             eprintln!("roster: {line}");
         }
     }
+    // The last stop before the terminal: no secret, and in JSON no raw bidi or C1 control.
+    let text = match opts.format {
+        Format::Json => crate::text::json_safe(&result.render(opts.format)),
+        _ => crate::text::scrub(&result.render(opts.format)).into_owned(),
+    };
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = stdout.write_all(text.as_bytes());
@@ -196,6 +207,7 @@ fn keys(findings: &[Finding]) -> BTreeSet<(String, String)> {
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(",");
+            let place = crate::text::sanitize(&place, 120);
             (f.kind.code().to_string(), format!("{place} [{source}]"))
         })
         .collect()

@@ -169,6 +169,8 @@ pub struct FileConsul {
     pub tls_server_name: Option<String>,
     /// As `CONSUL_HTTP_SSL_VERIFY`.
     pub ssl_verify: Option<bool>,
+    /// Most bytes read from one Consul answer (default 256 MiB).
+    pub max_response_bytes: Option<u64>,
 }
 
 /// `[targets]` in the config file.
@@ -370,6 +372,15 @@ pub fn resolve(
         if let Some(c) = args.concurrency {
             config.concurrency = c.clamp(1, 256);
         }
+        if let Some(max) = fc.max_response_bytes {
+            if max == 0 {
+                return Err(ConsulError::Config(
+                    "[consul] max_response_bytes must be more than 0".into(),
+                )
+                .into());
+            }
+            config.max_response_bytes = max;
+        }
         if config.token.is_some() && !config.endpoint.is_tls() && !config.endpoint.is_local() {
             s.warnings.push(format!(
                 "the Consul ACL token is sent over plain http to {}; use https (CONSUL_HTTP_SSL=true)",
@@ -553,10 +564,22 @@ fn token(
 }
 
 fn read_token(path: &Path) -> Result<Secret, ConfigError> {
-    // The error never quotes the file's content: it is the token.
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::TokenFile {
+    use crate::consul::secret::MAX_TOKEN_FILE_BYTES;
+    use crate::source::file_text::{ReadFailure, read_bytes_limited};
+    // Bounded and regular files only (`/dev/zero` or a FIFO would never end); the error
+    // never quotes the file's content: it is the token.
+    let bytes =
+        read_bytes_limited(path, MAX_TOKEN_FILE_BYTES).map_err(|f| ConfigError::TokenFile {
+            path: path.to_path_buf(),
+            reason: match f {
+                ReadFailure::TooLarge(_) => format!("larger than {MAX_TOKEN_FILE_BYTES} bytes"),
+                ReadFailure::NotRegular(_) => f.to_string(),
+                ReadFailure::Io(e) => e.kind().to_string(),
+            },
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::TokenFile {
         path: path.to_path_buf(),
-        reason: e.kind().to_string(),
+        reason: "not UTF-8 text".into(),
     })?;
     let secret = Secret::new(text);
     if secret.is_empty() {

@@ -82,13 +82,15 @@ async fn targets_follow_consul_after_a_failover() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // One write: both members' groups are in the one file, edited together.
-    assert_eq!(entries.len(), 1, "{audit}");
-    assert!(
-        entries
-            .iter()
-            .all(|e| e["result"] == "ok" && e["destination"] == "targets")
-    );
+    // One write (both members' groups are in the one file, edited together), recorded as
+    // started before it is made, then with its outcome.
+    assert_eq!(entries.len(), 2, "{audit}");
+    let results: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["result"].as_str())
+        .collect();
+    assert_eq!(results, ["started", "ok"], "{audit}");
+    assert!(entries.iter().all(|e| e["destination"] == "targets"));
     demo.stop().await;
 }
 
@@ -849,5 +851,96 @@ async fn a_split_brain_is_refused_until_overridden() {
     let (_, text) = fix_live(&demo, &audit, &over).await;
     assert!(text.contains("ok   file"), "{text}");
     assert_ne!(std::fs::read_to_string(&file).unwrap(), original);
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_log_that_cannot_be_written_stops_every_write() {
+    let demo = Demo::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let file = demo.targets_dir().join("pg-test.yml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    // A full disk, and a path whose directory cannot exist.
+    for audit in ["/dev/full", "/dev/null/roster/audit.log"] {
+        let out = roster(
+            home.path(),
+            &args(
+                &demo,
+                "fix",
+                &[
+                    "--cluster",
+                    "pg-test",
+                    "--to",
+                    "targets",
+                    "--yes",
+                    "--audit-log",
+                    audit,
+                ],
+            ),
+            &[],
+        )
+        .await;
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{audit}: {o}\n{e}");
+        assert!(
+            format!("{o}{e}").contains(&format!("audit log {audit} cannot be written")),
+            "{audit}: {o}\n{e}"
+        );
+        assert!(!o.contains("ok   file"), "{audit}: {o}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            original,
+            "{audit}: nothing is written without its audit entry"
+        );
+        assert!(!file.with_extension("yml.bak").exists(), "{audit}");
+    }
+
+    // A writable log: entries carry an RFC 3339 UTC time, the user's name and uid.
+    let log = home.path().join("audit.log");
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "fix",
+            &[
+                "--cluster",
+                "pg-test",
+                "--to",
+                "targets",
+                "--yes",
+                "--audit-log",
+                log.to_str().unwrap(),
+            ],
+        ),
+        &[],
+    )
+    .await;
+    assert!(stdout(&out).contains("ok   file"), "{}", stdout(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap();
+    for line in text.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        let time = e["time"].as_str().unwrap_or_else(|| panic!("{line}"));
+        let shape: String = time
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '0' } else { c })
+            .collect();
+        assert_eq!(shape, "0000-00-00T00:00:00Z", "{line}");
+        assert_eq!(
+            e["uid"].as_u64().map(|u| u.to_string()),
+            Some(uid.clone()),
+            "{line}"
+        );
+        let user = e["user"].as_str().unwrap_or_else(|| panic!("{line}"));
+        assert!(!user.is_empty(), "{line}");
+        if uid == "0" {
+            assert_eq!(user, "root", "{line}");
+        }
+    }
     demo.stop().await;
 }

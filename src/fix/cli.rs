@@ -14,6 +14,7 @@ use crate::gather::gather;
 use crate::identity::Role;
 use crate::observation::SourceKind;
 use crate::report::CheckResult;
+use crate::text::{json_safe, neutralize, sanitize, scrub};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -340,7 +341,11 @@ pub async fn run_with(
     let before = read(settings).await;
     if before.fleet.sources.iter().any(|s| s.failed_entirely()) {
         for s in before.fleet.sources.iter().filter(|s| !s.is_ok()) {
-            eprintln!("roster fix: {}: {}", s.kind, s.errors.join("; "));
+            eprintln!(
+                "roster fix: {}: {}",
+                s.kind,
+                sanitize(&s.errors.join("; "), 2000)
+            );
         }
         eprintln!("roster fix: a source could not be read; not planning on partial knowledge");
         return 2;
@@ -348,7 +353,7 @@ pub async fn run_with(
     let selected = match select(&before.fleet, &before.findings, args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("roster fix: {e}");
+            eprintln!("roster fix: {}", sanitize(&e, 400));
             return 2;
         }
     };
@@ -376,7 +381,7 @@ pub async fn run_with(
     }
     let writes: usize = plans.iter().map(|p| p.steps.len()).sum();
     if args.format == FixFormat::Table {
-        let _ = out.write_all(render_plans(&plans, &errors, color).as_bytes());
+        let _ = out.write_all(scrub(&render_plans(&plans, &errors, color)).as_bytes());
     }
     if args.dry_run || writes == 0 {
         if args.format == FixFormat::Json {
@@ -391,7 +396,7 @@ pub async fn run_with(
             let _ = writeln!(
                 out,
                 "{}",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
+                json_safe(&serde_json::to_string_pretty(&doc).unwrap_or_default())
             );
         } else if writes == 0 {
             let _ = writeln!(out, "nothing to write");
@@ -468,11 +473,11 @@ pub async fn run_with(
         let _ = writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
+            json_safe(&serde_json::to_string_pretty(&doc).unwrap_or_default())
         );
     } else {
         let text = render_results(&applied, &verdict, &remaining(&after, &names), color);
-        let _ = out.write_all(text.as_bytes());
+        let _ = out.write_all(scrub(&text).as_bytes());
     }
     let code = exit_code(&after, &names, failed || !errors.is_empty());
     if code == 0 && !verdict.creates.is_empty() {
@@ -644,7 +649,7 @@ pub fn render_plans(plans: &[Plan], errors: &[String], color: bool) -> String {
             let _ = writeln!(
                 s,
                 "{} (cluster): make {} agree with {}",
-                p.cluster,
+                sanitize(&p.cluster, 120),
                 p.destination.name(),
                 p.authority
             );
@@ -652,11 +657,11 @@ pub fn render_plans(plans: &[Plan], errors: &[String], color: bool) -> String {
             let _ = writeln!(
                 s,
                 "{} ({}): make {} agree with {} (role {role}, ip {})",
-                p.instance,
-                p.cluster,
+                sanitize(&p.instance, 120),
+                sanitize(&p.cluster, 120),
                 p.destination.name(),
                 p.authority,
-                p.desired.ip.as_deref().unwrap_or("-")
+                sanitize(p.desired.ip.as_deref().unwrap_or("-"), 120)
             );
         }
         for n in &p.notes {
@@ -669,7 +674,7 @@ pub fn render_plans(plans: &[Plan], errors: &[String], color: bool) -> String {
             }
         }
         for w in &p.warnings {
-            let _ = writeln!(s, "  warning: {w}");
+            let _ = writeln!(s, "  warning: {}", neutralize(w));
         }
         if let Some(o) = &p.outcome
             && !p.is_empty()
@@ -698,7 +703,7 @@ pub fn render_plans(plans: &[Plan], errors: &[String], color: bool) -> String {
         }
     }
     for e in errors {
-        let _ = writeln!(s, "cannot plan {e}");
+        let _ = writeln!(s, "cannot plan {}", sanitize(e, 1000));
     }
     s
 }
@@ -716,15 +721,16 @@ fn render_results(
                 s,
                 "{} {}: {}",
                 if step.ok { "ok  " } else { "FAIL" },
-                step.target,
-                step.message
+                sanitize(&step.target, 400),
+                sanitize(&step.message, 1000)
             );
         }
         if r.skipped > 0 {
             let _ = writeln!(
                 s,
                 "stopped: {} write(s) of {} not run",
-                r.skipped, r.instance
+                r.skipped,
+                sanitize(&r.instance, 120)
             );
         }
     }
@@ -733,7 +739,7 @@ fn render_results(
             s,
             "resolved: {} {} ({})",
             f.kind,
-            f.instance.as_deref().unwrap_or(&f.cluster),
+            sanitize(f.instance.as_deref().unwrap_or(&f.cluster), 120),
             f.severity
         );
     }
@@ -755,9 +761,9 @@ fn render_results(
             s,
             "remaining: {} {} ({}): {}",
             f.kind,
-            f.instance.as_deref().unwrap_or(&f.cluster),
+            sanitize(f.instance.as_deref().unwrap_or(&f.cluster), 120),
             f.severity,
-            f.message
+            sanitize(&f.message, 400)
         );
     }
     s

@@ -11,13 +11,16 @@ use super::plan_targets::plan_targets;
 pub use super::plan_targets::{plan_add_target, target_changes, text_diff};
 use super::simulate::Outcome;
 use super::targets::TargetEditError;
+use super::targets::resolve;
 use crate::consul::{ConsulClient, ConsulConfig, Endpoint};
 use crate::fleet::Instance;
 use crate::identity::{Role, instance_name, service_name};
 use crate::observation::{ConsulOrigin, Observation, Origin, SourceKind};
+use crate::source::file_text::{MAX_FILE_BYTES, read_open};
+use crate::text::{neutralize, sanitize};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 impl From<TargetEditError> for FixError {
@@ -158,9 +161,9 @@ pub enum Step {
 }
 
 impl Step {
-    /// Where the step writes, for a human.
+    /// Where the step writes, for a human (terminal-safe: names come from Consul).
     pub fn target(&self) -> String {
-        match self {
+        let target = match self {
             Step::ConsulRegister {
                 node,
                 service_id,
@@ -172,17 +175,19 @@ impl Step {
             } => format!("consul catalog (agentless node {node}) service {service_id}"),
             Step::TargetFile { file, .. } => format!("file {}", file.display()),
             Step::Command { argv } => format!("command {}", argv.join(" ")),
-        }
+        };
+        sanitize(&target, 400)
     }
 
-    /// The before/after lines shown in the preview.
+    /// The before/after lines shown in the preview (terminal-safe, indentation kept).
     pub fn diff(&self) -> Vec<String> {
-        match self {
+        let lines = match self {
             Step::ConsulRegister { before, after, .. }
             | Step::CatalogRegister { before, after, .. } => diff_lines(before, after),
             Step::TargetFile { diff, .. } => diff.clone(),
             Step::Command { argv } => vec![format!("$ {}", argv.join(" "))],
-        }
+        };
+        lines.iter().map(|l| neutralize(l)).collect()
     }
 }
 
@@ -446,8 +451,11 @@ async fn plan_consul(
                 push_once(
                     &mut plan.warnings,
                     format!(
-                        "Consul has {} at {ip}, {} says {want}: an address comes from the node's own agent; re-register from the node",
-                        inst.name, plan.authority
+                        "Consul has {} at {}, {} says {}: an address comes from the node's own agent; re-register from the node",
+                        sanitize(&inst.name, 80),
+                        sanitize(ip, 80),
+                        plan.authority,
+                        sanitize(want, 80)
                     ),
                 );
             }
@@ -470,7 +478,7 @@ async fn plan_consul(
                         &mut plan.warnings,
                         format!(
                             "node {} is down (serfHealth critical): its agent cannot be asked, so the catalog is written; when the node returns its agent restores its own definitions (re-register it there)",
-                            c.node
+                            sanitize(&c.node, 80)
                         ),
                     );
                 }
@@ -491,6 +499,7 @@ async fn plan_consul(
                         before,
                         after,
                     });
+                    warn_plain_http(plan, config, &config.endpoint);
                 }
                 continue;
             }
@@ -519,6 +528,7 @@ async fn plan_consul(
                     before,
                     after,
                 });
+                warn_plain_http(plan, config, client.endpoint());
             }
         }
     }
@@ -527,6 +537,53 @@ async fn plan_consul(
             .push(super::consul::RELOAD_WARNING.to_string());
     }
     Ok(())
+}
+
+/// Warns once per endpoint when a write would carry the ACL token over plain http to
+/// another machine (`roster check` says the same of the address it reads).
+fn warn_plain_http(plan: &mut Plan, config: &ConsulConfig, endpoint: &Endpoint) {
+    let has_token = config.token.as_ref().is_some_and(|t| !t.is_empty());
+    if !has_token || endpoint.is_tls() || endpoint.is_local() {
+        return;
+    }
+    let note = format!(
+        "the Consul ACL token is sent over plain http to {endpoint}; use https (CONSUL_HTTP_SSL=true, or an https agent address)"
+    );
+    if !plan.warnings.contains(&note) {
+        plan.warnings.push(note);
+    }
+}
+
+/// A warning when the rewritten file cannot keep its owner: roster is not root and the
+/// file belongs to someone else, so the new file (and its `.bak`) will be roster's.
+pub fn owner_warning(file: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let euid = super::audit::process_uids().1;
+    (euid != 0 && meta.uid() != euid).then(|| {
+        format!(
+            "{} belongs to uid {} gid {}; roster runs as uid {euid} and cannot keep that owner: the rewritten file and its .bak will belong to uid {euid}",
+            file.display(),
+            meta.uid(),
+            meta.gid()
+        )
+    })
+}
+
+/// The file a target step writes (a symlink resolved to the file it names), its bytes and
+/// text, and any warning about its owner.
+pub fn read_target_file(
+    file: &Path,
+) -> Result<(PathBuf, Vec<u8>, String, Option<String>), FixError> {
+    let refused = |e: String| FixError::Refused(format!("cannot read {}: {e}", file.display()));
+    let real = resolve(file)?;
+    let handle =
+        crate::source::file_text::open_regular(&real).map_err(|e| refused(e.to_string()))?;
+    let meta = handle.metadata().map_err(|e| refused(e.to_string()))?;
+    let bytes = read_open(handle, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", real.display())))?;
+    let warning = owner_warning(&real, &meta);
+    Ok((real, bytes, text, warning))
 }
 
 /// The identity change one Consul registration needs, if any.

@@ -45,21 +45,21 @@ pub(crate) fn plan_targets(members: &[Member<'_>], plan: &mut Plan) -> Result<()
                 && o.ip.as_deref() != Some(want.as_str())
             {
                 plan.warnings.push(format!(
-                    "{}:{} scrapes {} but {} says the instance is at {want}; the targets themselves are not rewritten",
+                    "{}:{} scrapes {} but {} says the instance is at {}; the targets themselves are not rewritten",
                     t.file.display(),
                     t.line,
-                    o.ip.as_deref().unwrap_or("?"),
-                    plan.authority
+                    crate::text::sanitize(o.ip.as_deref().unwrap_or("?"), 80),
+                    plan.authority,
+                    crate::text::sanitize(want, 80)
                 ));
             }
         }
     }
     for (file, mut edits) in by_file {
         edits.sort_by_key(|(index, _)| *index);
-        let bytes = std::fs::read(&file)
-            .map_err(|e| FixError::Refused(format!("cannot read {}: {e}", file.display())))?;
-        let original = String::from_utf8(bytes.clone())
-            .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", file.display())))?;
+        // Symlinks resolved to the file they name (written through), regular files only.
+        let (file, bytes, original, owner) = super::plan::read_target_file(&file)?;
+        plan.warnings.extend(owner);
         let mut text = original.clone();
         for (index, changes) in &edits {
             text = edit_group(&file, &text, *index, changes)?;
@@ -168,10 +168,7 @@ pub fn plan_add_target(
         .iter()
         .map(|p| format!("{ip}:{p}"))
         .collect();
-    let bytes = std::fs::read(&file)
-        .map_err(|e| FixError::Refused(format!("cannot read {}: {e}", file.display())))?;
-    let original = String::from_utf8(bytes.clone())
-        .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", file.display())))?;
+    let (file, bytes, original, _) = super::plan::read_target_file(&file)?;
     if let Some(sibling) = per_instance_group(&file, &original) {
         return plan_instance_file(&file, &sibling, desired, &ip);
     }

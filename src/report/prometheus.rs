@@ -5,7 +5,9 @@ use crate::drift::Severity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Escapes a label value as the exposition format requires.
+/// Escapes a label value as the exposition format requires (backslash, double quote,
+/// line feed); the format has no escape for other control or bidi characters, and a
+/// textfile is read on terminals too, so those become `?`.
 pub fn escape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
@@ -13,6 +15,7 @@ pub fn escape(v: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
+            c if c.is_control() || crate::text::is_bidi_control(c) => out.push('?'),
             c => out.push(c),
         }
     }
@@ -158,5 +161,6 @@ mod tests {
     #[test]
     fn escapes_label_values() {
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(escape("a\rb\u{202E}c\u{9b}"), "a?b?c?");
     }
 }

@@ -63,7 +63,12 @@ pub fn targets(fleet: &Fleet) -> Vec<LiveTarget> {
 /// cannot be asked. An instance nobody answers for is still observed, unreachable.
 pub async fn read_live(targets: &[LiveTarget], cfg: &LiveConfig) -> SourceOutput {
     let report = SourceReport::new(SourceKind::Live, format!("{} instances", targets.len()));
-    let http = reqwest::Client::builder().no_proxy().build().ok();
+    // Patroni does not redirect; nothing roster asks should be answered from elsewhere.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .ok();
     let observations: Vec<Observation> = stream::iter(targets.iter().cloned())
         .map(|t| {
             let cfg = cfg.clone();

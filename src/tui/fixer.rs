@@ -261,7 +261,7 @@ pub fn preview(p: &Plan) -> Vec<String> {
             p.destination.name(),
             p.authority,
             p.desired.role.as_ref().map_or("-", |r| r.as_str()),
-            p.desired.ip.as_deref().unwrap_or("-")
+            crate::text::sanitize(p.desired.ip.as_deref().unwrap_or("-"), 120)
         )
     }];
     lines.extend(p.notes.iter().map(|n| format!("note: {n}")));
