@@ -147,7 +147,7 @@ async fn a_token_echoed_by_consul_reaches_no_output_and_no_log() {
                 assert!(err.contains("***"), "{err}");
             }
             "table" => assert!(o.contains("pg-h-1"), "{o}"),
-            _ => assert!(o.contains("cluster=\"pg-***\""), "{o}"),
+            _ => assert!(o.contains("roster_source_up{source=\"consul\"} 0"), "{o}"),
         }
     }
     let logged = std::fs::read_to_string(&log).expect("the trace log is written");

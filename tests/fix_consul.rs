@@ -542,7 +542,9 @@ async fn a_write_redirected_elsewhere_is_not_followed() {
     })
     .await;
     let agent = scene.consul.url();
-    let out = scene.fix(&agent, &["--yes"], &[]).await;
+    let out = scene
+        .fix(&agent, &["--yes", "--allow-new-errors"], &[])
+        .await;
     let (o, e) = texts(&out);
     assert_eq!(out.status.code(), Some(2), "{o}\n{e}");
     assert!(o.contains("FAIL"), "{o}");
@@ -578,7 +580,7 @@ async fn a_token_echoed_by_the_agent_reaches_no_output_audit_or_log() {
     let out = scene
         .fix(
             &agent,
-            &["--yes", "--log-file", &log],
+            &["--yes", "--allow-new-errors", "--log-file", &log],
             &[("ROSTER_LOG", "trace")],
         )
         .await;
