@@ -178,8 +178,8 @@ pub async fn run(settings: &Settings, opts: &CheckOptions) -> u8 {
     }
     // The last stop before the terminal: no secret, and in JSON no raw bidi or C1 control.
     let text = match opts.format {
-        Format::Json => crate::text::json_safe(&result.render(opts.format)),
-        _ => crate::text::scrub(&result.render(opts.format)).into_owned(),
+        Format::Json => crate::text::json_safe(&text),
+        _ => crate::text::scrub(&text).into_owned(),
     };
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a panic.
