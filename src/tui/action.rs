@@ -62,6 +62,18 @@ pub enum Action {
     FailoverMove(isize),
     /// Plan the fix of the failover view's selected member.
     FailoverFix,
+    /// Select the next drifting instance (wrapping).
+    NextDrift,
+    /// Select the previous drifting instance (wrapping).
+    PrevDrift,
+    /// Open or close the list of every finding of the fleet.
+    ToggleFindings,
+    /// Move the findings list's selection.
+    FindingsMove(isize),
+    /// Sort the findings list by severity or by place.
+    FindingsSort,
+    /// Close the findings list and select the chosen finding's instance.
+    FindingsJump,
     /// Read the sources again now.
     Refresh,
     /// Copy the selected identity to the clipboard (emits [`Effect::Copy`]).

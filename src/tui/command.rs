@@ -12,6 +12,7 @@ pub const COMMANDS: &[&str] = &[
     ":collapse",
     ":sources",
     ":failover CLS",
+    ":findings",
     ":help",
 ];
 
@@ -36,6 +37,8 @@ pub enum Command {
     Sources,
     /// Open the failover view of a cluster.
     Failover(String),
+    /// Open the list of every finding.
+    Findings,
 }
 
 /// Longest datacenter name accepted (Consul's own limit is far below this).
@@ -72,6 +75,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "help" | "h" | "?" => no_args(Command::Help),
         "sources" | "src" => no_args(Command::Sources),
         "failover" | "fo" => Ok(Command::Failover(rest.to_string())),
+        "findings" | "fi" => no_args(Command::Findings),
         other => Err(format!("unknown command :{other} (try :help)")),
     }
 }

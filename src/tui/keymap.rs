@@ -70,6 +70,9 @@ bindings! {
     Filter:      "filter",       ["/"],              "filter; role: kind: src: sev:",  StartFilter;
     DriftOnly:   "drift_only",   ["d"],              "drift-only view",                ToggleDriftOnly;
     Sort:        "sort",         ["s"],              "sort: name, drift, role",        CycleSort;
+    NextDrift:   "next_drift",   ["n"],              "next drifting instance",         NextDrift;
+    PrevDrift:   "prev_drift",   ["N"],              "previous drifting instance",     PrevDrift;
+    Findings:    "findings",     ["F"],              "every finding (Enter jumps)",    ToggleFindings;
     Refresh:     "refresh",      ["R"],              "refresh now",                    Refresh;
     Copy:        "copy",         ["y"],              "copy the selection (OSC 52)",    Copy;
     Fix:         "fix",          ["r"],              "re-register the instance",       FixOpen;

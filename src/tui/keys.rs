@@ -35,6 +35,9 @@ pub fn map(key: KeyEvent, state: &State) -> Option<Action> {
             _ => None,
         };
     }
+    if state.findings_list.is_some() {
+        return findings_key(key, state);
+    }
     if state.sources_open {
         if key.code == KeyCode::Esc {
             return Some(Action::ToggleSources);
@@ -92,6 +95,26 @@ fn fix_key(key: KeyEvent, ctrl: bool, state: &State) -> Option<Action> {
         KeyCode::PageUp => Some(Action::FixScroll(-page)),
         KeyCode::Enter => Some(Action::FixChoose),
         _ => None,
+    }
+}
+
+/// The findings list: movement, sort, Enter jumps, and its own key (or Esc, q) closes.
+fn findings_key(key: KeyEvent, state: &State) -> Option<Action> {
+    let page = isize::try_from(state.tree_height()).unwrap_or(1).max(1);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => Some(Action::ToggleFindings),
+        KeyCode::Char('j') | KeyCode::Down => Some(Action::FindingsMove(1)),
+        KeyCode::Char('k') | KeyCode::Up => Some(Action::FindingsMove(-1)),
+        KeyCode::Char('g') | KeyCode::Home => Some(Action::FindingsMove(isize::MIN / 2)),
+        KeyCode::Char('G') | KeyCode::End => Some(Action::FindingsMove(isize::MAX / 2)),
+        KeyCode::PageDown => Some(Action::FindingsMove(page)),
+        KeyCode::PageUp => Some(Action::FindingsMove(-page)),
+        KeyCode::Char('s') => Some(Action::FindingsSort),
+        KeyCode::Enter => Some(Action::FindingsJump),
+        _ => match state.keymap.bind_for(key) {
+            Some(Bind::Findings) => Some(Action::ToggleFindings),
+            _ => None,
+        },
     }
 }
 

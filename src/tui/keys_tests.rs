@@ -119,7 +119,7 @@ fn overrides_replace_the_default_keys() {
     let km = match Keymap::from_table(&table(
         r#"quit = "x"
 filter = "f"
-failover = "F"
+failover = "V"
 drift_only = "D"
 refresh = ["ctrl-r", "F5"]"#,
     )) {

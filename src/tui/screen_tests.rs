@@ -13,7 +13,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
-fn state(result: CheckResult, size: (u16, u16)) -> State {
+pub(super) fn state(result: CheckResult, size: (u16, u16)) -> State {
     State::new(
         result,
         Options {
@@ -25,7 +25,7 @@ fn state(result: CheckResult, size: (u16, u16)) -> State {
 }
 
 /// Sends keys the way the event loop will: map, then reduce.
-fn press(state: &mut State, keys: &str) -> Vec<Effect> {
+pub(super) fn press(state: &mut State, keys: &str) -> Vec<Effect> {
     let mut effects = Vec::new();
     for c in keys.chars() {
         let code = match c {
@@ -41,7 +41,7 @@ fn press(state: &mut State, keys: &str) -> Vec<Effect> {
     effects
 }
 
-fn render(state: &State) -> Buffer {
+pub(super) fn render(state: &State) -> Buffer {
     let (w, h) = state.size;
     let mut terminal = match Terminal::new(TestBackend::new(w, h)) {
         Ok(t) => t,
@@ -53,7 +53,7 @@ fn render(state: &State) -> Buffer {
     terminal.backend().buffer().clone()
 }
 
-fn text(buf: &Buffer) -> String {
+pub(super) fn text(buf: &Buffer) -> String {
     let area = buf.area;
     let mut out = String::new();
     for y in 0..area.height {
@@ -68,7 +68,7 @@ fn text(buf: &Buffer) -> String {
 }
 
 /// Where `needle` starts on screen, as (x, y) in cells.
-fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+pub(super) fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
     let screen = text(buf);
     for (y, line) in screen.lines().enumerate() {
         if let Some(byte) = line.find(needle) {
@@ -273,7 +273,7 @@ async fn remote_control_characters_never_reach_the_screen() {
     assert!(screen.contains("evil?[2Jname"), "{screen}");
 }
 
-fn footer(buf: &Buffer) -> String {
+pub(super) fn footer(buf: &Buffer) -> String {
     text(buf).lines().last().unwrap_or_default().to_string()
 }
 
@@ -347,7 +347,7 @@ async fn command_help_and_filter() {
 #[tokio::test]
 async fn help_lists_the_keys_in_effect() {
     let mut s = state(demo_result().await, (100, 30));
-    let keys = "quit = \"x\"\nfilter = \"f\"\nfailover = \"F\"\nrefresh = \"ctrl-r\"";
+    let keys = "quit = \"x\"\nfilter = \"f\"\nfailover = \"V\"\nrefresh = \"ctrl-r\"";
     let table = match keys.parse::<toml::Table>() {
         Ok(t) => t,
         Err(e) => panic!("{e}"),

@@ -13,6 +13,8 @@ use crate::tui::state::{
 };
 use std::time::SystemTime;
 
+mod findings;
+
 /// Longest plan or result line kept (the dialog wraps them).
 const LINE_MAX: usize = 500;
 /// Most plan or result lines kept, so a runaway plan cannot exhaust memory.
@@ -97,6 +99,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.reveal(&v.cluster, &member);
             return fix_open(state);
         }
+        Action::NextDrift => findings::jump_drift(state, true),
+        Action::PrevDrift => findings::jump_drift(state, false),
+        Action::ToggleFindings => findings::toggle(state),
+        Action::FindingsMove(d) => findings::move_by(state, d),
+        Action::FindingsSort => findings::cycle_sort(state),
+        Action::FindingsJump => findings::jump(state),
         Action::Refresh => {
             state.refreshing = true;
             return vec![Effect::Refresh];
@@ -508,6 +516,7 @@ fn run_command(state: &mut State, text: &str) -> Vec<Effect> {
         Command::CollapseAll => collapse_all(state),
         Command::Help => state.help = true,
         Command::Sources => state.sources_open = true,
+        Command::Findings => state.findings_list = Some(Default::default()),
         Command::Failover(cluster) => {
             failover_open(state, (!cluster.is_empty()).then_some(cluster));
         }
@@ -647,3 +656,7 @@ fn parent_position(state: &State, row: Row) -> Option<usize> {
 #[cfg(test)]
 #[path = "update_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "update_tests_oncall.rs"]
+mod tests_oncall;

@@ -8,6 +8,8 @@
 //! `index` and `dialogs` know nothing of [`State`]; `tree` adds the tree's methods to it.
 
 mod dialogs;
+mod drift_nav;
+mod findings_list;
 mod index;
 mod tree;
 
@@ -16,6 +18,7 @@ pub use dialogs::{
     FailoverView, FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Status, VERIFY_WAIT,
     next_target,
 };
+pub use findings_list::FindingsList;
 pub use index::{ClusterInfo, InstanceInfo, RoleCell, SourceLine};
 
 use crate::drift::Finding;
@@ -133,6 +136,8 @@ pub struct State {
     pub fix_verify: Option<FixVerify>,
     /// The id of the last plan requested (ids start at 1).
     pub plan_seq: u64,
+    /// The findings list (every finding of the fleet), while it is open.
+    pub findings_list: Option<FindingsList>,
 }
 
 impl State {
@@ -172,6 +177,7 @@ impl State {
             failover: None,
             fix_verify: None,
             plan_seq: 0,
+            findings_list: None,
         };
         s.load(result);
         s.expand_small_fleet();
@@ -189,6 +195,9 @@ impl State {
             self.expand_small_fleet();
         }
         self.rebuild_keeping(keep);
+        if first {
+            self.select_first_drift();
+        }
     }
 
     fn load(&mut self, result: CheckResult) {

@@ -15,14 +15,10 @@ use std::time::Duration;
 
 pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, theme: &Theme) {
     let count = |s: Severity| state.findings().iter().filter(|f| f.severity == s).count();
+    // Most important first: a narrow terminal cuts the line from the right, so the
+    // severity counts are the last thing to go.
     let mut spans = vec![
-        Span::styled("roster", theme.title),
-        Span::raw(format!(
-            "  dc {}  clusters {}  instances {}  ",
-            state.datacenter.as_deref().unwrap_or("-"),
-            state.result.fleet.clusters.len(),
-            state.instances.len()
-        )),
+        Span::styled("roster ", theme.title),
         Span::styled(format!("E:{}", count(Severity::Error)), theme.error),
         Span::raw(" "),
         Span::styled(format!("W:{}", count(Severity::Warning)), theme.warning),
@@ -42,12 +38,31 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
             theme.warning,
         ));
     }
-    if state.refreshing {
-        spans.push(Span::styled("  refreshing…", theme.dim));
-    }
     if state.read_only {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(" READ-ONLY ", theme.read_only));
+    }
+    let drifting = state.drifting_count();
+    let total = state.instances.len();
+    spans.push(Span::styled(
+        format!(
+            "  {drifting} of {total} {} drifting",
+            plural(total, "instance", "instances")
+        ),
+        if drifting > 0 {
+            theme.warning
+        } else {
+            theme.ok
+        },
+    ));
+    let clusters = state.result.fleet.clusters.len();
+    spans.push(Span::raw(format!(
+        "  {clusters} {}  dc {}",
+        plural(clusters, "cluster", "clusters"),
+        state.datacenter.as_deref().unwrap_or("-"),
+    )));
+    if state.refreshing {
+        spans.push(Span::styled("  refreshing…", theme.dim));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), top);
 
@@ -189,6 +204,11 @@ fn shorten(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+/// The word for `n` things.
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }
 
 /// A short age: `3s`, `2m`, `5h`, `3d`.

@@ -3,6 +3,7 @@
 mod detail;
 mod failover;
 mod findings;
+mod findings_list;
 mod fix;
 mod header;
 mod help;
@@ -46,6 +47,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
         sources::draw(frame, area, state, &theme);
     } else if state.fix.is_some() {
         fix::draw(frame, area, state, &theme);
+    } else if state.findings_list.is_some() {
+        findings_list::draw(frame, area, state, &theme);
     }
 }
 

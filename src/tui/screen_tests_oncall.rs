@@ -1,0 +1,88 @@
+//! Whole-screen tests of what an on-call engineer works with: the first screen, moving
+//! through the drift, the findings list, the events pane and undo.
+
+use super::screen_tests::{footer, press, render, state, text};
+use crate::fleet::Fleet;
+use crate::report::CheckResult;
+use crate::tui::action::Action;
+use crate::tui::state::State;
+use crate::tui::testdata::demo_result;
+use crate::tui::update::update;
+
+/// The UI as it starts for real: empty while reading, then the first read arrives.
+async fn first_screen(size: (u16, u16)) -> State {
+    let loading = CheckResult::new(Fleet::default(), vec!["reading sources...".into()]);
+    let mut s = state(loading, size);
+    update(&mut s, Action::Data(Box::new(demo_result().await)));
+    s
+}
+
+#[tokio::test]
+async fn the_first_screen_opens_on_the_drift() {
+    let s = first_screen((100, 30)).await;
+    let screen = text(&render(&s));
+    assert!(screen.contains("10 of 25 instances drifting"), "{screen}");
+    assert!(!screen.contains("no drift here"), "{screen}");
+    assert!(
+        screen.contains("C consul  T targets  I inventory"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("first_screen_100x30", screen);
+    let s = first_screen((80, 24)).await;
+    insta::assert_snapshot!("first_screen_80x24", text(&render(&s)));
+}
+
+#[tokio::test]
+async fn cluster_rows_line_up_with_the_drift_column() {
+    let s = first_screen((100, 30)).await;
+    let screen = text(&render(&s));
+    let header = screen.lines().find(|l| l.contains("DRIFT")).unwrap_or("");
+    let at = header.find("DRIFT").unwrap_or(0);
+    let mut seen = 0;
+    for line in screen.lines().filter(|l| l.contains(" inst ")) {
+        let bang = line.find('!').or_else(|| line.rfind(" ok").map(|p| p + 1));
+        assert_eq!(bang, Some(at), "{line}\n{screen}");
+        seen += 1;
+    }
+    assert!(seen >= 5, "{screen}");
+}
+
+#[tokio::test]
+async fn at_the_minimum_size_the_counts_stay() {
+    let s = first_screen((40, 10)).await;
+    let screen = text(&render(&s));
+    assert!(
+        screen.lines().next().unwrap_or("").contains("E:6 W:9"),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn n_walks_the_drift_across_clusters() {
+    let mut s = first_screen((100, 30)).await;
+    press(&mut s, "n");
+    assert!(text(&render(&s)).contains("Findings: pg-new-2"));
+    press(&mut s, "nn");
+    assert!(text(&render(&s)).contains("Findings: pg-src-1"));
+    press(&mut s, "N");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Findings: pg-orders-5"), "{screen}");
+}
+
+#[tokio::test]
+async fn the_findings_list_shows_every_finding_worst_first() {
+    let mut s = first_screen((100, 30)).await;
+    press(&mut s, "F");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Findings (15, by severity)"), "{screen}");
+    insta::assert_snapshot!("findings_list_100x30", screen);
+    let mut s80 = first_screen((80, 24)).await;
+    press(&mut s80, "F");
+    insta::assert_snapshot!("findings_list_80x24", text(&render(&s80)));
+    // Enter on the third (an error of pg-src) goes there and closes the list.
+    press(&mut s, "jj\n");
+    let screen = text(&render(&s));
+    assert!(!screen.contains("by severity"), "{screen}");
+    assert!(screen.contains("Findings: pg-"), "{screen}");
+    let _ = footer;
+}

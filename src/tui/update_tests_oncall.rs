@@ -1,0 +1,142 @@
+//! Reducer tests for moving through the drift: opening on it, `n` / `N`, the findings list.
+
+use super::*;
+use crate::fleet::Fleet;
+use crate::report::CheckResult;
+use crate::tui::state::{Options, RowId};
+use crate::tui::testdata::{large, small};
+
+fn state() -> State {
+    State::new(
+        small(),
+        Options {
+            size: (100, 30),
+            ..Options::default()
+        },
+    )
+}
+
+fn apply(s: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
+    actions.into_iter().flat_map(|a| update(s, a)).collect()
+}
+
+fn inst(key: &str) -> Option<RowId> {
+    Some(RowId::Instance(key.into()))
+}
+
+#[test]
+fn the_first_read_opens_on_the_first_drifting_instance() {
+    let loading = CheckResult::new(Fleet::default(), Vec::new());
+    let mut s = State::new(loading, Options::default());
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert_eq!(s.selected_id(), inst("pg-a/pg-a-1"));
+    // Later reads keep the user's selection.
+    apply(&mut s, [Action::Top, Action::Data(Box::new(small()))]);
+    assert_eq!(s.selected_id(), Some(RowId::Cluster("pg-a".into())));
+}
+
+#[test]
+fn a_clean_first_read_stays_on_the_first_row() {
+    let loading = CheckResult::new(Fleet::default(), Vec::new());
+    let mut s = State::new(loading, Options::default());
+    apply(&mut s, [Action::Data(Box::new(large(3, 2)))]);
+    assert_eq!(s.selected, 0);
+    assert_eq!(s.drifting_count(), 0);
+    apply(&mut s, [Action::NextDrift]);
+    assert_eq!(s.selected, 0);
+    assert_eq!(
+        s.status.as_ref().map(|m| m.text.as_str()),
+        Some("no instance drifts")
+    );
+}
+
+#[test]
+fn n_and_shift_n_step_through_the_drift_and_wrap() {
+    let mut s = state();
+    let order = s.drifting_order();
+    assert!(!order.is_empty());
+    let keys: Vec<String> = order.iter().map(|&i| s.instances[i].key.clone()).collect();
+    assert_eq!(keys[0], "pg-a/pg-a-1");
+    // From the first row (a cluster), n goes to every drifting instance in turn, then wraps.
+    for k in &keys {
+        apply(&mut s, [Action::NextDrift]);
+        assert_eq!(s.selected_id(), inst(k));
+    }
+    apply(&mut s, [Action::NextDrift]);
+    assert_eq!(s.selected_id(), inst(&keys[0]));
+    // N from the first wraps to the last.
+    apply(&mut s, [Action::PrevDrift]);
+    assert_eq!(s.selected_id(), inst(&keys[keys.len() - 1]));
+}
+
+#[test]
+fn n_opens_a_collapsed_cluster() {
+    let mut s = state();
+    apply(&mut s, [Action::CollapseAll, Action::Bottom]);
+    apply(&mut s, [Action::NextDrift]);
+    assert_eq!(s.selected_id(), inst("pg-a/pg-a-1"));
+    assert!(s.expanded.contains("c:pg-a"));
+}
+
+#[test]
+fn the_findings_list_jumps_to_the_finding_s_instance() {
+    let mut s = state();
+    apply(&mut s, [Action::ToggleFindings]);
+    assert!(s.findings_list.is_some());
+    let order = s.findings_order();
+    assert_eq!(order.len(), s.findings().len());
+    // Worst first.
+    let sev: Vec<_> = order.iter().map(|&i| s.findings()[i].severity).collect();
+    assert!(sev.windows(2).all(|w| w[0] >= w[1]), "{sev:?}");
+    let want = order
+        .iter()
+        .position(|&i| s.findings()[i].instance.as_deref() == Some("pg-a-1"));
+    let Some(want) = want else {
+        panic!("no finding of pg-a-1");
+    };
+    // A filter that hides the instance is dropped by the jump.
+    s.set_filter("pg-b".into());
+    let down = isize::try_from(want).unwrap_or(0);
+    apply(&mut s, [Action::FindingsMove(down), Action::FindingsJump]);
+    assert!(s.findings_list.is_none());
+    assert_eq!(s.selected_id(), inst("pg-a/pg-a-1"));
+    assert!(s.filter_text.is_empty());
+}
+
+#[test]
+fn the_findings_list_sorts_by_place_keeping_the_selection() {
+    let mut s = state();
+    apply(&mut s, [Action::ToggleFindings, Action::FindingsMove(1)]);
+    let before = s.findings_order()[1];
+    apply(&mut s, [Action::FindingsSort]);
+    let l = s.findings_list.unwrap_or_default();
+    assert!(l.by_place);
+    assert_eq!(s.findings_order()[l.selected], before);
+    let places: Vec<_> = s
+        .findings_order()
+        .iter()
+        .map(|&i| s.findings()[i].cluster.clone())
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] <= w[1]), "{places:?}");
+    apply(
+        &mut s,
+        [Action::FindingsMove(-100), Action::FindingsMove(100)],
+    );
+    assert_eq!(
+        s.findings_list.map(|l| l.selected),
+        Some(s.findings().len() - 1)
+    );
+}
+
+#[test]
+fn the_findings_command_opens_the_list() {
+    let mut s = state();
+    apply(
+        &mut s,
+        [Action::StartCommand]
+            .into_iter()
+            .chain("findings".chars().map(Action::CommandInput))
+            .chain([Action::RunCommand]),
+    );
+    assert!(s.findings_list.is_some());
+}
