@@ -74,6 +74,10 @@ pub enum Action {
     FindingsSort,
     /// Close the findings list and select the chosen finding's instance.
     FindingsJump,
+    /// Open or close the events pane (what changed during the session).
+    ToggleEvents,
+    /// Move the events pane's selection.
+    EventsMove(isize),
     /// Read the sources again now.
     Refresh,
     /// Copy the selected identity to the clipboard (emits [`Effect::Copy`]).

@@ -13,6 +13,7 @@ pub const COMMANDS: &[&str] = &[
     ":sources",
     ":failover CLS",
     ":findings",
+    ":events",
     ":help",
 ];
 
@@ -39,6 +40,8 @@ pub enum Command {
     Failover(String),
     /// Open the list of every finding.
     Findings,
+    /// Open the events pane.
+    Events,
 }
 
 /// Longest datacenter name accepted (Consul's own limit is far below this).
@@ -76,6 +79,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "sources" | "src" => no_args(Command::Sources),
         "failover" | "fo" => Ok(Command::Failover(rest.to_string())),
         "findings" | "fi" => no_args(Command::Findings),
+        "events" | "ev" => no_args(Command::Events),
         other => Err(format!("unknown command :{other} (try :help)")),
     }
 }

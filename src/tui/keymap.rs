@@ -73,6 +73,7 @@ bindings! {
     NextDrift:   "next_drift",   ["n"],              "next drifting instance",         NextDrift;
     PrevDrift:   "prev_drift",   ["N"],              "previous drifting instance",     PrevDrift;
     Findings:    "findings",     ["F"],              "every finding (Enter jumps)",    ToggleFindings;
+    Events:      "events",       ["e"],              "events of the session (y copies)", ToggleEvents;
     Refresh:     "refresh",      ["R"],              "refresh now",                    Refresh;
     Copy:        "copy",         ["y"],              "copy the selection (OSC 52)",    Copy;
     Fix:         "fix",          ["r"],              "re-register the instance",       FixOpen;

@@ -38,6 +38,9 @@ pub fn map(key: KeyEvent, state: &State) -> Option<Action> {
     if state.findings_list.is_some() {
         return findings_key(key, state);
     }
+    if state.events_view.is_some() {
+        return events_key(key, state);
+    }
     if state.sources_open {
         if key.code == KeyCode::Esc {
             return Some(Action::ToggleSources);
@@ -113,6 +116,25 @@ fn findings_key(key: KeyEvent, state: &State) -> Option<Action> {
         KeyCode::Enter => Some(Action::FindingsJump),
         _ => match state.keymap.bind_for(key) {
             Some(Bind::Findings) => Some(Action::ToggleFindings),
+            _ => None,
+        },
+    }
+}
+
+/// The events pane: movement, `y` copies the timeline, its own key (or Esc, q) closes.
+fn events_key(key: KeyEvent, state: &State) -> Option<Action> {
+    let page = isize::try_from(state.tree_height()).unwrap_or(1).max(1);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => Some(Action::ToggleEvents),
+        KeyCode::Char('j') | KeyCode::Down => Some(Action::EventsMove(1)),
+        KeyCode::Char('k') | KeyCode::Up => Some(Action::EventsMove(-1)),
+        KeyCode::Char('g') | KeyCode::Home => Some(Action::EventsMove(isize::MIN / 2)),
+        KeyCode::Char('G') | KeyCode::End => Some(Action::EventsMove(isize::MAX / 2)),
+        KeyCode::PageDown => Some(Action::EventsMove(page)),
+        KeyCode::PageUp => Some(Action::EventsMove(-page)),
+        _ => match state.keymap.bind_for(key) {
+            Some(Bind::Events) => Some(Action::ToggleEvents),
+            Some(Bind::Copy) => Some(Action::Copy),
             _ => None,
         },
     }

@@ -404,7 +404,7 @@ async fn click_selects_the_row_under_the_pointer() {
 
 /// The demo fleet with Consul's latest read failed (kept data from 125 s ago) and fixed
 /// read times for the others.
-async fn demo_with_stale_consul(
+pub(super) async fn demo_with_stale_consul(
     t0: std::time::SystemTime,
     error: &str,
     location: &str,

@@ -86,3 +86,31 @@ async fn the_findings_list_shows_every_finding_worst_first() {
     assert!(screen.contains("Findings: pg-"), "{screen}");
     let _ = footer;
 }
+
+#[tokio::test]
+async fn the_events_pane_shows_the_timeline() {
+    use std::time::Duration;
+    let t0 = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let mut s = first_screen((100, 30)).await;
+    press(&mut s, "e");
+    insta::assert_snapshot!("events_empty_100x30", text(&render(&s)));
+    press(&mut s, "e");
+    update(&mut s, Action::Tick(t0 + Duration::from_secs(130)));
+    let stale = super::screen_tests::demo_with_stale_consul(
+        t0,
+        "connection refused",
+        "http://127.0.0.1:8500",
+    )
+    .await;
+    update(&mut s, Action::Data(Box::new(stale)));
+    update(&mut s, Action::Tick(t0 + Duration::from_secs(160)));
+    update(&mut s, Action::Data(Box::new(demo_result().await)));
+    press(&mut s, "e");
+    let screen = text(&render(&s));
+    assert!(screen.contains("22:15:30 consul: failing"), "{screen}");
+    assert!(screen.contains("22:16:00 consul: recovered"), "{screen}");
+    insta::assert_snapshot!("events_100x30", screen);
+    let effects = press(&mut s, "y");
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    assert!(footer(&render(&s)).contains("copied"));
+}

@@ -13,6 +13,7 @@ use crate::tui::state::{
 };
 use std::time::SystemTime;
 
+mod events;
 mod findings;
 
 /// Longest plan or result line kept (the dialog wraps them).
@@ -105,6 +106,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::FindingsMove(d) => findings::move_by(state, d),
         Action::FindingsSort => findings::cycle_sort(state),
         Action::FindingsJump => findings::jump(state),
+        Action::ToggleEvents => events::toggle(state),
+        Action::EventsMove(d) => events::move_by(state, d),
         Action::Refresh => {
             state.refreshing = true;
             return vec![Effect::Refresh];
@@ -115,9 +118,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.scroll_to_selection();
         }
         Action::Data(result) => {
+            let before = state.read_facts();
             state.set_data(*result);
+            state.record_changes(&before);
             verify_on_data(state);
         }
+        Action::Copy if state.events_view.is_some() => return events::copy(state),
         Action::Copy => return copy(state),
         Action::StartCommand => state.command = Some(String::new()),
         Action::CommandInput(c) => {
@@ -349,6 +355,7 @@ fn fix_preview(
 
 fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
     let lines = clean_lines(lines);
+    events::fix_applied(state, ok, &lines);
     let Some(d) = state.fix.as_mut() else {
         // The dialog was closed while applying: the footer is the only place left.
         let first = lines.first().map(String::as_str).unwrap_or_default();
@@ -517,6 +524,7 @@ fn run_command(state: &mut State, text: &str) -> Vec<Effect> {
         Command::Help => state.help = true,
         Command::Sources => state.sources_open = true,
         Command::Findings => state.findings_list = Some(Default::default()),
+        Command::Events => events::open(state),
         Command::Failover(cluster) => {
             failover_open(state, (!cluster.is_empty()).then_some(cluster));
         }

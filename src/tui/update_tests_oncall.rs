@@ -140,3 +140,84 @@ fn the_findings_command_opens_the_list() {
     );
     assert!(s.findings_list.is_some());
 }
+
+fn at(secs: u64) -> Action {
+    Action::Tick(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+#[test]
+fn reads_leave_events_of_what_changed() {
+    use crate::tui::testdata::small_fixed;
+    let mut s = state();
+    // 03:12:07 UTC.
+    apply(&mut s, [at(3 * 3600 + 12 * 60 + 7)]);
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert!(s.events.is_empty(), "an unchanged read is no event");
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    let lines: Vec<String> = s.events.iter().map(|e| e.line()).collect();
+    assert!(
+        lines.contains(&"03:12:07 targets: pg-a/pg-a-1 role replica -> primary".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("03:12:07 resolved: W role-mismatch pg-a-1")),
+        "{lines:?}"
+    );
+    apply(&mut s, [at(3 * 3600 + 15 * 60 + 40)]);
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    let lines: Vec<String> = s.events.iter().map(|e| e.line()).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("03:15:40 appeared: W role-mismatch")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_first_read_is_the_start_not_a_change() {
+    let loading = CheckResult::new(Fleet::default(), Vec::new());
+    let mut s = State::new(loading, Options::default());
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert!(s.events.is_empty());
+}
+
+#[test]
+fn y_in_the_events_pane_copies_the_timeline() {
+    use crate::tui::testdata::small_fixed;
+    let mut s = state();
+    assert!(apply(&mut s, [Action::ToggleEvents, Action::Copy]).is_empty());
+    assert_eq!(
+        s.status.as_ref().map(|m| m.text.as_str()),
+        Some("no events yet to copy")
+    );
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    let effects = apply(&mut s, [Action::Copy]);
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(text, &s.events_text());
+    assert!(text.contains("--:--:-- targets: pg-a/pg-a-1 role replica -> primary"));
+    assert_eq!(text.lines().count(), s.events.len());
+}
+
+#[test]
+fn a_fix_leaves_an_event() {
+    let mut s = state();
+    apply(&mut s, [Action::NextDrift, Action::FixOpen]);
+    apply(
+        &mut s,
+        [Action::FixApplied {
+            ok: true,
+            lines: vec!["targets pg-a.yml: pg-a-1 re-registered".into()],
+        }],
+    );
+    let last = s.events.last().map(|e| e.text.clone()).unwrap_or_default();
+    assert!(last.starts_with("fix applied: pg-a-1 in "), "{last}");
+    apply(&mut s, [Action::StartCommand]);
+    apply(&mut s, "events".chars().map(Action::CommandInput));
+    apply(&mut s, [Action::RunCommand]);
+    assert_eq!(s.events_view.map(|v| v.selected), Some(s.events.len() - 1));
+}

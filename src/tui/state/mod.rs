@@ -9,6 +9,7 @@
 
 mod dialogs;
 mod drift_nav;
+mod events;
 mod findings_list;
 mod index;
 mod tree;
@@ -18,6 +19,7 @@ pub use dialogs::{
     FailoverView, FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Status, VERIFY_WAIT,
     next_target,
 };
+pub use events::{Event, EventKind, EventsView, ReadFacts, clock};
 pub use findings_list::FindingsList;
 pub use index::{ClusterInfo, InstanceInfo, RoleCell, SourceLine};
 
@@ -138,6 +140,10 @@ pub struct State {
     pub plan_seq: u64,
     /// The findings list (every finding of the fleet), while it is open.
     pub findings_list: Option<FindingsList>,
+    /// What changed during the session, oldest first.
+    pub events: Vec<Event>,
+    /// The events pane, while it is open.
+    pub events_view: Option<EventsView>,
 }
 
 impl State {
@@ -178,6 +184,8 @@ impl State {
             fix_verify: None,
             plan_seq: 0,
             findings_list: None,
+            events: Vec::new(),
+            events_view: None,
         };
         s.load(result);
         s.expand_small_fleet();

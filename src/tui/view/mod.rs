@@ -1,6 +1,7 @@
 //! Pure rendering: everything on screen is a function of `&State`.
 
 mod detail;
+mod events;
 mod failover;
 mod findings;
 mod findings_list;
@@ -49,6 +50,8 @@ pub fn draw(frame: &mut Frame, state: &State) {
         fix::draw(frame, area, state, &theme);
     } else if state.findings_list.is_some() {
         findings_list::draw(frame, area, state, &theme);
+    } else if state.events_view.is_some() {
+        events::draw(frame, area, state, &theme);
     }
 }
 
