@@ -187,7 +187,7 @@ async fn source_error_is_shown() {
     let s = state(demo_with_broken_inventory().await, (100, 30));
     let buf = render(&s);
     let screen = text(&buf);
-    let Some((x, y)) = find(&buf, "ERROR: /demo/pigsty.yml:3:7") else {
+    let Some((x, y)) = find(&buf, "ERROR: /demo/pigsty.yml:3:") else {
         panic!("no source error in\n{screen}");
     };
     assert_eq!(buf[(x, y)].fg, Color::Red);
@@ -451,7 +451,7 @@ async fn stale_source_shows_its_age_and_error() {
     update(&mut s, Action::Tick(t0 + Duration::from_secs(125)));
     let buf = render(&s);
     let screen = text(&buf);
-    let Some((x, y)) = find(&buf, "consul STALE 2m: GET http://consul") else {
+    let Some((x, y)) = find(&buf, "consul STALE 2m: GET http") else {
         panic!("no stale marker in\n{screen}");
     };
     assert_eq!(

@@ -114,3 +114,36 @@ async fn the_events_pane_shows_the_timeline() {
     assert_eq!(effects.len(), 1, "{effects:?}");
     assert!(footer(&render(&s)).contains("copied"));
 }
+
+#[tokio::test]
+async fn long_findings_wrap_under_themselves_and_scroll() {
+    let mut s = first_screen((100, 30)).await;
+    // pg-src-2: a role mismatch and a split of its Consul services, both long.
+    press(&mut s, "nnnn");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Findings: pg-src-2"), "{screen}");
+    // The findings pane's rows: right of the tree, down to the pane's bottom border.
+    let pane: Vec<String> = screen
+        .lines()
+        .skip_while(|l| !l.contains("Findings: pg-src-2"))
+        .skip(1)
+        .map(|l| l.chars().skip(61).collect::<String>())
+        .take_while(|l| !l.starts_with('─'))
+        .collect();
+    let continuation = pane
+        .iter()
+        .filter(|l| l.starts_with("   ") && !l.trim().is_empty())
+        .count();
+    assert!(continuation >= 2, "{screen}");
+    assert!(
+        !pane
+            .iter()
+            .any(|l| l.starts_with("targets") || l.starts_with("consul")),
+        "no continuation at column 0:\n{screen}"
+    );
+    insta::assert_snapshot!("wrapped_findings_100x30", screen);
+    // Focused and scrolled to the end, the last line is still there.
+    press(&mut s, "\tG");
+    let end = text(&render(&s));
+    assert!(end.contains("> Findings: pg-src-2"), "{end}");
+}

@@ -94,7 +94,9 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
                 style,
                 error: s.error.clone(),
                 more: if s.error_count > 1 {
-                    format!(" (+{})", s.error_count - 1)
+                    let n = s.error_count - 1;
+                    let word = if n == 1 { "error" } else { "errors" };
+                    format!(" (+{n} more {word}, :sources)")
                 } else {
                     String::new()
                 },
@@ -117,7 +119,15 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
         spans.push(Span::raw(format!("{} ", p.name)));
         spans.push(Span::styled(p.status, p.style));
         if let Some(e) = p.error {
-            spans.push(Span::styled(shorten(&e, room), p.style));
+            // A cut message says where the whole of it is, unless `more` already does.
+            let cut =
+                e.chars().count() > room && p.more.is_empty() && room >= MIN_ERROR_W + HINT.len();
+            let text = if cut {
+                shorten(&e, room.saturating_sub(HINT.len())) + HINT
+            } else {
+                shorten(&e, room)
+            };
+            spans.push(Span::styled(text, p.style));
             spans.push(Span::styled(p.more, p.style));
         }
         spans.push(Span::styled(p.counts, theme.dim));
@@ -192,6 +202,9 @@ impl Standing {
         }
     }
 }
+
+/// Where a cut error message can be read whole.
+const HINT: &str = " :sources";
 
 /// Shortest an error message is cut to, however many sources fail.
 const MIN_ERROR_W: usize = 16;
