@@ -147,3 +147,51 @@ async fn long_findings_wrap_under_themselves_and_scroll() {
     let end = text(&render(&s));
     assert!(end.contains("> Findings: pg-src-2"), "{end}");
 }
+
+#[tokio::test]
+async fn a_clipped_fix_dialog_says_more_is_below_and_keeps_the_warning() {
+    use crate::tui::state::{FixButton, FixDialog, FixPlan};
+    let mut s = state(demo_result().await, (80, 24));
+    s.read_only = false;
+    let mut lines: Vec<String> = Vec::new();
+    for n in 0..8 {
+        lines.push(format!(
+            "PUT http://127.10.10.21:8500/v1/agent/service/register (pg-src-1 svc{n})"
+        ));
+        lines.push("-   Meta.role: replica".into());
+        lines.push("+   Meta.role: primary".into());
+    }
+    lines.push("warning: services defined in /etc/consul.d may revert at the next reload".into());
+    s.fix = Some(FixDialog {
+        cluster: "pg-src".into(),
+        instance: "pg-src-1".into(),
+        target: crate::fix::plan::Destination::Consul,
+        plan_id: 1,
+        preview: Some(FixPlan {
+            plan_id: 1,
+            lines,
+            writes: 8,
+            error: None,
+        }),
+        button: FixButton::Cancel,
+        scroll: 0,
+        applying: false,
+        result: None,
+    });
+    let screen = text(&render(&s));
+    assert!(screen.contains("more (j/k scroll)"), "{screen}");
+    assert!(screen.contains("warning: services defined"), "{screen}");
+    insta::assert_snapshot!("fix_clipped_80x24", screen);
+    // Scrolled to the end, the marker goes.
+    press(&mut s, "GGGGjjjjjjjjjjjjjjjjjjjjjjjj");
+    let end = text(&render(&s));
+    assert!(!end.contains("more (j/k scroll)"), "{end}");
+    // Cancel says what happened.
+    press(&mut s, "\n");
+    assert!(s.fix.is_none());
+    assert!(
+        footer(&render(&s)).contains("cancelled: nothing written for pg-src-1"),
+        "{}",
+        footer(&render(&s))
+    );
+}

@@ -160,7 +160,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             verify_on_tick(state, now);
         }
         Action::FixOpen => return fix_open(state),
-        Action::FixClose => state.fix = None,
+        Action::FixClose => fix_close(state),
         Action::FixSwitchButton => {
             // After applying only Close is drawn; focus cannot go where nothing is shown.
             if let Some(d) = state.fix.as_mut()
@@ -303,7 +303,7 @@ fn fix_choose(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     match d.button {
-        FixButton::Cancel => state.fix = None,
+        FixButton::Cancel => fix_close(state),
         FixButton::Apply => {
             if state.read_only {
                 state.status = Some(Status::error("READ-ONLY: writes are off"));
@@ -325,6 +325,19 @@ fn fix_choose(state: &mut State) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+/// Closes the dialog; before anything was applied, the footer says nothing was written.
+fn fix_close(state: &mut State) {
+    let Some(d) = state.fix.take() else {
+        return;
+    };
+    if d.result.is_none() && !d.applying {
+        state.status = Some(Status::info(format!(
+            "cancelled: nothing written for {}",
+            sanitize(&d.instance, 100)
+        )));
+    }
 }
 
 fn fix_preview(
