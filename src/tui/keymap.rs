@@ -67,7 +67,7 @@ bindings! {
     CollapseAll: "collapse_all", ["-"],              "collapse all",                   CollapseAll;
     NextPane:    "next_pane",    ["tab"],            "next pane",                      CycleFocus;
     PrevPane:    "prev_pane",    ["shift-tab"],      "previous pane",                  CycleFocusBack;
-    Filter:      "filter",       ["/"],              "filter; role: kind: src: sev:",  StartFilter;
+    Filter:      "filter",       ["/"],              "filter (keys below)",            StartFilter;
     DriftOnly:   "drift_only",   ["d"],              "drift-only view",                ToggleDriftOnly;
     Sort:        "sort",         ["s"],              "sort: name, drift, role",        CycleSort;
     NextDrift:   "next_drift",   ["n"],              "next drifting instance",         NextDrift;

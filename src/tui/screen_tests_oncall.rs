@@ -195,3 +195,31 @@ async fn a_clipped_fix_dialog_says_more_is_below_and_keeps_the_warning() {
         footer(&render(&s))
     );
 }
+
+#[tokio::test]
+async fn the_footer_shows_the_keys_of_what_is_on_top() {
+    let mut s = first_screen((160, 45)).await;
+    s.read_only = false;
+    let mut out = String::new();
+    let mut shot = |name: &str, s: &State| {
+        out.push_str(&format!("{name:<9}| {}\n", footer(&render(s))));
+    };
+    shot("tree", &s);
+    press(&mut s, "F");
+    shot("findings", &s);
+    press(&mut s, "\u{1b}e");
+    shot("events", &s);
+    press(&mut s, "\u{1b}?");
+    shot("help", &s);
+    press(&mut s, "\u{1b}f");
+    shot("failover", &s);
+    press(&mut s, "\u{1b}r");
+    shot("fix", &s);
+    press(&mut s, "\u{1b}/bogus:x");
+    shot("filter", &s);
+    press(&mut s, "\n");
+    shot("unknown", &s);
+    assert!(out.contains("unknown filter key bogus:"), "{out}");
+    assert!(out.contains("Tab pane"), "{out}");
+    insta::assert_snapshot!("footers_160x45", out);
+}

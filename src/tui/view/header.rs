@@ -262,6 +262,17 @@ pub(super) fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
                 theme.title,
             ));
         }
+        let unknown = state.filter.unknown_keys();
+        if !unknown.is_empty() {
+            spans.push(Span::styled(
+                format!(
+                    "unknown filter key {}: (keys: {})  ",
+                    clean(&unknown.join(": ")),
+                    crate::tui::filter::KEYS
+                ),
+                theme.error,
+            ));
+        }
         let bad = state.filter.problems();
         if !bad.is_empty() {
             spans.push(Span::styled(
@@ -275,24 +286,48 @@ pub(super) fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// The key hints, with the keys in effect (the first of each binding).
+/// The key hints of what is on top: an overlay's own keys, else the tree's, with the
+/// keys in effect (the first of each binding).
 fn hints(state: &State) -> String {
+    let key = |b: Bind| state.keymap.keys(b).first().map(|k| k.label());
+    let fixed = |text: &str| text.to_string();
+    if state.help {
+        return format!("{} or Esc close help", key(Bind::Help).unwrap_or_default());
+    }
+    if state.failover.is_some() {
+        return fixed("j/k move  r re-register the member  f or Esc close");
+    }
+    if state.sources_open {
+        return fixed("Esc close");
+    }
+    if state.fix.is_some() {
+        return fixed("Tab button  t target  j/k scroll  Enter choose  Esc close");
+    }
+    if state.findings_list.is_some() {
+        return fixed("j/k move  Enter go to  s severity/place  Esc close");
+    }
+    if state.events_view.is_some() {
+        return fixed("j/k move  y copy the timeline  Esc close");
+    }
     [
         (Bind::Help, "help"),
-        (Bind::Filter, "filter"),
-        (Bind::Command, "cmd"),
-        (Bind::Copy, "copy"),
-        (Bind::DriftOnly, "drift"),
-        (Bind::Sort, "sort"),
+        (Bind::NextDrift, "next drift"),
+        (Bind::Findings, "findings"),
+        (Bind::Events, "events"),
         (Bind::Fix, "fix"),
+        (Bind::Filter, "filter"),
         (Bind::Refresh, "refresh"),
         (Bind::Quit, "quit"),
+        // Past 100 columns these are cut first; the help lists them all.
+        (Bind::Failover, "failover"),
+        (Bind::NextPane, "pane"),
+        (Bind::Command, "cmd"),
+        (Bind::DriftOnly, "drift"),
+        (Bind::Sort, "sort"),
+        (Bind::Copy, "copy"),
     ]
     .iter()
-    .filter_map(|&(b, what)| {
-        let key = state.keymap.keys(b).first()?.label();
-        Some(format!("{key} {what}"))
-    })
+    .filter_map(|&(b, what)| Some(format!("{} {what}", key(b)?)))
     .collect::<Vec<_>>()
     .join("  ")
 }
