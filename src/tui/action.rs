@@ -88,6 +88,10 @@ pub enum Action {
     CommandInput(char),
     /// Delete the last command character (closes the prompt when it is empty).
     CommandBackspace,
+    /// Replace the typed command with an earlier (negative) or later one from the history.
+    CommandHistory(isize),
+    /// Complete the command name typed so far.
+    CommandComplete,
     /// Run the typed command and close the prompt.
     RunCommand,
     /// Close the prompt without running anything.

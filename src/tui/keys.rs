@@ -155,6 +155,9 @@ fn prompt_key(key: KeyEvent, ctrl: bool, kind: PromptKind) -> Option<Action> {
         KeyCode::Enter => Some(Action::ConfirmFilter),
         KeyCode::Backspace if command => Some(Action::CommandBackspace),
         KeyCode::Backspace => Some(Action::FilterBackspace),
+        KeyCode::Up if command => Some(Action::CommandHistory(-1)),
+        KeyCode::Down if command => Some(Action::CommandHistory(1)),
+        KeyCode::Tab if command => Some(Action::CommandComplete),
         // The filter narrows the tree while typing, so moving through the result helps.
         KeyCode::Up if !command => Some(Action::MoveUp),
         KeyCode::Down if !command => Some(Action::MoveDown),

@@ -13,6 +13,7 @@ use crate::tui::state::{
 };
 use std::time::SystemTime;
 
+mod command_line;
 mod events;
 mod findings;
 
@@ -125,7 +126,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Copy if state.events_view.is_some() => return events::copy(state),
         Action::Copy => return copy(state),
-        Action::StartCommand => state.command = Some(String::new()),
+        Action::StartCommand => {
+            state.command = Some(String::new());
+            state.history_pos = None;
+        }
         Action::CommandInput(c) => {
             if let Some(text) = state.command.as_mut()
                 && !c.is_control()
@@ -142,8 +146,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::CancelCommand => state.command = None,
+        Action::CommandHistory(d) => command_line::history(state, d),
+        Action::CommandComplete => command_line::complete(state),
         Action::RunCommand => {
+            state.history_pos = None;
             if let Some(text) = state.command.take() {
+                command_line::remember(state, &text);
                 return run_command(state, &text);
             }
         }

@@ -221,3 +221,46 @@ fn a_fix_leaves_an_event() {
     apply(&mut s, [Action::RunCommand]);
     assert_eq!(s.events_view.map(|v| v.selected), Some(s.events.len() - 1));
 }
+
+fn typed(s: &mut State, text: &str) {
+    apply(s, [Action::StartCommand]);
+    apply(s, text.chars().map(Action::CommandInput));
+}
+
+#[test]
+fn the_command_line_completes_and_remembers() {
+    let mut s = state();
+    typed(&mut s, "fi");
+    apply(&mut s, [Action::CommandComplete]);
+    // :filter, :findings: the common prefix, and both listed.
+    assert_eq!(s.command.as_deref(), Some("fi"));
+    let listed = s
+        .status
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(
+        listed.contains(":filter") && listed.contains(":findings"),
+        "{listed}"
+    );
+    apply(&mut s, [Action::CommandInput('n'), Action::CommandComplete]);
+    assert_eq!(s.command.as_deref(), Some("findings"));
+    apply(&mut s, [Action::RunCommand, Action::ToggleFindings]);
+    typed(&mut s, "sor");
+    apply(&mut s, [Action::CommandComplete]);
+    assert_eq!(s.command.as_deref(), Some("sort "));
+    apply(&mut s, "drift".chars().map(Action::CommandInput));
+    apply(&mut s, [Action::RunCommand]);
+    // Up walks back, Down forward, past the newest the line is empty again.
+    apply(&mut s, [Action::StartCommand, Action::CommandHistory(-1)]);
+    assert_eq!(s.command.as_deref(), Some("sort drift"));
+    apply(&mut s, [Action::CommandHistory(-1)]);
+    assert_eq!(s.command.as_deref(), Some("findings"));
+    apply(&mut s, [Action::CommandHistory(-1)]);
+    assert_eq!(s.command.as_deref(), Some("findings"));
+    apply(
+        &mut s,
+        [Action::CommandHistory(1), Action::CommandHistory(1)],
+    );
+    assert_eq!(s.command.as_deref(), Some(""));
+}

@@ -144,6 +144,10 @@ pub struct State {
     pub events: Vec<Event>,
     /// The events pane, while it is open.
     pub events_view: Option<EventsView>,
+    /// Commands run this session, oldest first, for Up/Down in the prompt.
+    pub command_history: Vec<String>,
+    /// Where Up/Down is in the history while browsing it.
+    pub history_pos: Option<usize>,
 }
 
 impl State {
@@ -186,6 +190,8 @@ impl State {
             findings_list: None,
             events: Vec::new(),
             events_view: None,
+            command_history: Vec::new(),
+            history_pos: None,
         };
         s.load(result);
         s.expand_small_fleet();
