@@ -12,7 +12,8 @@ use ratatui::style::{Color, Modifier};
 use roster::config;
 use roster::demo::Demo;
 use roster::fix::cli::context_with;
-use roster::fix::plan::{Destination, plan};
+use roster::fix::cluster::{PlanOptions, plan_cluster};
+use roster::fix::plan::Destination;
 use roster::gather::gather;
 use roster::report::CheckResult;
 use roster::tui::action::{Action, Effect};
@@ -121,7 +122,7 @@ fn main() -> anyhow::Result<()> {
         Some(Effect::PlanFix { plan_id, .. }) => *plan_id,
         _ => bail!("r did not ask for a plan"),
     };
-    let lines = rt.block_on(fix_preview("pg-test-1"))?;
+    let (lines, resolves) = rt.block_on(fix_preview("pg-test", "pg-test-1"))?;
     let writes = lines
         .iter()
         .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
@@ -133,6 +134,8 @@ fn main() -> anyhow::Result<()> {
             lines,
             writes,
             error: None,
+            risks: Vec::new(),
+            resolves,
         },
     );
     screens.push(("fix_dialog", render(&s)?));
@@ -160,17 +163,28 @@ fn state(result: CheckResult) -> State {
 
 /// Plans the targets fix of `instance` against a live demo, as the UI does, with the
 /// demo's temporary directory written as `/demo` so the picture does not change.
-async fn fix_preview(instance: &str) -> anyhow::Result<Vec<String>> {
+async fn fix_preview(
+    cluster: &str,
+    instance: &str,
+) -> anyhow::Result<(Vec<String>, Vec<roster::drift::Finding>)> {
     let demo = Demo::start().await?;
     let settings = config::resolve(&demo.source_args(), &|_| None)?;
     let g = gather(&settings).await;
     let fleet = g.fleet;
-    let inst = fleet
-        .instances()
-        .find(|i| i.name == instance)
-        .context("instance in the demo")?;
     let ctx = context_with(&settings, None, None, None).map_err(anyhow::Error::msg)?;
-    let plan = plan(inst, Destination::Targets, None, &ctx).await?;
+    let plan = plan_cluster(
+        &fleet,
+        cluster,
+        Some(&[instance.to_string()]),
+        Destination::Targets,
+        None,
+        &ctx,
+        &PlanOptions {
+            override_split_brain: true,
+            ..PlanOptions::default()
+        },
+    )
+    .await?;
     let tmp = demo
         .targets_dir()
         .parent()
@@ -182,7 +196,8 @@ async fn fix_preview(instance: &str) -> anyhow::Result<Vec<String>> {
         .map(|l| l.replace(&tmp, DEMO_DIR))
         .collect();
     demo.stop().await;
-    Ok(lines)
+    let resolves = plan.outcome.map(|o| o.resolves).unwrap_or_default();
+    Ok((lines, resolves))
 }
 
 /// Like [`press`], returning the effects.

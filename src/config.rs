@@ -1,5 +1,7 @@
 //! Settings, resolved once: flags > environment (Consul CLI conventions) > config file > defaults.
 
+pub mod datacenters;
+
 use crate::consul::address::parse_go_bool;
 use crate::consul::{ConsulConfig, ConsulError, Endpoint, Secret, TlsOptions};
 use crate::source::targets::prometheus_config::{
@@ -33,6 +35,9 @@ pub struct SourceArgs {
     /// Consul datacenter to query (default: the agent's own)
     #[arg(long, value_name = "DC", global = true)]
     pub dc: Option<String>,
+    /// Read every datacenter Consul lists (/v1/catalog/datacenters), through the same agent
+    #[arg(long, global = true, conflicts_with = "dc")]
+    pub all_datacenters: bool,
     /// Prometheus static target files: a directory, a file or a glob; repeatable
     #[arg(long = "targets", value_name = "PATH", global = true)]
     pub targets: Vec<String>,
@@ -60,9 +65,13 @@ pub struct SourceArgs {
     /// Database for --live [env: PGDATABASE] [default: postgres]
     #[arg(long, value_name = "DB", global = true)]
     pub pg_dbname: Option<String>,
-    /// disable, prefer or require [env: PGSSLMODE] [default: prefer]
+    /// disable, allow, prefer, require, verify-ca or verify-full [env: PGSSLMODE] [default: prefer]
     #[arg(long, value_name = "MODE", global = true)]
     pub pg_sslmode: Option<String>,
+    /// Root certificates (PEM) for --pg-sslmode verify-ca/verify-full, or `system`
+    /// [env: PGSSLROOTCERT] [default: ~/.postgresql/root.crt]
+    #[arg(long, value_name = "FILE", global = true)]
+    pub pg_sslrootcert: Option<PathBuf>,
     /// Patroni REST API port for --live (0: do not ask Patroni)
     #[arg(long, value_name = "PORT", global = true)]
     pub patroni_port: Option<u16>,
@@ -116,6 +125,8 @@ pub struct FileConfig {
     pub keys: Option<toml::Table>,
     /// Re-registration settings.
     pub fix: Option<FileFix>,
+    /// Per-datacenter files and standby pairs (`[datacenter.NAME]`).
+    pub datacenter: Option<std::collections::BTreeMap<String, datacenters::FileDatacenter>>,
 }
 
 /// `[fix]` in the config file: how roster re-registers.
@@ -144,6 +155,8 @@ pub struct FileConsul {
     pub token_file: Option<PathBuf>,
     /// Datacenter.
     pub datacenter: Option<String>,
+    /// Several datacenters: `"all"` or a list, nearest first.
+    pub datacenters: Option<datacenters::FileDatacenters>,
     /// As `CONSUL_CACERT`.
     pub ca_cert: Option<PathBuf>,
     /// As `CONSUL_CAPATH`.
@@ -156,6 +169,8 @@ pub struct FileConsul {
     pub tls_server_name: Option<String>,
     /// As `CONSUL_HTTP_SSL_VERIFY`.
     pub ssl_verify: Option<bool>,
+    /// Most bytes read from one Consul answer (default 256 MiB).
+    pub max_response_bytes: Option<u64>,
 }
 
 /// `[targets]` in the config file.
@@ -207,6 +222,8 @@ pub struct Settings {
     pub fix: FileFix,
     /// The live source, when asked for.
     pub live: Option<crate::source::live::LiveConfig>,
+    /// Several datacenters, when asked for (only with Consul, which lists them).
+    pub datacenters: Option<datacenters::DatacenterSettings>,
     /// What roster chose on the user's behalf (defaults used), for the user to see.
     pub notes: Vec<String>,
     /// Risky settings worth a warning (a token over plain http to a remote address).
@@ -266,7 +283,13 @@ pub fn resolve(
     // Consul treats an empty variable as unset.
     let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     let file = load_file(args.config.as_deref(), &env)?;
-    let fc = file.consul.unwrap_or_default();
+    let mut fc = file.consul.unwrap_or_default();
+    let several = datacenters::resolve(
+        args.all_datacenters,
+        args.dc.is_some(),
+        fc.datacenters.take(),
+        file.datacenter,
+    )?;
     let mut s = Settings {
         read_only: file.read_only.unwrap_or(false),
         theme: file.theme,
@@ -349,6 +372,15 @@ pub fn resolve(
         if let Some(c) = args.concurrency {
             config.concurrency = c.clamp(1, 256);
         }
+        if let Some(max) = fc.max_response_bytes {
+            if max == 0 {
+                return Err(ConsulError::Config(
+                    "[consul] max_response_bytes must be more than 0".into(),
+                )
+                .into());
+            }
+            config.max_response_bytes = max;
+        }
         if config.token.is_some() && !config.endpoint.is_tls() && !config.endpoint.is_local() {
             s.warnings.push(format!(
                 "the Consul ACL token is sent over plain http to {}; use https (CONSUL_HTTP_SSL=true)",
@@ -366,6 +398,14 @@ pub fn resolve(
             origin,
             probe_only,
         });
+    }
+
+    match several {
+        Some(d) if s.consul.is_some() => s.datacenters = Some(d),
+        Some(_) => s
+            .notes
+            .push("several datacenters need Consul to list them: reading one".into()),
+        None => {}
     }
 
     if args.live {
@@ -486,6 +526,11 @@ fn live_config(
                 .clone()
                 .or_else(|| env("PGSSLMODE"))
                 .unwrap_or_else(|| "prefer".into()),
+            sslrootcert: args
+                .pg_sslrootcert
+                .clone()
+                .or_else(|| env("PGSSLROOTCERT").map(PathBuf::from))
+                .or_else(|| env("HOME").map(|h| Path::new(&h).join(".postgresql/root.crt"))),
             passfile,
             connect_timeout: timeout,
         }),
@@ -519,10 +564,22 @@ fn token(
 }
 
 fn read_token(path: &Path) -> Result<Secret, ConfigError> {
-    // The error never quotes the file's content: it is the token.
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::TokenFile {
+    use crate::consul::secret::MAX_TOKEN_FILE_BYTES;
+    use crate::source::file_text::{ReadFailure, read_bytes_limited};
+    // Bounded and regular files only (`/dev/zero` or a FIFO would never end); the error
+    // never quotes the file's content: it is the token.
+    let bytes =
+        read_bytes_limited(path, MAX_TOKEN_FILE_BYTES).map_err(|f| ConfigError::TokenFile {
+            path: path.to_path_buf(),
+            reason: match f {
+                ReadFailure::TooLarge(_) => format!("larger than {MAX_TOKEN_FILE_BYTES} bytes"),
+                ReadFailure::NotRegular(_) => f.to_string(),
+                ReadFailure::Io(e) => e.kind().to_string(),
+            },
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::TokenFile {
         path: path.to_path_buf(),
-        reason: e.kind().to_string(),
+        reason: "not UTF-8 text".into(),
     })?;
     let secret = Secret::new(text);
     if secret.is_empty() {
@@ -587,6 +644,30 @@ mod tests {
         a.no_consul = true;
         let s = resolve(&a, &env_of(&[("CONSUL_HTTP_ADDR", "e:8500")])).unwrap();
         assert!(s.consul.is_none());
+    }
+
+    #[test]
+    fn live_root_certificates_as_libpq_finds_them() {
+        let root = |a: &SourceArgs, env: &[(&str, &str)]| {
+            live_config(a, &env_of(env))
+                .pg
+                .and_then(|p| p.sslrootcert)
+                .map(|p| p.display().to_string())
+        };
+        let mut a = SourceArgs::default();
+        assert_eq!(
+            root(&a, &[]).as_deref(),
+            Some("/nonexistent-home/.postgresql/root.crt")
+        );
+        assert_eq!(
+            root(&a, &[("PGSSLROOTCERT", "/etc/pg/ca.pem")]).as_deref(),
+            Some("/etc/pg/ca.pem")
+        );
+        a.pg_sslrootcert = Some(PathBuf::from("system"));
+        assert_eq!(
+            root(&a, &[("PGSSLROOTCERT", "/etc/pg/ca.pem")]).as_deref(),
+            Some("system")
+        );
     }
 
     #[test]

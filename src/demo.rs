@@ -2,7 +2,9 @@
 //! and the members' Patroni REST API as the live witness.
 
 use crate::config::SourceArgs;
-use crate::sim::{Catalog, FleetSpec, PatroniSim, SimOptions, SimServer, TargetLayout};
+use crate::sim::{
+    Catalog, FleetSpec, PatroniSim, RemoteDatacenter, SimOptions, SimServer, TargetLayout,
+};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +18,8 @@ pub struct Demo {
     _dir: tempfile::TempDir,
     targets: PathBuf,
     inventory: PathBuf,
+    /// Another datacenter's target directory and inventory, by its name.
+    remote_files: std::collections::BTreeMap<String, (PathBuf, PathBuf)>,
 }
 
 impl Demo {
@@ -30,7 +34,13 @@ impl Demo {
     }
 
     /// Starts a demo of any fleet spec with simulator options (an ACL token, say).
-    pub async fn start_with_options(spec: FleetSpec, options: SimOptions) -> anyhow::Result<Demo> {
+    ///
+    /// The spec's other datacenters are served too (unless the options name their own),
+    /// each with its own target directory and inventory.
+    pub async fn start_with_options(
+        spec: FleetSpec,
+        mut options: SimOptions,
+    ) -> anyhow::Result<Demo> {
         let dir = tempfile::Builder::new()
             .prefix("roster-demo-")
             .tempdir()
@@ -42,6 +52,22 @@ impl Demo {
         let inventory = dir.path().join("pigsty.yml");
         spec.write_inventory(&inventory)
             .context("writing the demo inventory")?;
+        let mut remote_files = std::collections::BTreeMap::new();
+        for dc in spec.datacenters.iter().filter(|dc| !dc.unreachable) {
+            let remote = spec.remote(dc);
+            let targets = dir.path().join(format!("targets-{}", dc.name));
+            remote
+                .write_targets(&targets, TargetLayout::PerCluster)
+                .with_context(|| format!("writing the target files of {}", dc.name))?;
+            let inventory = dir.path().join(format!("pigsty-{}.yml", dc.name));
+            remote
+                .write_inventory(&inventory)
+                .with_context(|| format!("writing the inventory of {}", dc.name))?;
+            remote_files.insert(dc.name.clone(), (targets, inventory));
+        }
+        if options.remote_datacenters.is_empty() {
+            options.remote_datacenters = RemoteDatacenter::from_spec(&spec);
+        }
         let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
         let server = SimServer::start(listen, Catalog::from_spec(&spec), options)
             .await
@@ -62,6 +88,7 @@ impl Demo {
             _dir: dir,
             targets,
             inventory,
+            remote_files,
         })
     }
 
@@ -96,6 +123,13 @@ impl Demo {
     /// The inventory file.
     pub fn inventory_path(&self) -> &std::path::Path {
         &self.inventory
+    }
+
+    /// Another datacenter's target directory and inventory, when the spec has it.
+    pub fn datacenter_files(&self, dc: &str) -> Option<(&std::path::Path, &std::path::Path)> {
+        self.remote_files
+            .get(dc)
+            .map(|(t, i)| (t.as_path(), i.as_path()))
     }
 
     /// The simulator, for tests that change the fleet while it runs.

@@ -7,6 +7,12 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
+mod follows;
+mod live;
+
+pub use follows::{Follows, Primaries, REGISTRATIONS, follows, member_follows, primaries};
+use live::live_cluster;
+
 /// How bad a finding is; ordered so that `Error > Warning > Info`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,7 +85,8 @@ pub enum Kind {
     LiveUnreachable,
     /// More than one instance of a cluster is a live primary.
     SplitBrain,
-    /// A live replica is not among its live primary's streaming standbys.
+    /// A live replica streams from no one: its own WAL receiver does not stream, and
+    /// neither the primary nor a streaming replica lists it among its standbys.
     ReplicaNotStreaming,
 }
 
@@ -159,6 +166,9 @@ pub struct Finding {
     pub sources: BTreeMap<String, String>,
     /// One line for a human.
     pub message: String,
+    /// The datacenter of the cluster, when several are read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datacenter: Option<String>,
 }
 
 /// The sources that publish identity (as opposed to the declared inventory).
@@ -205,6 +215,7 @@ fn finding(
         instance: Some(inst.name.clone()),
         sources,
         message,
+        datacenter: None,
     }
 }
 
@@ -658,62 +669,6 @@ fn live(inst: &Instance, out: &mut Vec<Finding>) {
     }
 }
 
-/// Cluster-wide live facts: two live primaries, replicas their primary does not stream to.
-fn live_cluster(cluster: &Cluster, out: &mut Vec<Finding>) {
-    let primaries: Vec<&Instance> = cluster
-        .instances
-        .iter()
-        .filter(|i| live_role(i).is_some_and(Role::is_primary))
-        .collect();
-    if primaries.len() > 1 {
-        let names = join(primaries.iter().map(|i| i.name.as_str()));
-        out.push(Finding {
-            kind: Kind::SplitBrain,
-            severity: Severity::Error,
-            cluster: cluster.name.clone(),
-            instance: None,
-            sources: BTreeMap::from([("live".to_string(), names.clone())]),
-            message: format!(
-                "{} instances of {} are primary right now: {names}",
-                primaries.len(),
-                cluster.name
-            ),
-        });
-        return;
-    }
-    let Some(primary) = primaries.first() else {
-        return;
-    };
-    let Some((_, p)) = live_origin(primary) else {
-        return;
-    };
-    // Only the database itself lists its standbys; Patroni's answer does not.
-    if p.via != "postgres" {
-        return;
-    }
-    for inst in &cluster.instances {
-        if live_role(inst) != Some(&Role::Replica) {
-            continue;
-        }
-        let ip = inst.ip(SourceKind::Live).unwrap_or_default();
-        if !p.standbys.iter().any(|s| s == ip) {
-            out.push(finding(
-                Kind::ReplicaNotStreaming,
-                Severity::Warning,
-                inst,
-                BTreeMap::from([(
-                    "live".to_string(),
-                    format!("{} streams to {}", primary.name, join(p.standbys.iter())),
-                )]),
-                format!(
-                    "{} is a replica but {} does not stream to it",
-                    inst.name, primary.name
-                ),
-            ));
-        }
-    }
-}
-
 fn first_line(s: &str) -> String {
     let line = s.lines().next().unwrap_or("").trim();
     line.chars().take(120).collect()
@@ -768,6 +723,7 @@ fn primary_findings(fleet: &Fleet, cluster: &Cluster, out: &mut Vec<Finding>) {
             instance: None,
             sources,
             message,
+            datacenter: None,
         });
     }
 }

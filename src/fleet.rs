@@ -273,6 +273,9 @@ fn majority_str<'a>(items: impl Iterator<Item = &'a str>) -> Option<&'a str> {
 pub struct Cluster {
     /// The cluster name.
     pub name: String,
+    /// The datacenter it is read in, when several are read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datacenter: Option<String>,
     /// Its instances, by seq, then name, then address.
     pub instances: Vec<Instance>,
 }
@@ -294,10 +297,25 @@ impl Cluster {
 /// The whole fleet as merged from every source read.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Fleet {
-    /// Clusters by name.
+    /// Clusters by name (by datacenter, then name, when several datacenters are read).
     pub clusters: Vec<Cluster>,
     /// How each source's read went, in the order they were given.
     pub sources: Vec<SourceReport>,
+    /// The datacenters read, nearest first, when several are (`crate::estate`); empty
+    /// when one is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub datacenters: Vec<Datacenter>,
+}
+
+/// One datacenter of a fleet read across several.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Datacenter {
+    /// Its name.
+    pub name: String,
+    /// The datacenters whose clusters it holds standbys of: a cluster name registered
+    /// in both is a standby pair, not a collision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub standby_of: Vec<String>,
 }
 
 impl Fleet {
@@ -339,6 +357,7 @@ impl Fleet {
         let mut fleet = Fleet {
             clusters: merger.finish(),
             sources,
+            ..Fleet::default()
         };
         fleet.follow(live);
         fleet
@@ -384,6 +403,7 @@ impl Fleet {
                     at,
                     Cluster {
                         name: cluster.to_string(),
+                        datacenter: None,
                         instances: Vec::new(),
                     },
                 );
@@ -554,7 +574,11 @@ impl Merger {
             .into_iter()
             .map(|(name, mut instances)| {
                 instances.sort_by(|a, b| a.id.cmp(&b.id));
-                Cluster { name, instances }
+                Cluster {
+                    name,
+                    datacenter: None,
+                    instances,
+                }
             })
             .collect()
     }

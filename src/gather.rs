@@ -1,14 +1,16 @@
 //! Reads every configured source at once and merges them into the fleet of that read.
 
 use crate::config::Settings;
+use crate::config::datacenters::DatacenterSettings;
 use crate::consul::ConsulClient;
+use crate::fleet::Datacenter;
 use crate::fleet::Fleet;
 use crate::observation::{SourceKind, SourceOutput, SourceReport};
 use crate::source;
 use crate::source::consul::ConsulIndices;
 
 /// What one read of all sources produced.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Gathered {
     /// One output per source read, in the order consul, targets, inventory, live.
     pub outputs: Vec<SourceOutput>,
@@ -18,6 +20,10 @@ pub struct Gathered {
     pub notes: Vec<String>,
     /// The index of every Consul answer, when Consul was read, for a watch to continue from.
     pub consul_indices: Option<ConsulIndices>,
+    /// With several datacenters: those read, nearest first, with their standby pairs.
+    pub datacenters: Vec<Datacenter>,
+    /// With several datacenters: each one's Consul indices, for its watch.
+    pub datacenter_indices: Vec<(String, ConsulIndices)>,
 }
 
 /// Reads Consul, the target files and the inventory concurrently, then, with `--live`,
@@ -26,6 +32,9 @@ pub struct Gathered {
 /// A Consul that was only tried at its conventional address and did not answer is
 /// left out with a note rather than reported as a failure: nobody asked for it.
 pub async fn gather(settings: &Settings) -> Gathered {
+    if let (Some(several), Some(consul)) = (&settings.datacenters, &settings.consul) {
+        return gather_datacenters(settings, &consul.config, several).await;
+    }
     let mut notes = settings.notes.clone();
     let consul = async {
         let setting = settings.consul.as_ref()?;
@@ -84,19 +93,99 @@ pub async fn gather(settings: &Settings) -> Gathered {
         outputs.push(output.clone());
         fleet.add_live(output);
     }
-    for o in &outputs {
-        let r = &o.report;
-        if r.is_ok() {
-            tracing::info!(source = %r.kind, observations = r.observations, "read");
-        } else {
-            tracing::warn!(source = %r.kind, observations = r.observations, errors = ?r.errors, "read with errors");
-        }
-    }
+    log_reads(&outputs);
     Gathered {
         outputs,
         fleet,
         notes,
         consul_indices,
+        datacenters: Vec::new(),
+        datacenter_indices: Vec::new(),
+    }
+}
+
+/// [`gather`] across several datacenters: each one's Consul and its own files, the shared
+/// files, then the live source for every instance, merged per datacenter.
+async fn gather_datacenters(
+    settings: &Settings,
+    consul: &crate::consul::ConsulConfig,
+    several: &DatacenterSettings,
+) -> Gathered {
+    let consul_reads = source::datacenters::read(consul, &several.names);
+    let shared = read_files(settings.targets.clone(), settings.inventory.clone(), None);
+    let own = futures::future::join_all(several.each.iter().map(|(dc, files)| {
+        read_files(
+            files.targets.clone(),
+            files.inventory.clone(),
+            Some(dc.clone()),
+        )
+    }));
+    let (reads, shared, own) = tokio::join!(consul_reads, shared, own);
+    let datacenters = several.describe(&reads.names);
+    let mut outputs = reads.outputs;
+    outputs.extend(shared);
+    outputs.extend(own.into_iter().flatten());
+    let mut fleet = crate::estate::build(outputs.clone(), &datacenters);
+    if let Some(live) = &settings.live {
+        let output = source::live::read_live(&source::live::targets(&fleet), live).await;
+        outputs.push(output);
+        fleet = crate::estate::build(outputs.clone(), &datacenters);
+    }
+    log_reads(&outputs);
+    Gathered {
+        outputs,
+        fleet,
+        notes: settings.notes.clone(),
+        consul_indices: None,
+        datacenters,
+        datacenter_indices: reads.indices,
+    }
+}
+
+/// Target files and an inventory, read off the async workers; each report names the
+/// datacenter they belong to, if any.
+async fn read_files(
+    targets: Vec<String>,
+    inventory: Option<std::path::PathBuf>,
+    datacenter: Option<String>,
+) -> Vec<SourceOutput> {
+    let t = async {
+        if targets.is_empty() {
+            return None;
+        }
+        Some(
+            run_blocking(SourceKind::Targets, move || {
+                source::targets::read_targets(&targets)
+            })
+            .await,
+        )
+    };
+    let i = async {
+        let path = inventory?;
+        Some(
+            run_blocking(SourceKind::Inventory, move || {
+                source::inventory::read_inventory(&path)
+            })
+            .await,
+        )
+    };
+    let (t, i) = tokio::join!(t, i);
+    let mut out: Vec<SourceOutput> = t.into_iter().chain(i).collect();
+    for o in &mut out {
+        o.report.datacenter = datacenter.clone();
+    }
+    out
+}
+
+fn log_reads(outputs: &[SourceOutput]) {
+    for o in outputs {
+        let r = &o.report;
+        let source = r.label();
+        if r.is_ok() {
+            tracing::info!(%source, observations = r.observations, "read");
+        } else {
+            tracing::warn!(%source, observations = r.observations, errors = ?r.errors, "read with errors");
+        }
     }
 }
 

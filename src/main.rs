@@ -18,6 +18,7 @@ Examples:
   roster check --consul 10.10.10.10:8500 --targets /etc/prometheus/targets
   roster check --inventory pigsty.yml --targets 'targets/*.yml' --format json
   roster check --format prometheus > /var/lib/node_exporter/roster.prom
+  roster serve --listen 127.0.0.1:9639          drift as live metrics for Prometheus
   roster sim --listen 127.0.0.1:8500 --write-targets /tmp/targets
 
 Environment (as the Consul CLI): CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN_FILE,
@@ -28,11 +29,14 @@ CONSUL_TLS_SERVER_NAME, CONSUL_NAMESPACE, CONSUL_PARTITION.";
 const CHECK_HELP: &str = "\
 Exit codes: 0 no finding at or above --fail-on; 1 such findings exist;
 2 a configured source could not be read (findings from the others are still printed).
+With --live --cluster CLS (did every registration follow the live roles?): 0 yes;
+1 no, or a finding of the cluster reaches --fail-on; 2 it cannot be told.
 
 Examples:
   roster check --consul 127.0.0.1:8500 --targets /etc/prometheus/targets --inventory pigsty.yml
   roster check --no-consul --targets 'targets/pgsql/*.yml' --inventory pigsty.yml --fail-on error
-  roster check --format json | jq '.findings[] | select(.kind == \"role-mismatch\")'";
+  roster check --format json | jq '.findings[] | select(.kind == \"role-mismatch\")'
+  roster check --live --cluster pg-test --fail-on error --wait 60s";
 
 const FIX_HELP: &str = "\
 Exit codes as `roster check`: 0 nothing drifts in the selection afterwards; 1 findings
@@ -54,6 +58,19 @@ Examples:
   roster demo --check -f json     the same as JSON
   roster demo --check --cluster pg-web    did every place follow pg-web's switchover?
   roster demo --no-live           without the live source";
+
+const SERVE_HELP: &str = "\
+Read-only: the service has no write path. Logs go to stderr (the journal under systemd)
+unless --log-file is given; SIGTERM or SIGINT stops it after the requests in flight.
+
+Endpoints:
+  /metrics        Prometheus exposition: findings, source up/stale/age, identity changes, process
+  /healthz        200 while every source is read, 503 with the reason otherwise
+  /api/v1/fleet   the `roster check --format json` document of the latest state
+
+Examples:
+  roster serve --consul 127.0.0.1:8500 --targets /etc/prometheus/targets --inventory pigsty.yml
+  roster serve --listen 0.0.0.0:9639 --token-file /etc/roster/consul-token --live";
 
 const SIM_HELP: &str = "\
 Examples:
@@ -79,6 +96,9 @@ enum Command {
     /// Read every source once, report drift, exit 0/1/2 (for scripts, cron and alerting)
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// Watch the sources and serve the drift as Prometheus metrics, JSON and a health check
+    #[command(after_help = SERVE_HELP)]
+    Serve(roster::serve::ServeArgs),
     /// Re-register drifting instances: plan, show, confirm, apply, verify
     #[command(after_help = FIX_HELP)]
     Fix(Box<roster::fix::cli::FixArgs>),
@@ -132,7 +152,8 @@ struct CheckArgs {
     /// Only this cluster (repeatable)
     #[arg(long = "cluster", value_name = "CLS")]
     clusters: Vec<String>,
-    /// Keep reading until nothing at or above --fail-on is left, at most this long (e.g. 60s)
+    /// Keep reading until nothing at or above --fail-on is left (with --live --cluster: until
+    /// every registration follows), at most this long (e.g. 60s)
     #[arg(long, value_name = "DURATION", value_parser = config::parse_duration)]
     wait: Option<std::time::Duration>,
 }
@@ -166,9 +187,13 @@ async fn run(cli: Cli) -> u8 {
             .then(|| roster::logging::default_path(&env))
             .flatten()
     });
-    if let Some(path) = log_file
-        && let Err(e) = roster::logging::init(&path, env("ROSTER_LOG").as_deref())
-    {
+    let service = matches!(cli.command, Some(Command::Serve(_)));
+    let logging = match log_file {
+        Some(path) => Some(roster::logging::init(&path, env("ROSTER_LOG").as_deref())),
+        None if service => Some(roster::logging::init_stderr(env("ROSTER_LOG").as_deref())),
+        None => None,
+    };
+    if let Some(Err(e)) = logging {
         eprintln!("roster: warning: not logging: {e}");
     }
     match cli.command {
@@ -178,6 +203,15 @@ async fn run(cli: Cli) -> u8 {
             0
         }
         Some(Command::Check(args)) => check(&cli.sources, &args).await,
+        Some(Command::Serve(args)) => {
+            let Some(settings) = settings(&cli.sources) else {
+                return 2;
+            };
+            for w in &settings.warnings {
+                eprintln!("roster: warning: {w}");
+            }
+            roster::serve::run(settings, &args).await
+        }
         Some(Command::Fix(args)) => {
             let Some(settings) = settings(&cli.sources) else {
                 return 2;

@@ -170,10 +170,27 @@ pub struct LiveOrigin {
     pub started_at: Option<String>,
     /// Server version.
     pub server_version: Option<String>,
-    /// Addresses of the standbys streaming from it (`pg_stat_replication.client_addr`).
+    /// Addresses of the standbys streaming from it (`pg_stat_replication.client_addr`);
+    /// a replica lists the standbys that cascade from it.
     pub standbys: Vec<String>,
+    /// The rest of what the database says of its replication links (boxed: every
+    /// `Origin` is as large as its largest variant, and most are Consul's).
+    pub replication: Box<Replication>,
     /// Patroni's member state (`running`, `start failed`, ...).
     pub state: Option<String>,
+}
+
+/// What a database says of its replication links, beyond the addresses of its standbys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Replication {
+    /// Names of the standbys streaming from it (`pg_stat_replication.application_name`:
+    /// Patroni sets it to the member name, which in Pigsty is the instance name).
+    pub standby_names: Vec<String>,
+    /// Its own WAL receiver's status (`pg_stat_wal_receiver.status`: `streaming`,
+    /// `waiting`, ...): `None` when it runs none, `unknown` when the user may not see it.
+    pub wal_receiver_status: Option<String>,
+    /// Where its WAL receiver streams from (`sender_host:sender_port`), when it runs one.
+    pub sender: Option<String>,
 }
 
 /// Where an observation was read, per source kind.
@@ -293,6 +310,10 @@ pub struct SourceReport {
     /// True when the latest read failed and the observations are kept from an earlier one.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stale: bool,
+    /// The datacenter this read belongs to, when several are read (`None`: not tied to
+    /// one, like target files shared by every datacenter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datacenter: Option<String>,
 }
 
 impl SourceReport {
@@ -308,6 +329,16 @@ impl SourceReport {
             facts: BTreeMap::new(),
             read_at: Some(std::time::SystemTime::now()),
             stale: false,
+            datacenter: None,
+        }
+    }
+
+    /// The source's name as shown: `consul`, or `consul@dc2` when it belongs to one
+    /// datacenter of several.
+    pub fn label(&self) -> String {
+        match &self.datacenter {
+            Some(dc) => format!("{}@{dc}", self.kind),
+            None => self.kind.name().to_string(),
         }
     }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
 
 mod common;
+mod hostile;
 
 use common::{DemoArgs, findings, has, json, roster, stderr, stdout};
 use roster::demo::Demo;
@@ -56,6 +57,32 @@ async fn demo_fleet_reports_every_planted_drift_and_nothing_else() {
     let instances = doc["instances"].as_array().unwrap();
     assert!(instances.iter().any(|i| i["instance"] == "pg-meta-1"));
     assert_eq!(doc["summary"]["clusters"], 7);
+    // Each cluster says who each place names primary; without --live there is no verdict.
+    let cluster = |name: &str| {
+        doc["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cluster"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no cluster {name} in {}", doc["clusters"]))
+    };
+    let meta = cluster("pg-meta");
+    assert_eq!(meta["primary"], "pg-meta-1", "{meta}");
+    assert_eq!(meta["disputed"], false, "{meta}");
+    assert!(meta.get("follows").is_none(), "{meta}");
+    let test = cluster("pg-test");
+    assert_eq!(test["disputed"], true, "{test}");
+    assert_eq!(test["primary"], serde_json::Value::Null, "{test}");
+    assert_eq!(
+        test["primaries"]["consul"],
+        serde_json::json!(["pg-test-2"])
+    );
+    assert_eq!(
+        test["primaries"]["targets"],
+        serde_json::json!(["pg-test-1"])
+    );
+    assert_eq!(test["live_primary"], serde_json::Value::Null, "{test}");
     demo.stop().await;
 }
 
@@ -624,4 +651,148 @@ async fn roster_demo_tells_the_on_call_story_from_the_simulated_patroni() {
         doc["sources"]
     );
     assert!(live_mismatches(&doc).is_empty());
+}
+
+// ---------------------------------------------------------------- files that are not files
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifos_among_the_files_are_refused_and_the_rest_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let targets = dir.path().join("targets");
+    std::fs::create_dir(&targets).unwrap();
+    std::fs::write(
+        targets.join("pg-h.yml"),
+        hostile::target_file("pg-h", &[(1, "primary", "127.0.0.1")]),
+    )
+    .unwrap();
+    // Nothing ever writes to these: a blocking open or read would wait forever.
+    let fifo = targets.join("pg-fifo.yml");
+    mkfifo(&fifo);
+    let inventory = dir.path().join("pigsty.yml");
+    mkfifo(&inventory);
+    let out = hostile::roster(
+        &hostile::args(&[
+            "check",
+            "--no-consul",
+            "--targets",
+            &targets.display().to_string(),
+            "--inventory",
+            &inventory.display().to_string(),
+            "-f",
+            "json",
+        ]),
+        &[],
+        LIMIT,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let doc = json(&out);
+    let t = source(&doc, "targets")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        t.contains(&format!(
+            "{}: cannot read: not a regular file (a FIFO)",
+            fifo.display()
+        )),
+        "{t}"
+    );
+    let i = source(&doc, "inventory")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        i.contains(&format!(
+            "{}: cannot read: not a regular file (a FIFO)",
+            inventory.display()
+        )),
+        "{i}"
+    );
+    let names: Vec<&str> = doc["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["instance"].as_str())
+        .collect();
+    assert_eq!(names, ["pg-h-1"], "the other target file is read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_files_are_bounded_and_must_be_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big-token");
+    std::fs::write(&big, "a".repeat(1024 * 1024)).unwrap();
+    let fifo = dir.path().join("fifo-token");
+    mkfifo(&fifo);
+    let cases = [
+        (big.display().to_string(), "larger than 4096 bytes"),
+        (fifo.display().to_string(), "not a regular file (a FIFO)"),
+        (
+            "/dev/zero".to_string(),
+            "not a regular file (a character device)",
+        ),
+        (
+            dir.path().display().to_string(),
+            "not a regular file (a directory)",
+        ),
+    ];
+    for (path, reason) in &cases {
+        for via_env in [false, true] {
+            let mut argv = vec![
+                "check".to_string(),
+                "--consul".into(),
+                "http://127.0.0.1:1".into(),
+            ];
+            let mut env = Vec::new();
+            if via_env {
+                env.push(("CONSUL_HTTP_TOKEN_FILE", path.as_str()));
+            } else {
+                argv.extend(["--token-file".to_string(), path.clone()]);
+            }
+            // Capped address space: an unbounded read of /dev/zero ends in an
+            // allocation failure instead of eating the machine.
+            let mut limited = vec![
+                "-c".to_string(),
+                "ulimit -v 4194304 && exec \"$0\" \"$@\"".into(),
+                env!("CARGO_BIN_EXE_roster").into(),
+            ];
+            limited.extend(argv);
+            let out = run_limited(&limited, &env).await;
+            let e = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{path} (env {via_env}): {e}");
+            assert!(
+                e.contains(&format!("token file {path}: {reason}")),
+                "{path} (env {via_env}): {e}"
+            );
+        }
+    }
+}
+
+/// `sh` with `argv` under the test's time limit, killed when it runs out.
+async fn run_limited(argv: &[String], env: &[(&str, &str)]) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .args(argv)
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::time::timeout(LIMIT, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{argv:?} still running after {LIMIT:?}"))
+        .unwrap()
 }

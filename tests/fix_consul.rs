@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
 
+mod hostile;
+
+use hostile::{Reply, Request, Tiny, entry, target_file, texts};
 use roster::consul::{ConsulClient, ConsulConfig, ConsulError, Endpoint, Secret};
 use roster::demo::Demo;
 use roster::fix::command::{CommandTemplate, CommandValues, run};
@@ -132,7 +135,20 @@ async fn promoting_pg_test_1_through_its_agent_changes_only_the_role() {
             "{} has its own check",
             s.service_id
         );
-        let want_tags: Vec<String> = s.tags.iter().map(|t| expected_rewrite(t)).collect();
+        // A routing service's tags name its route, which the member's promotion does not
+        // move (pg-register had moved pg-test-primary's to replica: they are put back).
+        let want_tags: Vec<String> = match s.service_name.strip_prefix("pg-test-") {
+            Some(route) => s
+                .tags
+                .iter()
+                .map(|t| {
+                    t.strip_suffix("replica")
+                        .or_else(|| t.strip_suffix("primary"))
+                        .map_or_else(|| t.clone(), |stem| format!("{stem}{route}"))
+                })
+                .collect(),
+            None => s.tags.iter().map(|t| expected_rewrite(t)).collect(),
+        };
         assert_eq!(new.tags, want_tags, "{}", s.service_id);
         let want_meta: BTreeMap<String, String> = s
             .meta
@@ -399,4 +415,268 @@ async fn node_commands_run_without_a_shell() {
     let e = out.into_result().unwrap_err();
     assert!(matches!(e, FixError::CommandTimedOut { .. }), "{e:?}");
     assert!(e.to_string().contains("killed"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_node_command_leaves_no_child_behind() {
+    // A duration no other test uses, so that only this test's children match.
+    let marker = "3141.59";
+    let argv = ["sh", "-c", &format!("sleep {marker} & sleep {marker}")].map(String::from);
+    let out = run(&argv, Duration::from_secs(1)).await.expect("ran");
+    assert!(out.timed_out, "{out:?}");
+    let left = |marker: &str| -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c == format!("sleep\0{marker}\0").as_bytes())
+            })
+            .collect()
+    };
+    // The kill is sent before `run` returns; give the kernel a moment to reap.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut alive = left(marker);
+    while !alive.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        alive = left(marker);
+    }
+    for pid in &alive {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert!(
+        alive.is_empty(),
+        "children of the command survive: {alive:?}"
+    );
+}
+
+// ---------------------------------------------------------------- a hostile agent
+
+const ECHO: &str = "71c0d5e3-agent-echo-token-4b8a";
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// A fleet of one instance that Consul calls primary and the target file replica, served
+/// by a scripted Consul that is also the instance's agent; `put` answers the writes.
+struct Scene {
+    consul: Tiny,
+    dir: tempfile::TempDir,
+    targets: std::path::PathBuf,
+}
+
+impl Scene {
+    async fn start(
+        bind: std::net::SocketAddr,
+        node: &str,
+        node_address: &str,
+        put: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Scene {
+        let entries = vec![entry(node, node_address, "pg-h", 1, "primary")];
+        let consul = Tiny::start_on(
+            bind,
+            hostile::consul(entries, &[], move |r: &Request| {
+                if r.method == "PUT" {
+                    put(r)
+                } else {
+                    Reply::text(404, "Invalid URL path")
+                }
+            }),
+        )
+        .await;
+        let dir = tempfile::tempdir().expect("tmp");
+        let targets = dir.path().join("pg-h.yml");
+        std::fs::write(
+            &targets,
+            target_file("pg-h", &[(1, "replica", "127.0.0.1")]),
+        )
+        .expect("targets");
+        std::fs::write(dir.path().join("token"), ECHO).expect("token");
+        Scene {
+            consul,
+            dir,
+            targets,
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// `roster fix` of the instance to Consul, believing the target file, through `agent`.
+    async fn fix(&self, agent: &str, extra: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let mut argv = hostile::args(&[
+            "fix",
+            "--consul",
+            &format!("http://127.0.0.1:{}", self.consul.addr().port()),
+            "--targets",
+            &self.targets.display().to_string(),
+            "--instance",
+            "pg-h-1",
+            "--to",
+            "consul",
+            "--authority",
+            "targets",
+            "--agent-address",
+            agent,
+            "--token-file",
+            &self.path("token"),
+            "--audit-log",
+            &self.path("audit.log"),
+        ]);
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        hostile::roster(&argv, env, LIMIT).await
+    }
+}
+
+fn loopback() -> std::net::SocketAddr {
+    ([127, 0, 0, 1], 0).into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_redirected_elsewhere_is_not_followed() {
+    let elsewhere = Tiny::start(|_| Reply::text(200, "")).await;
+    let to = elsewhere.addr();
+    let scene = Scene::start(loopback(), "pg-h-1", "127.0.0.1", move |r: &Request| {
+        Reply::redirect(307, &format!("http://{to}{}", r.target))
+    })
+    .await;
+    let agent = scene.consul.url();
+    let out = scene
+        .fix(&agent, &["--yes", "--allow-new-errors"], &[])
+        .await;
+    let (o, e) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{o}\n{e}");
+    assert!(o.contains("FAIL"), "{o}");
+    assert!(
+        o.contains(&format!("307 redirect to {to}")) && o.contains("does not follow redirects"),
+        "{o}"
+    );
+    assert!(
+        scene.consul.requests().iter().any(|r| r.method == "PUT"),
+        "the write was attempted"
+    );
+    let leaked = elsewhere.requests();
+    assert!(
+        leaked.is_empty(),
+        "the write went elsewhere: {:?}",
+        leaked.iter().map(Request::text).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_echoed_by_the_agent_reaches_no_output_audit_or_log() {
+    let scene = Scene::start(loopback(), "pg-h-1", "127.0.0.1", |_: &Request| {
+        Reply::text(
+            403,
+            &format!(
+                "Permission denied: token with AccessorID '{ECHO}' lacks permission 'service:write' on \"postgres\" ({ECHO})"
+            ),
+        )
+    })
+    .await;
+    let agent = scene.consul.url();
+    let log = scene.path("roster.log");
+    let out = scene
+        .fix(
+            &agent,
+            &["--yes", "--allow-new-errors", "--log-file", &log],
+            &[("ROSTER_LOG", "trace")],
+        )
+        .await;
+    let (o, e) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{o}\n{e}");
+    assert!(o.contains("FAIL") && o.contains("403"), "{o}");
+    assert!(!o.contains(ECHO), "stdout:\n{o}");
+    assert!(!e.contains(ECHO), "stderr:\n{e}");
+    let audit = std::fs::read_to_string(scene.path("audit.log")).expect("audit log");
+    assert!(audit.contains("403"), "{audit}");
+    assert!(!audit.contains(ECHO), "audit:\n{audit}");
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(!logged.is_empty());
+    assert!(!logged.contains(ECHO), "the log holds the token");
+    let put = scene
+        .consul
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .expect("the write was sent");
+    assert_eq!(put.header("x-consul-token"), Some(ECHO));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_bound_for_a_remote_agent_over_plain_http_is_warned_about() {
+    // Any address of this machine that is not loopback; the route is looked up, nothing is sent.
+    let ip = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("198.51.100.1:9").map(|()| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified());
+    let Some(ip) = ip else {
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: this machine has no non-loopback address to put an agent on !!!!!!!!\n"
+        );
+        return;
+    };
+    let scene = Scene::start(
+        ([0, 0, 0, 0], 0).into(),
+        "pg-h-1",
+        "127.0.0.1",
+        |_: &Request| Reply::text(200, ""),
+    )
+    .await;
+    let agent = format!("http://{ip}:{}", scene.consul.addr().port());
+    let out = scene.fix(&agent, &["--dry-run"], &[]).await;
+    let (o, e) = texts(&out);
+    assert!(
+        o.contains("1. consul agent"),
+        "the plan was made:\n{o}\n{e}"
+    );
+    assert!(
+        o.lines()
+            .any(|l| l.contains("warning:") && l.contains("plain http") && l.contains(&agent)),
+        "{o}"
+    );
+    assert!(!o.contains(ECHO));
+    // On the loopback agent the same plan has no such warning.
+    let loopback_agent = format!("http://127.0.0.1:{}", scene.consul.addr().port());
+    let out = scene.fix(&loopback_agent, &["--dry-run"], &[]).await;
+    let (o, e) = texts(&out);
+    assert!(o.contains("1. consul agent"), "{o}\n{e}");
+    assert!(!o.contains("plain http"), "{o}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_lines_from_the_catalog_never_reach_the_plan() {
+    let address = "10.9.9.9\r\nok   consul agent http://10.9.9.9:8500 (node pg-h-1) service x: registered\u{202E}";
+    let scene = Scene::start(loopback(), "pg-h-1\u{202E}1-gp", address, |_: &Request| {
+        Reply::text(200, "")
+    })
+    .await;
+    let agent = scene.consul.url();
+    let out = scene.fix(&agent, &["--dry-run"], &[]).await;
+    let (o, e) = texts(&out);
+    assert!(
+        o.contains("1. consul agent"),
+        "the plan was made:\n{o}\n{e}"
+    );
+    assert!(
+        o.contains("10.9.9.9"),
+        "the address is shown, made safe:\n{o}"
+    );
+    assert!(!o.contains('\r'), "{o:?}");
+    assert!(!o.contains('\u{202E}'), "{o:?}");
+    assert!(
+        !o.lines().any(|l| l.trim_start().starts_with("ok ")),
+        "a forged line in the plan:\n{o}"
+    );
+    let out = scene.fix(&agent, &["--dry-run", "-f", "json"], &[]).await;
+    let (o, e) = texts(&out);
+    let doc: Value = serde_json::from_str(&o).unwrap_or_else(|err| panic!("{err}: {o}\n{e}"));
+    assert!(!o.contains('\u{202E}'), "{o:?}");
+    assert!(
+        doc.to_string().contains("pg-h-1\u{202E}1-gp"),
+        "JSON keeps the data, escaped"
+    );
 }

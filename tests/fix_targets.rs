@@ -1,5 +1,6 @@
 //! The target-file writer on a real filesystem: refusal after a change on disk, backups,
-//! restore, and a writer SIGKILLed mid-write leaving either the old or the new file.
+//! restore, a writer SIGKILLed mid-write leaving either the old or the new file, files
+//! owned by someone else, symlinked files, and two operators writing one file at once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
 
@@ -7,7 +8,7 @@ use roster::fix::targets::{
     TargetEditError, backup_path, digest, edit_group, remove_group, restore_backup, write_file,
 };
 use roster::sim::{FleetSpec, TargetLayout};
-use roster::source::targets::{parse_target_file, read_targets};
+use roster::source::targets::{parse_target_file, parse_target_groups, read_targets};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -228,11 +229,276 @@ fn crash_mid_write_leaves_the_old_or_the_new_file() {
                 fs::remove_file(entry.path()).expect("clean up");
             } else {
                 assert!(
-                    name == "big.yml" || name == "big.yml.bak",
+                    name == "big.yml" || name == "big.yml.bak" || name == ".big.yml.roster.lock",
                     "unexpected {name}"
                 );
             }
         }
     }
     println!("crash rounds: old {saw_old}, new {saw_new}, interrupted temp files {saw_temp}");
+}
+
+// ---------------------------------------------------------------- files that belong to others
+
+#[test]
+fn a_rewrite_keeps_the_owner_group_and_mode_of_the_file_and_its_backup() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = demo_file(dir.path(), "pg-test.yml");
+    // Prometheus' own files: prometheus:prometheus 0640 (nobody here, uid/gid 65534).
+    if let Err(e) = std::os::unix::fs::chown(&path, Some(65534), Some(65534)) {
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: chown to 65534 needs root ({e}); ownership cannot be tested !!!!!!!!\n"
+        );
+        return;
+    }
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
+    let owner = |p: &Path| {
+        let m = fs::metadata(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        (m.uid(), m.gid(), m.mode() & 0o7777)
+    };
+    let original = read(&path);
+    let new = edit_group(&path, &original, 0, &role_change("replica")).expect("edit");
+    let outcome = write_file(&path, &digest(original.as_bytes()), &new).expect("write");
+    assert_eq!(read(&path), new);
+    assert_eq!(owner(&path), (65534, 65534, 0o640), "the file");
+    assert_eq!(owner(&outcome.backup), (65534, 65534, 0o640), "the .bak");
+    restore_backup(&path).expect("restore");
+    assert_eq!(read(&path), original);
+    assert_eq!(owner(&path), (65534, 65534, 0o640), "after a restore");
+}
+
+#[test]
+fn a_symlinked_target_file_is_written_through_and_stays_a_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real_dir = dir.path().join("real");
+    let link_dir = dir.path().join("links");
+    fs::create_dir_all(&real_dir).expect("mkdir");
+    fs::create_dir_all(&link_dir).expect("mkdir");
+    let real = demo_file(&real_dir, "pg-test.yml");
+    let link = link_dir.join("pg-test.yml");
+    std::os::unix::fs::symlink("../real/pg-test.yml", &link).expect("symlink");
+    let original = read(&link);
+    let new = edit_group(&link, &original, 0, &role_change("replica")).expect("edit");
+    let outcome = write_file(&link, &digest(original.as_bytes()), &new).expect("write");
+    let meta = fs::symlink_metadata(&link).expect("lstat");
+    assert!(meta.file_type().is_symlink(), "the link is kept");
+    assert_eq!(
+        fs::read_link(&link).expect("readlink"),
+        PathBuf::from("../real/pg-test.yml")
+    );
+    assert_eq!(
+        read(&real),
+        new,
+        "written through to the file the link names"
+    );
+    assert_eq!(outcome.backup, real_dir.join("pg-test.yml.bak"));
+    assert_eq!(read(&outcome.backup), original);
+    let in_link_dir: Vec<String> = fs::read_dir(&link_dir)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        in_link_dir,
+        ["pg-test.yml"],
+        "nothing else next to the link"
+    );
+}
+
+// ---------------------------------------------------------------- the real binary
+
+/// An inventory that says pg-h-1 is primary and pg-h-2 replica.
+const INVENTORY: &str = "all:\n  children:\n    pg-h:\n      vars: { pg_cluster: pg-h }\n      hosts:\n        127.0.0.1: { pg_seq: 1, pg_role: primary }\n        127.0.0.2: { pg_seq: 2, pg_role: replica }\n";
+
+/// Target groups that say the opposite, with a comment between them.
+const DRIFTED: &str = "- labels: {cls: pg-h, ins: pg-h-1, ip: 127.0.0.1, role: replica}\n  targets: [127.0.0.1:9630]\n# the second member\n- labels: {cls: pg-h, ins: pg-h-2, ip: 127.0.0.2, role: primary}\n  targets: [127.0.0.2:9630]\n";
+
+/// `roster fix --to targets` believing the inventory, run as its own process.
+fn fix_process(dir: &Path, targets: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .args(["fix", "--no-consul", "--targets"])
+        .arg(targets)
+        .arg("--inventory")
+        .arg(dir.join("pigsty.yml"))
+        .args(["--to", "targets", "--authority", "inventory", "--audit-log"])
+        .arg(dir.join("audit.log"))
+        .args(extra)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn role_in_file(path: &Path, instance: &str) -> Option<String> {
+    let text = read(path);
+    let groups = parse_target_groups(path, &text).expect("the file parses");
+    groups
+        .iter()
+        .find(|g| g.labels.get("ins").map(String::as_str) == Some(instance))
+        .and_then(|g| g.labels.get("role").cloned())
+}
+
+#[test]
+fn the_plan_names_the_file_a_symlink_points_to_and_the_fix_keeps_the_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("pigsty.yml"), INVENTORY).expect("inventory");
+    let real_dir = dir.path().join("real");
+    let link_dir = dir.path().join("targets");
+    fs::create_dir_all(&real_dir).expect("mkdir");
+    fs::create_dir_all(&link_dir).expect("mkdir");
+    let real = real_dir.join("pg-h.yml");
+    fs::write(&real, DRIFTED).expect("targets");
+    let link = link_dir.join("pg-h.yml");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let canonical = fs::canonicalize(&real).expect("canonical");
+
+    let out = fix_process(
+        dir.path(),
+        &link_dir,
+        &["--instance", "pg-h-1", "--dry-run"],
+    )
+    .output()
+    .expect("roster runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("1. file {}", canonical.display())),
+        "the plan names the real file:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = fix_process(dir.path(), &link_dir, &["--instance", "pg-h-1", "--yes"])
+        .output()
+        .expect("roster runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ok   file"), "{text}");
+    assert!(
+        fs::symlink_metadata(&link)
+            .expect("lstat")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(role_in_file(&real, "pg-h-1").as_deref(), Some("primary"));
+}
+
+#[test]
+fn two_operators_fixing_one_file_at_once_never_lose_a_write_that_said_ok() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(dir.path().join("pigsty.yml"), INVENTORY).expect("inventory");
+    let targets = dir.path().join("targets");
+    fs::create_dir_all(&targets).expect("mkdir");
+    let file = targets.join("pg-h.yml");
+    let (mut both, mut refused) = (0, 0);
+    for round in 0..20 {
+        fs::write(&file, DRIFTED).expect("reset the file");
+        let _ = fs::remove_file(backup_path(&file));
+        let spawn = |instance: &str| {
+            fix_process(dir.path(), &targets, &["--instance", instance, "--yes"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("roster runs")
+        };
+        let (a, b) = (spawn("pg-h-1"), spawn("pg-h-2"));
+        let runs = [
+            ("pg-h-1", "primary", a.wait_with_output().expect("wait")),
+            ("pg-h-2", "replica", b.wait_with_output().expect("wait")),
+        ];
+        let mut failed = 0;
+        for (instance, want, out) in &runs {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let said_ok = text.lines().any(|l| l.starts_with("ok   file"));
+            let in_file = role_in_file(&file, instance).as_deref() == Some(*want);
+            if said_ok {
+                assert!(
+                    in_file,
+                    "round {round}: the fix of {instance} said ok but the file lacks it:\n{text}\n{}",
+                    read(&file)
+                );
+            } else {
+                failed += 1;
+                assert!(
+                    text.contains("changed on disk since the plan"),
+                    "round {round}: {instance} failed for another reason:\n{text}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(
+                    !in_file,
+                    "round {round}: {instance} failed yet its change is in"
+                );
+            }
+        }
+        assert!(failed <= 1, "round {round}: both runs failed");
+        if failed == 0 {
+            both += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    println!("concurrent rounds: both written {both}, one refused {refused}");
+}
+
+#[test]
+fn the_plan_warns_when_the_owner_of_a_file_cannot_be_kept() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let in_dir = |name: &str| dir.path().join(name);
+    fs::write(in_dir("pigsty.yml"), INVENTORY).expect("inventory");
+    let targets = in_dir("targets");
+    fs::create_dir_all(&targets).expect("mkdir");
+    let file = targets.join("pg-h.yml");
+    fs::write(&file, DRIFTED).expect("targets");
+    let owner = fs::metadata(&file).expect("stat").uid();
+    if owner != 0 || Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: needs root and setpriv to run roster as another user !!!!!!!!\n"
+        );
+        return;
+    }
+    for p in [dir.path(), targets.as_path()] {
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let as_nobody = |extra: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_roster"))
+            .env_clear()
+            .env("HOME", dir.path())
+            .args(["fix", "--no-consul", "--targets"])
+            .arg(&targets)
+            .arg("--inventory")
+            .arg(in_dir("pigsty.yml"))
+            .args([
+                "--to",
+                "targets",
+                "--authority",
+                "inventory",
+                "--instance",
+                "pg-h-1",
+            ])
+            .args(extra);
+        cmd.output().expect("roster runs")
+    };
+    let out = as_nobody(&["--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("1. file"),
+        "a plan:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().any(|l| l.contains("warning:")
+            && l.contains(&file.display().to_string())
+            && l.contains("uid 0")
+            && l.contains("uid 65534")),
+        "{text}"
+    );
+    // As its owner, no such warning.
+    let out = fix_process(dir.path(), &targets, &["--instance", "pg-h-1", "--dry-run"])
+        .output()
+        .expect("roster runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1. file"), "{text}");
+    assert!(!text.contains("uid 65534"), "{text}");
 }

@@ -14,8 +14,13 @@ use roster::demo::Demo;
 use roster::sim::FleetSpec;
 
 fn spec(net: &str) -> FleetSpec {
+    spec_with(net, "")
+}
+
+/// The two-member fleet, with `second` added to the second member's spec (overrides).
+fn spec_with(net: &str, second: &str) -> FleetSpec {
     FleetSpec::from_yaml(&format!(
-        "datacenter: dc1\nrelease: \"0.7\"\nclusters:\n  - name: pg-live\n    members:\n      - {{ seq: 1, ip: {net}.11, role: primary }}\n      - {{ seq: 2, ip: {net}.12, role: replica }}\n"
+        "datacenter: dc1\nrelease: \"0.7\"\nclusters:\n  - name: pg-live\n    members:\n      - {{ seq: 1, ip: {net}.11, role: primary }}\n      - {{ seq: 2, ip: {net}.12, role: replica{second} }}\n"
     ))
     .expect("spec")
 }
@@ -200,7 +205,20 @@ async fn check_wait_returns_once_every_registration_follows() {
     let home = tempfile::tempdir().expect("home");
     let env = [("XDG_STATE_HOME", home.path().to_str().unwrap_or("/tmp"))];
 
-    let wait_args = args(&demo, "check", &["--cluster", "pg-live", "--wait", "60s"]);
+    // The old primary stays down (live-unreachable, a warning) and the inventory keeps
+    // declaring the old roles (a warning): the on-call question is about errors.
+    let wait_args = args(
+        &demo,
+        "check",
+        &[
+            "--cluster",
+            "pg-live",
+            "--fail-on",
+            "error",
+            "--wait",
+            "60s",
+        ],
+    );
     let waiting = roster(home.path(), &wait_args, &env);
     let fixing = async {
         // What Patroni's callback and a target regeneration do, while the check waits.
@@ -236,5 +254,181 @@ async fn check_wait_returns_once_every_registration_follows() {
         "changes are printed as they happen: {text}"
     );
     drop((replica, primary_stopped));
+    demo.stop().await;
+}
+
+/// A failover Consul and the target files followed only half way: the new primary is
+/// registered primary, and so is the dead old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dead_old_primary_still_registered_primary_does_not_follow() {
+    let Some(mut primary) = Cluster::primary("127.30.10.11") else {
+        return;
+    };
+    let Some(replica) = Cluster::replica_of(&primary, "127.30.10.12") else {
+        return;
+    };
+    let (primary, replica) = tokio::task::spawn_blocking(move || {
+        replica.promote();
+        primary.stop();
+        (primary, replica)
+    })
+    .await
+    .expect("failover");
+    let half = ", consul: { role: primary }, targets: { role: primary }";
+    let demo = Demo::start_with(spec_with("127.30.10", half))
+        .await
+        .expect("demo");
+    let home = tempfile::tempdir().expect("home");
+    let env = [("XDG_STATE_HOME", home.path().to_str().unwrap_or("/tmp"))];
+
+    let cluster = ["--cluster", "pg-live"];
+    let out = roster(
+        home.path(),
+        &args(&demo, "check", &[&cluster[..], &["-f", "json"]].concat()),
+        &env,
+    )
+    .await;
+    let doc = json(&out);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{:#?}", findings(&doc));
+    assert!(
+        kinds(&doc, None).contains(&("multiple-primaries".into(), "consul".into()))
+            && kinds(&doc, None).contains(&("multiple-primaries".into(), "targets".into())),
+        "{:#?}",
+        findings(&doc)
+    );
+    assert!(
+        text.contains(
+            "pg-live: not following: consul also names pg-live-1 primary (live: pg-live-2 only); \
+             targets also names pg-live-1 primary (live: pg-live-2 only)"
+        ),
+        "{text}"
+    );
+    let c = &doc["clusters"][0];
+    assert_eq!(c["cluster"], "pg-live", "{c}");
+    assert_eq!(c["follows"]["verdict"], "no", "{c}");
+    assert_eq!(c["disputed"], true, "{c}");
+    assert_eq!(c["primary"], serde_json::Value::Null, "{c}");
+    assert_eq!(c["live_primary"], "pg-live-2", "{c}");
+    assert_eq!(
+        c["primaries"]["consul"],
+        serde_json::json!(["pg-live-1", "pg-live-2"]),
+        "{c}"
+    );
+    assert_eq!(
+        c["primaries"]["live"],
+        serde_json::json!(["pg-live-2"]),
+        "{c}"
+    );
+    assert_eq!(
+        c["primaries"]["inventory"],
+        serde_json::json!(["pg-live-1"]),
+        "{c}"
+    );
+
+    // Even when only errors count, the two primaries are errors.
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "check",
+            &[&cluster[..], &["--fail-on", "error"]].concat(),
+        ),
+        &env,
+    )
+    .await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("pg-live: not following:"), "{text}");
+    // Without --cluster, the same fleet.
+    let out = roster(home.path(), &args(&demo, "check", &[]), &env).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    drop((primary, replica));
+    demo.stop().await;
+}
+
+/// No database password: every probe is refused. Nothing is known, so nothing follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_password_the_live_source_fails_and_the_verdict_is_unknown() {
+    let Some(primary) = Cluster::primary("127.30.11.11") else {
+        return;
+    };
+    let Some(replica) = Cluster::replica_of(&primary, "127.30.11.12") else {
+        return;
+    };
+    let demo = Demo::start_with(spec("127.30.11")).await.expect("demo");
+    let home = tempfile::tempdir().expect("home");
+    let env = [("XDG_STATE_HOME", home.path().to_str().unwrap_or("/tmp"))];
+    // The user needs a password (scram) and none is given: no PGPASSWORD, no ~/.pgpass.
+    let user = ["--pg-user", pg::PW_USER];
+
+    let out = roster(
+        home.path(),
+        &args(&demo, "check", &[&user[..], &["-f", "json"]].concat()),
+        &env,
+    )
+    .await;
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let live = doc["sources"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "live"))
+        .cloned()
+        .expect("a live source");
+    assert_eq!(live["status"], "error", "{live}");
+    let error = live["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("no instance answered: 2 of 2 probes failed (first: authentication failed: 127.30.11.11:5432: "),
+        "{error}"
+    );
+
+    let cluster = ["--cluster", "pg-live"];
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "check",
+            &[
+                &user[..],
+                &cluster[..],
+                &["--fail-on", "error", "-f", "json"],
+            ]
+            .concat(),
+        ),
+        &env,
+    )
+    .await;
+    let doc = json(&out);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_eq!(doc["clusters"][0]["follows"]["verdict"], "unknown", "{doc}");
+    assert!(
+        text.contains("pg-live: cannot tell whether every registration follows: no live answer from pg-live-1, pg-live-2 (no instance answered"),
+        "{text}"
+    );
+
+    // --wait keeps asking until its time is up, and never says the registrations follow.
+    let out = roster(
+        home.path(),
+        &args(
+            &demo,
+            "check",
+            &[&user[..], &cluster[..], &["--wait", "3s"]].concat(),
+        ),
+        &env,
+    )
+    .await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert!(!text.contains("every registration follows\n"), "{text}");
+    assert!(
+        text.contains("still not known to follow after 3s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pg-live: cannot tell whether every registration follows"),
+        "{text}"
+    );
+    drop((primary, replica));
     demo.stop().await;
 }

@@ -235,3 +235,133 @@ async fn read_live_observes_the_down_instance_as_unreachable() {
         l3.error
     );
 }
+
+/// The live source's read of these targets, merged as the fleet `roster check` builds.
+async fn fleet_of(targets: &[roster::source::probe::LiveTarget]) -> roster::fleet::Fleet {
+    let cfg = LiveConfig {
+        pg: Some(Cluster::monitor_config()),
+        patroni: None,
+        concurrency: 4,
+    };
+    roster::fleet::Fleet::build(vec![read_live(targets, &cfg).await])
+}
+
+fn not_streaming(fleet: &roster::fleet::Fleet) -> Vec<(String, String)> {
+    roster::drift::check(fleet)
+        .into_iter()
+        .filter(|f| f.kind == roster::drift::Kind::ReplicaNotStreaming)
+        .map(|f| (f.instance.unwrap_or_default(), f.message))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_connecting_from_other_addresses_are_streaming() {
+    let Some(primary) = Cluster::primary("127.30.13.11") else {
+        return;
+    };
+    // Registered (and probed) at .12 and .13, their WAL receivers connect from .98 and
+    // .99, as over a second interface; .12 names itself the way Patroni does.
+    let Some(named) =
+        Cluster::replica_via(&primary, "127.30.13.12", "127.30.13.99", Some("pg-h-2"))
+    else {
+        return;
+    };
+    let Some(anonymous) = Cluster::replica_via(&primary, "127.30.13.13", "127.30.13.98", None)
+    else {
+        return;
+    };
+    let cfg = Cluster::monitor_config();
+    let p = probe_postgres(&primary.target("pg-h", 1), &cfg)
+        .await
+        .expect("the primary answers");
+    assert_eq!(p.origin.standbys, ["127.30.13.98", "127.30.13.99"]);
+    assert!(
+        p.origin
+            .replication
+            .standby_names
+            .contains(&"pg-h-2".to_string()),
+        "{:?}",
+        p.origin
+    );
+    assert_eq!(p.origin.replication.wal_receiver_status, None);
+    assert_eq!(p.origin.replication.sender, None);
+    for (replica, from) in [(&named, "127.30.13.99:"), (&anonymous, "127.30.13.98:")] {
+        let seq = if from.contains(".99") { 2 } else { 3 };
+        let r = probe_postgres(&replica.target("pg-h", seq), &cfg)
+            .await
+            .expect("the replica answers");
+        assert_eq!(
+            r.origin.replication.wal_receiver_status.as_deref(),
+            Some("streaming")
+        );
+        assert!(
+            r.origin
+                .replication
+                .sender
+                .as_deref()
+                .is_some_and(|s| s.starts_with(from)),
+            "{:?}",
+            r.origin.replication.sender
+        );
+    }
+
+    let fleet = fleet_of(&[
+        primary.target("pg-h", 1),
+        named.target("pg-h", 2),
+        anonymous.target("pg-h", 3),
+    ])
+    .await;
+    assert_eq!(not_streaming(&fleet), []);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cascading_replica_streams_and_stops_when_its_upstream_stops() {
+    let Some(primary) = Cluster::primary("127.30.14.11") else {
+        return;
+    };
+    let Some(middle) = Cluster::replica_of(&primary, "127.30.14.12") else {
+        return;
+    };
+    let Some(cascade) = Cluster::replica_of(&middle, "127.30.14.13") else {
+        return;
+    };
+    let cfg = Cluster::monitor_config();
+    let m = probe_postgres(&middle.target("pg-c", 2), &cfg)
+        .await
+        .expect("the middle replica answers");
+    assert_eq!(
+        m.origin.standbys,
+        ["127.30.14.13"],
+        "a replica lists its cascade"
+    );
+    let targets = [
+        primary.target("pg-c", 1),
+        middle.target("pg-c", 2),
+        cascade.target("pg-c", 3),
+    ];
+    assert_eq!(not_streaming(&fleet_of(&targets).await), []);
+
+    // Its upstream gone, the cascade streams from no one.
+    let middle = tokio::task::spawn_blocking(move || {
+        let mut middle = middle;
+        middle.stop();
+        middle
+    })
+    .await
+    .expect("stop");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let found = loop {
+        let found = not_streaming(&fleet_of(&targets).await);
+        if !found.is_empty() {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pg-c-3 was never reported as not streaming"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "pg-c-3", "{found:?}");
+    drop(middle);
+}

@@ -698,12 +698,18 @@ async fn faults_latency_status_truncate_drop_and_index_reset() {
             index_of(&r)
         }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    faults.reset_index();
-    let after = tokio::time::timeout(Duration::from_secs(30), waiter)
-        .await
-        .expect("a reset wakes blocking queries")
-        .unwrap();
+    // A reset that lands before the waiter's query starts blocking wakes nothing, so
+    // reset until the waiter answers (on a loaded machine it may start late).
+    let mut waiter = waiter;
+    let mut after = None;
+    for _ in 0..60 {
+        faults.reset_index();
+        if let Ok(done) = tokio::time::timeout(Duration::from_millis(500), &mut waiter).await {
+            after = Some(done.unwrap());
+            break;
+        }
+    }
+    let after = after.expect("a reset wakes blocking queries");
     assert!(after < before, "{after} < {before}");
     assert!(after >= 1, "X-Consul-Index is never 0");
     let r = client()

@@ -298,7 +298,8 @@ async fn r_plans_confirms_applies_and_the_finding_disappears() {
     tmux.key("Enter").await;
     let done = tmux
         .wait_for("the finding resolved", WAIT, |s| {
-            s.contains("pg-test-1: resolved role-mismatch (error)")
+            // The plan moved the whole failover: both members' findings went.
+            s.contains("pg-test-1: resolved role-mismatch pg-test-1 (error), role-mismatch pg-test-2 (error)")
         })
         .await;
     assert_eq!(

@@ -160,6 +160,8 @@ mod tests {
         assert!(Endpoint::parse("127.0.0.1:8500", false).unwrap().is_local());
         assert!(Endpoint::parse("localhost:8500", false).unwrap().is_local());
         assert!(!Endpoint::parse("10.1.1.1:8500", false).unwrap().is_local());
+        // Not a loopback address, although Linux answers it locally: warned about.
+        assert!(!Endpoint::parse("0.0.0.0:8500", false).unwrap().is_local());
     }
 
     #[test]

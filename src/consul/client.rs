@@ -34,7 +34,15 @@ pub struct ConsulConfig {
     pub timeout: Duration,
     /// How many requests may be in flight at once.
     pub concurrency: usize,
+    /// Most bytes read from one answer; a bigger one is an error for that request.
+    pub max_response_bytes: u64,
 }
+
+/// The default answer limit: a catalog of 50,000 instances answers in tens of megabytes.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Most bytes of an error answer kept for its message (only 300 characters are shown).
+const ERROR_BODY_BYTES: u64 = 64 * 1024;
 
 impl ConsulConfig {
     /// A configuration for an endpoint with the defaults for everything else.
@@ -49,6 +57,7 @@ impl ConsulConfig {
             tls: TlsOptions::system(),
             timeout: Duration::from_secs(10),
             concurrency: 16,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -105,6 +114,8 @@ impl ConsulClient {
             .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .pool_max_idle_per_host(config.concurrency.max(1))
+            // Consul's API never redirects; a redirect would carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .no_proxy();
         if let Endpoint::Unix(path) = &config.endpoint {
             builder = builder.unix_socket(path.as_str());
@@ -192,18 +203,12 @@ impl ConsulClient {
             .send()
             .await
             .map_err(|e| transport_error(&shown, &e, timeout))?;
-        let status = resp.status();
         let meta = query_meta(resp.headers());
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&shown, &e, timeout))?;
-        if !status.is_success() {
-            return Err(status_error(&shown, status.as_u16(), &body));
-        }
+        let body = self.read_answer(&shown, resp, timeout).await?;
         let value = serde_json::from_slice(&body).map_err(|e| ConsulError::Decode {
             url: shown.clone(),
-            reason: e.to_string(),
+            // serde_json quotes the values it did not expect, and they are the server's.
+            reason: sanitize(&e.to_string(), 300),
         })?;
         Ok((value, meta))
     }
@@ -224,15 +229,39 @@ impl ConsulClient {
             .send()
             .await
             .map_err(|e| transport_error(&shown, &e, timeout))?;
+        let body = self.read_answer(&shown, resp, timeout).await?;
+        Ok(bytes::Bytes::from(body))
+    }
+
+    /// The body of a successful answer, read under [`ConsulConfig::max_response_bytes`];
+    /// a redirect or an error status is an error carrying the server's words.
+    async fn read_answer(
+        &self,
+        shown: &str,
+        mut resp: reqwest::Response,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ConsulError> {
         let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&shown, &e, timeout))?;
-        if !status.is_success() {
-            return Err(status_error(&shown, status.as_u16(), &bytes));
+        if status.is_redirection() {
+            return Err(redirect_error(shown, &resp));
         }
-        Ok(bytes)
+        if !status.is_success() {
+            let (body, _) = read_capped(&mut resp, ERROR_BODY_BYTES)
+                .await
+                .map_err(|e| transport_error(shown, &e, timeout))?;
+            return Err(status_error(shown, status.as_u16(), &body));
+        }
+        let limit = self.config.max_response_bytes;
+        let (body, complete) = read_capped(&mut resp, limit)
+            .await
+            .map_err(|e| transport_error(shown, &e, timeout))?;
+        if !complete {
+            return Err(ConsulError::TooLarge {
+                url: shown.to_string(),
+                limit,
+            });
+        }
+        Ok(body)
     }
 
     /// `GET /v1/catalog/services`: service name -> tags.
@@ -275,6 +304,52 @@ fn display_url(url: &Url) -> String {
     let _ = u.set_username("");
     let _ = u.set_password(None);
     u.to_string()
+}
+
+/// Reads at most `limit` bytes of a body as it streams in; `false` when there was more.
+///
+/// The limit is checked before a chunk is kept, so memory stays bounded even when the
+/// server announces no length or streams without end.
+async fn read_capped(
+    resp: &mut reqwest::Response,
+    limit: u64,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Ok((Vec::new(), false));
+    }
+    let hint = resp.content_length().unwrap_or(0).min(limit).min(1 << 24);
+    let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            let room = usize::try_from(limit).unwrap_or(usize::MAX) - body.len();
+            body.extend_from_slice(&chunk[..room.min(chunk.len())]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, true))
+}
+
+/// A redirect answer as an error naming where it pointed (host and port only).
+fn redirect_error(url: &str, resp: &reqwest::Response) -> ConsulError {
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| resp.url().join(l).ok())
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port_or_known_default() {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            })
+        })
+        .map_or_else(|| "an unusable Location".to_string(), |l| sanitize(&l, 200));
+    ConsulError::Redirect {
+        url: url.to_string(),
+        status: resp.status().as_u16(),
+        location,
+    }
 }
 
 fn query_meta(h: &HeaderMap) -> QueryMeta {

@@ -42,6 +42,29 @@ pub enum ConsulError {
         /// What the decoder said.
         reason: String,
     },
+    /// The server answered with a redirect, which roster never follows: Consul's API does
+    /// not redirect, and following one would send the token to another host.
+    #[error(
+        "Consul at {url} answered {status} redirect to {location}; roster does not follow redirects"
+    )]
+    Redirect {
+        /// The URL requested.
+        url: String,
+        /// The 3xx status.
+        status: u16,
+        /// The host and port the redirect points to (or why there is none).
+        location: String,
+    },
+    /// The answer is bigger than roster reads from one request.
+    #[error(
+        "{url}: the answer is larger than the {limit}-byte limit ([consul] max_response_bytes); not read"
+    )]
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The limit that was reached.
+        limit: u64,
+    },
     /// The connection broke while reading the answer.
     #[error("{url}: the answer was cut off: {reason}")]
     Body {

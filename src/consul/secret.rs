@@ -2,14 +2,20 @@
 
 use std::fmt;
 
+/// Largest token file read: ACL tokens are UUIDs, 36 bytes.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 4096;
+
 /// Holds a secret; `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps a secret value, trimming the whitespace a token file usually ends with.
+    /// Wraps a secret value, trimming the whitespace a token file usually ends with, and
+    /// registers it with [`crate::text::register_secret`] so that no output shows it.
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into().trim().to_string())
+        let value = value.into().trim().to_string();
+        crate::text::register_secret(&value);
+        Secret(value)
     }
 
     /// The secret itself, for the one place that must send it.
@@ -44,5 +50,6 @@ mod tests {
         let s = Secret::new(" 5e1f-token\n");
         assert_eq!(s.expose(), "5e1f-token");
         assert!(!format!("{s:?} {s}").contains("5e1f"));
+        assert_eq!(crate::text::scrub("echo 5e1f-token"), "echo ***");
     }
 }

@@ -1,6 +1,9 @@
 //! Applying a plan: each write in order, every one audited, stopping at the first that fails.
+//!
+//! The audit log fails closed: a write is recorded as started before it is made, and a
+//! write that cannot be recorded is not made.
 
-use super::audit::{Audit, AuditEntry};
+use super::audit::{Audit, AuditEntry, STARTED};
 use super::plan::{FixContext, Plan, Step};
 use crate::consul::{ConsulClient, Endpoint};
 use serde::Serialize;
@@ -25,12 +28,15 @@ pub struct ApplyReport {
     pub results: Vec<StepResult>,
     /// Steps not run because an earlier one failed.
     pub skipped: usize,
+    /// Why the audit log misses an outcome, when it does (the plan stopped there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_error: Option<String>,
 }
 
 impl ApplyReport {
-    /// True when every step ran and succeeded.
+    /// True when every step ran, succeeded and is in the audit log.
     pub fn ok(&self) -> bool {
-        self.skipped == 0 && self.results.iter().all(|r| r.ok)
+        self.skipped == 0 && self.audit_error.is_none() && self.results.iter().all(|r| r.ok)
     }
 }
 
@@ -52,32 +58,60 @@ pub async fn apply(
         instance: plan.instance.clone(),
         results: Vec::new(),
         skipped: 0,
+        audit_error: None,
     };
+    if plan.steps.is_empty() {
+        return report;
+    }
+    let mut log = audit.open();
     for (i, step) in plan.steps.iter().enumerate() {
+        let (before, after) = audit_values(step);
+        let entry = |result: String| {
+            AuditEntry::now(
+                plan.destination.name(),
+                &plan.instance,
+                step.target(),
+                before.clone(),
+                after.clone(),
+                result,
+            )
+        };
+        // Fail closed: a write whose attempt cannot be recorded is not made.
+        let started = match &mut log {
+            Ok(log) => log.append(&entry(STARTED.into())),
+            Err(e) => Err(e.clone()),
+        };
+        if let Err(e) = started {
+            report.results.push(StepResult {
+                target: step.target(),
+                ok: false,
+                message: format!("not run: {e}"),
+            });
+            report.skipped = plan.steps.len() - i - 1;
+            break;
+        }
         let outcome = run_step(step, ctx, session).await;
         let (ok, message) = match &outcome {
             Ok(m) => (true, m.clone()),
             Err(e) => (false, e.clone()),
         };
-        let (before, after) = audit_values(step);
-        let entry = AuditEntry::now(
-            plan.destination.name(),
-            &plan.instance,
-            step.target(),
-            before,
-            after,
-            if ok { "ok".into() } else { message.clone() },
-        );
-        let audit_error = audit.record(&entry).err();
+        tracing::info!(target = %step.target(), ok, result = %message, "fix step");
+        let result = if ok { "ok".into() } else { message.clone() };
+        let recorded = match &mut log {
+            Ok(log) => log.append(&entry(result)),
+            Err(e) => Err(e.clone()),
+        };
+        let message = match &recorded {
+            Err(e) => format!("{message} (the outcome is not in the audit log: {e})"),
+            Ok(()) => message,
+        };
         report.results.push(StepResult {
             target: step.target(),
             ok,
-            message: match audit_error {
-                Some(e) => format!("{message} (audit log not written: {e})"),
-                None => message,
-            },
+            message,
         });
-        if !ok {
+        if !ok || recorded.is_err() {
+            report.audit_error = recorded.err();
             report.skipped = plan.steps.len() - i - 1;
             break;
         }

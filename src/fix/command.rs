@@ -385,9 +385,36 @@ fn printable(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Sends SIGKILL to every process of a process group.
+fn kill_group(pgid: u32) {
+    // A negative pid names the group, which is the command's own (it was made its leader
+    // at spawn); kill(1) sends the signal without any unsafe code in roster.
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// Kills the command's process group if the command is abandoned (roster cancelled, the
+/// future dropped) before it ended, as `kill_on_drop` reaches only the command itself.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            kill_group(pgid);
+        }
+    }
+}
+
 /// Runs `argv` directly (no shell) with stdin closed, capturing its output, and kills it
 /// when `timeout` runs out. A command that ran is `Ok` whatever its status; see
 /// [`CommandOutcome::into_result`].
+///
+/// The command leads a process group of its own, and a timeout kills the whole group:
+/// `ssh` or a script with children of its own must not leave them running.
 pub async fn run(argv: &[String], timeout: Duration) -> Result<CommandOutcome, FixError> {
     let Some((program, args)) = argv.split_first() else {
         return Err(FixError::Refused("the command is empty".into()));
@@ -397,31 +424,35 @@ pub async fn run(argv: &[String], timeout: Duration) -> Result<CommandOutcome, F
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| FixError::CommandSpawn {
             program: program.clone(),
             reason: e.to_string(),
         })?;
+    let mut guard = GroupGuard(child.id());
     let (out_buf, out_task) = reader(child.stdout.take());
     let (err_buf, err_task) = reader(child.stderr.take());
     let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
         Ok(status) => (status, false),
         Err(_) => {
+            if let Some(pgid) = guard.0.take() {
+                kill_group(pgid);
+            }
             let _ = child.start_kill();
             (child.wait().await, true)
         }
     };
+    // Ended on its own: what it started in the background is its business.
+    guard.0 = None;
     let status = status.map_err(|e| FixError::CommandSpawn {
         program: program.clone(),
         reason: format!("waiting for it failed: {e}"),
     })?;
     let (stdout, t1) = collect(out_buf, out_task).await;
     let (stderr, t2) = collect(err_buf, err_task).await;
-    #[cfg(unix)]
     let signal = std::os::unix::process::ExitStatusExt::signal(&status);
-    #[cfg(not(unix))]
-    let signal = None;
     Ok(CommandOutcome {
         argv: argv.to_vec(),
         code: status.code(),

@@ -457,11 +457,34 @@ fn rewrite_role(value: &str, from: &str, to: &str) -> Option<String> {
     value.strip_suffix(from).map(|stem| format!("{stem}{to}"))
 }
 
+/// True for one of Pigsty's routing services of a cluster (`<cls>-primary`,
+/// `<cls>-replica`, `<cls>-default`...), named after the route it serves, not the member.
+pub fn is_routing_service(cluster: &str, service: &str) -> bool {
+    service
+        .strip_prefix(cluster)
+        .is_some_and(|rest| rest.starts_with('-'))
+}
+
+/// Whether the service is one of the cluster's routing services (`<cluster>-primary`,
+/// `<cluster>-replica`, `<cluster>-default`...): `None` when it is not, else the role word
+/// of its route when it has one (`primary` for `pg-test-primary`).
+fn routing(body: &Map<String, Value>, cluster: Option<&str>) -> Option<Option<&'static str>> {
+    let name = body.get("Name").and_then(Value::as_str)?;
+    // The same test as `is_routing_service`, keeping the route's word.
+    let rest = name.strip_prefix(cluster?)?.strip_prefix('-')?;
+    Some(match Role::parse(rest) {
+        r @ (Role::Primary | Role::Replica) if rest == r.as_str() => register_word(&r).ok(),
+        _ => None,
+    })
+}
+
 /// The body for `PUT /v1/agent/service/register`: the agent's current definition (as
 /// `/v1/agent/services` returns it) with only the identity fields of `change` changed.
 ///
 /// The role follows `pg-register`: every tag and meta value that is or ends with the old
-/// word gets the new one, service names never change; a `meta.role` spelled as a synonym
+/// word gets the new one, service names never change, except the tags of a routing service
+/// (`<cluster>-primary`, `<cluster>-replica`), which name the role it routes to and are
+/// kept (put back to its route when an earlier rewrite moved them); a `meta.role` spelled as a synonym
 /// (`master`) is set too, since it is the field readers trust first. Cluster, seq, instance
 /// and service set the meta keys the registration already has (none is added), and a
 /// cluster change also renames the tag equal to the old cluster. Checks are left out so the
@@ -504,6 +527,7 @@ pub fn reregister_body(current: &Value, change: &IdentityChange) -> Result<Value
         .and_then(Value::as_str)
         .map(str::to_string);
 
+    let route = routing(&body, old_cluster.as_deref());
     if let Some(Value::Array(tags)) = body.get_mut("Tags") {
         for tag in tags.iter_mut() {
             let Value::String(t) = tag else {
@@ -511,10 +535,24 @@ pub fn reregister_body(current: &Value, change: &IdentityChange) -> Result<Value
                     "the service's Tags are not strings".into(),
                 ));
             };
-            if let Some((from, to, _)) = role
-                && let Some(new) = rewrite_role(t, from, to)
-            {
-                *t = new;
+            match (role, &route) {
+                // A routing service's tags name its route, which no member's role moves;
+                // a route word an earlier pg-register rewrote is put back.
+                (Some(_), Some(Some(word))) => {
+                    for stray in ["primary", "replica"] {
+                        if let Some(new) = rewrite_role(t, stray, word) {
+                            *t = new;
+                            break;
+                        }
+                    }
+                }
+                (Some(_), Some(None)) => {}
+                (Some((from, to, _)), None) => {
+                    if let Some(new) = rewrite_role(t, from, to) {
+                        *t = new;
+                    }
+                }
+                (None, _) => {}
             }
             if let (Some(new), Some(old)) = (&change.cluster, &old_cluster)
                 && t == old

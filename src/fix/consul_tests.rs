@@ -122,12 +122,81 @@ fn cluster_service_names_never_change() {
     .unwrap();
     assert_eq!(body["Name"], "pg-test-primary");
     assert_eq!(body["ID"], "pg-test-primary");
+    // The tags name the route, which no member's role change moves; the member's role
+    // fields do move.
     assert_eq!(
         body["Tags"],
-        json!(["pg-test-replica", "pg-test", "replica"])
+        json!(["pg-test-primary", "pg-test", "primary"])
     );
     assert_eq!(body["Meta"]["service"], "pg-test-replica");
     assert_eq!(body["Meta"]["cluster"], "pg-test");
+}
+
+#[test]
+fn routing_services_keep_the_tags_of_their_route() {
+    let routing = |name: &str, tags: Value, member: &str| {
+        json!({
+            "ID": name, "Service": name, "Tags": tags,
+            "Meta": {"type": "postgres", "seq": "2", "instance": "pg-live-2",
+                     "role": member, "service": format!("pg-live-{member}"), "cluster": "pg-live"},
+            "Port": 5434,
+        })
+    };
+    // A replica promoted: its pg-live-replica service still routes to replicas.
+    let current = routing(
+        "pg-live-replica",
+        json!(["pg-live-replica", "pg-live", "replica"]),
+        "replica",
+    );
+    let body = reregister_body(
+        &current,
+        &IdentityChange::role(Role::Replica, Role::Primary),
+    )
+    .unwrap();
+    assert_eq!(
+        body["Tags"],
+        json!(["pg-live-replica", "pg-live", "replica"])
+    );
+    assert_eq!(body["Meta"]["role"], "primary");
+    assert_eq!(body["Meta"]["service"], "pg-live-primary");
+    // Tags an earlier pg-register moved off the route are put back.
+    let current = routing(
+        "pg-live-primary",
+        json!(["pg-live-replica", "pg-live", "replica"]),
+        "replica",
+    );
+    let body = reregister_body(
+        &current,
+        &IdentityChange::role(Role::Replica, Role::Primary),
+    )
+    .unwrap();
+    assert_eq!(
+        body["Tags"],
+        json!(["pg-live-primary", "pg-live", "primary"])
+    );
+    // A route that is no role (0.8's pg_services) keeps its tags as they are.
+    let default = routing(
+        "pg-live-default",
+        json!(["pg-live-default", "pg-live", "replica"]),
+        "replica",
+    );
+    let body = reregister_body(
+        &default,
+        &IdentityChange::role(Role::Replica, Role::Primary),
+    )
+    .unwrap();
+    assert_eq!(body["Tags"], default["Tags"]);
+    assert_eq!(body["Meta"]["role"], "primary");
+    // No role change, no tag touched, even off the route.
+    let body = reregister_body(
+        &current,
+        &IdentityChange {
+            instance: Some("pg-live-2".into()),
+            ..IdentityChange::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(body["Tags"], current["Tags"]);
 }
 
 #[test]
@@ -318,7 +387,7 @@ mod survives {
                 .map(|(k, (a, p))| (k, json!({"Address": a, "Port": p})))
                 .collect();
             let mut current = json!({
-                "ID": "svc-1", "Service": "pg-test-primary", "Tags": tags, "Meta": meta,
+                "ID": "svc-1", "Service": "postgres", "Tags": tags, "Meta": meta,
                 "Port": port, "Address": address,
                 "Weights": {"Passing": passing, "Warning": warning},
                 "EnableTagOverride": eto, "Datacenter": "dc1", "ContentHash": "h",
@@ -329,7 +398,7 @@ mod survives {
             let body = reregister_body(&current, &IdentityChange::role(from.clone(), to.clone())).unwrap();
 
             prop_assert_eq!(&body["ID"], "svc-1");
-            prop_assert_eq!(&body["Name"], "pg-test-primary");
+            prop_assert_eq!(&body["Name"], "postgres");
             prop_assert_eq!(&body["Port"], &json!(port));
             prop_assert_eq!(&body["Address"], &json!(address));
             prop_assert_eq!(&body["Weights"], &json!({"Passing": passing, "Warning": warning}));

@@ -1,15 +1,23 @@
 //! Fix plans: the exact writes that make one place agree with an authority, as data,
 //! shown before anything runs.
 
+use super::cluster::Hazard;
 use super::command::{CommandTemplate, CommandValues};
-use super::consul::{AgentAddress, IdentityChange, agent_service, diff_lines, reregister_body};
+use super::consul::{
+    AgentAddress, IdentityChange, agent_service, diff_lines, is_routing_service, reregister_body,
+};
 use super::error::FixError;
-use super::targets::{TargetEditError, add_group, digest, edit_group};
+use super::plan_targets::plan_targets;
+pub use super::plan_targets::{plan_add_target, target_changes, text_diff};
+use super::simulate::Outcome;
+use super::targets::TargetEditError;
+use super::targets::resolve;
 use crate::consul::{ConsulClient, ConsulConfig, Endpoint};
 use crate::fleet::Instance;
 use crate::identity::{Role, instance_name, service_name};
-use crate::observation::{Observation, Origin, SourceKind, target_port};
-use crate::source::targets::{TargetGroup, parse_target_groups};
+use crate::observation::{ConsulOrigin, Observation, Origin, SourceKind};
+use crate::source::file_text::{MAX_FILE_BYTES, read_open};
+use crate::text::{neutralize, sanitize};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -153,9 +161,9 @@ pub enum Step {
 }
 
 impl Step {
-    /// Where the step writes, for a human.
+    /// Where the step writes, for a human (terminal-safe: names come from Consul).
     pub fn target(&self) -> String {
-        match self {
+        let target = match self {
             Step::ConsulRegister {
                 node,
                 service_id,
@@ -167,43 +175,129 @@ impl Step {
             } => format!("consul catalog (agentless node {node}) service {service_id}"),
             Step::TargetFile { file, .. } => format!("file {}", file.display()),
             Step::Command { argv } => format!("command {}", argv.join(" ")),
-        }
+        };
+        sanitize(&target, 400)
     }
 
-    /// The before/after lines shown in the preview.
+    /// The before/after lines shown in the preview (terminal-safe, indentation kept).
     pub fn diff(&self) -> Vec<String> {
-        match self {
+        let lines = match self {
             Step::ConsulRegister { before, after, .. }
             | Step::CatalogRegister { before, after, .. } => diff_lines(before, after),
             Step::TargetFile { diff, .. } => diff.clone(),
             Step::Command { argv } => vec![format!("$ {}", argv.join(" "))],
-        }
+        };
+        lines.iter().map(|l| neutralize(l)).collect()
     }
 }
 
-/// Everything that will be written for one instance, and why.
+/// Everything that will be written for one instance (and the members its role change
+/// draws in), and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
     /// Cluster.
     pub cluster: String,
-    /// Instance.
+    /// The member asked about, or the cluster's name for a plan of the whole cluster.
     pub instance: String,
     /// The place believed.
     pub authority: SourceKind,
     /// The place written.
     pub destination: Destination,
-    /// The identity the writes establish.
+    /// The identity the writes establish for the first member planned.
     pub desired: Desired,
+    /// Every member the plan writes for, with what it establishes there.
+    pub members: Vec<MemberChange>,
     /// The writes, in order.
     pub steps: Vec<Step>,
     /// Things the plan cannot fix or that may undo it, for the user to read first.
     pub warnings: Vec<String>,
+    /// Things worth knowing that are no risk (the cluster event, routing services).
+    pub notes: Vec<String>,
+    /// What the writes do to the cluster's findings, simulated before the plan is shown.
+    pub outcome: Option<Outcome>,
+    /// Risks that need a second, explicit confirmation (or a flag) before anything runs.
+    pub hazards: Vec<Hazard>,
 }
 
 impl Plan {
+    /// An empty plan establishing `desired` for `instance`.
+    pub fn new(
+        cluster: &str,
+        instance: &str,
+        authority: SourceKind,
+        destination: Destination,
+        desired: Desired,
+    ) -> Plan {
+        Plan {
+            cluster: cluster.to_string(),
+            instance: instance.to_string(),
+            authority,
+            destination,
+            desired,
+            members: Vec::new(),
+            steps: Vec::new(),
+            warnings: Vec::new(),
+            notes: Vec::new(),
+            outcome: None,
+            hazards: Vec::new(),
+        }
+    }
+
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// The members whose role the plan changes in the destination.
+    pub fn role_moves(&self) -> impl Iterator<Item = &MemberChange> {
+        self.members.iter().filter(|m| m.moves())
+    }
+}
+
+/// One member a plan writes for, as planned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MemberChange {
+    /// The member.
+    pub instance: String,
+    /// The role the destination gives it now.
+    pub role_before: Option<Role>,
+    /// The identity the plan establishes for it.
+    pub desired: Desired,
+    /// Only its role changes: another member's role change drew it into the plan.
+    pub role_only: bool,
+}
+
+impl MemberChange {
+    /// True when the plan changes the member's role.
+    pub fn moves(&self) -> bool {
+        matches!((&self.role_before, &self.desired.role), (Some(a), Some(b)) if a != b)
+    }
+}
+
+/// One member to plan for: the instance, the identity to establish, how much of it.
+#[derive(Clone, Debug)]
+pub struct Member<'a> {
+    /// The instance as read.
+    pub inst: &'a Instance,
+    /// What the authority (or the cluster's live primary) says it should be.
+    pub desired: Desired,
+    /// Write only its role (a member drawn in by another's role change).
+    pub role_only: bool,
+}
+
+impl Member<'_> {
+    /// The member as the plan records it.
+    pub fn change(&self, destination: Destination) -> MemberChange {
+        MemberChange {
+            instance: self.inst.name.clone(),
+            role_before: self
+                .inst
+                .role_view(destination.source())
+                .effective()
+                .cloned(),
+            desired: self.desired.clone(),
+            role_only: self.role_only,
+        }
     }
 }
 
@@ -237,7 +331,8 @@ pub fn default_authority(
     )))
 }
 
-/// Plans the writes that make `destination` agree with `authority` for one instance.
+/// Plans the writes that make `destination` agree with `authority` for one instance,
+/// and for it alone (see [`super::cluster::plan_cluster`] for the plan a role change needs).
 pub async fn plan(
     inst: &Instance,
     destination: Destination,
@@ -248,116 +343,247 @@ pub async fn plan(
         Some(a) => a,
         None => default_authority(inst, destination)?,
     };
+    check_pair(authority, destination)?;
+    let desired = Desired::from(inst, authority).ok_or_else(|| {
+        FixError::Refused(format!("{authority} says nothing about {}", inst.name))
+    })?;
+    let mut plan = Plan::new(
+        &inst.cluster,
+        &inst.name,
+        authority,
+        destination,
+        desired.clone(),
+    );
+    let members = [Member {
+        inst,
+        desired,
+        role_only: false,
+    }];
+    write_steps(&members, ctx, &mut plan).await?;
+    Ok(plan)
+}
+
+/// Refuses an authority that is the place being written.
+pub fn check_pair(authority: SourceKind, destination: Destination) -> Result<(), FixError> {
     if authority == destination.source() && destination != Destination::Command {
         return Err(FixError::Refused(format!(
             "the authority and the destination are both {authority}: nothing to compare"
         )));
     }
-    let desired = Desired::from(inst, authority).ok_or_else(|| {
-        FixError::Refused(format!("{authority} says nothing about {}", inst.name))
-    })?;
-    let mut plan = Plan {
-        cluster: inst.cluster.clone(),
-        instance: inst.name.clone(),
-        authority,
-        destination,
-        desired,
-        steps: Vec::new(),
-        warnings: Vec::new(),
-    };
-    match destination {
-        Destination::Consul => plan_consul(inst, ctx, &mut plan).await?,
-        Destination::Targets => plan_targets(inst, &mut plan)?,
-        Destination::Command => plan_command(inst, ctx, &mut plan)?,
-    }
-    Ok(plan)
+    Ok(())
 }
 
-async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Result<(), FixError> {
+/// Adds the writes for `members` to `plan` (and records the members).
+pub async fn write_steps(
+    members: &[Member<'_>],
+    ctx: &FixContext,
+    plan: &mut Plan,
+) -> Result<(), FixError> {
+    plan.members
+        .extend(members.iter().map(|m| m.change(plan.destination)));
+    match plan.destination {
+        Destination::Consul => plan_consul(members, ctx, plan).await,
+        Destination::Targets => plan_targets(members, plan),
+        Destination::Command => plan_command(members, ctx, plan),
+    }
+}
+
+/// How a node's agent can be reached, by its `serfHealth` check.
+enum AgentState {
+    /// The node has an agent that answers.
+    Up,
+    /// The node has an agent, but it is down.
+    Down,
+    /// The node was registered through the catalog (consul-esm and the like).
+    None,
+}
+
+fn agent_state(c: &ConsulOrigin) -> AgentState {
+    match c
+        .checks
+        .iter()
+        .find(|ch| ch.node_check && ch.id == "serfHealth")
+    {
+        None => AgentState::None,
+        Some(ch) if ch.status == "critical" => AgentState::Down,
+        Some(_) => AgentState::Up,
+    }
+}
+
+fn push_once(list: &mut Vec<String>, line: String) {
+    if !list.contains(&line) {
+        list.push(line);
+    }
+}
+
+async fn plan_consul(
+    members: &[Member<'_>],
+    ctx: &FixContext,
+    plan: &mut Plan,
+) -> Result<(), FixError> {
     let config = ctx.consul.as_ref().ok_or_else(|| {
         FixError::Refused("Consul is not configured: nothing to re-register".into())
     })?;
-    let observations: Vec<&Observation> = inst.by_source(SourceKind::Consul).collect();
-    if observations.is_empty() {
-        plan.warnings.push(format!(
-            "{} has no registration in Consul: register it on the node (the command destination)",
-            inst.name
-        ));
-        return Ok(());
-    }
-    let desired = plan.desired.clone();
     let mut agents: BTreeMap<String, ConsulClient> = BTreeMap::new();
-    for o in observations {
-        let Origin::Consul(c) = &o.origin else {
+    let mut through_agent = false;
+    for m in members {
+        let inst = m.inst;
+        let observations: Vec<&Observation> = inst.by_source(SourceKind::Consul).collect();
+        if observations.is_empty() {
+            plan.warnings.push(format!(
+                "{} has no registration in Consul: register it on the node (the command destination)",
+                inst.name
+            ));
             continue;
-        };
-        let change = consul_change(o, &desired);
-        if let (Some(ip), Some(want)) = (o.ip.as_deref(), desired.ip.as_deref())
-            && ip != want
-        {
-            let note = format!(
-                "Consul has {} at {ip}, {} says {want}: an address comes from the node's own agent; re-register from the node",
-                inst.name, plan.authority
-            );
-            if !plan.warnings.contains(&note) {
-                plan.warnings.push(note);
-            }
         }
-        let Some(change) = change else { continue };
-        // A node without serfHealth has no agent (registered through the catalog, e.g.
-        // by consul-esm): there the catalog is the place to write, and only there.
-        if !c
-            .checks
-            .iter()
-            .any(|ch| ch.node_check && ch.id == "serfHealth")
-        {
-            let consul = ConsulClient::new(config.clone()).map_err(FixError::from)?;
-            let before =
-                super::consul::catalog_service(&consul, &c.service_name, &c.node, &c.service_id)
-                    .await?;
+        for o in observations {
+            let Origin::Consul(c) = &o.origin else {
+                continue;
+            };
+            let mut change = consul_change(o, &m.desired);
+            if m.role_only {
+                change = change
+                    .and_then(|ch| ch.role)
+                    .map(|(from, to)| IdentityChange::role(from, to));
+            } else if let (Some(ip), Some(want)) = (o.ip.as_deref(), m.desired.ip.as_deref())
+                && ip != want
+            {
+                push_once(
+                    &mut plan.warnings,
+                    format!(
+                        "Consul has {} at {}, {} says {}: an address comes from the node's own agent; re-register from the node",
+                        sanitize(&inst.name, 80),
+                        sanitize(ip, 80),
+                        plan.authority,
+                        sanitize(want, 80)
+                    ),
+                );
+            }
+            let Some(change) = change else { continue };
+            if change.role.is_some() && is_routing_service(&o.cluster, &c.service_name) {
+                push_once(
+                    &mut plan.notes,
+                    format!(
+                        "{}-primary and {}-replica are routing services: their tags name the role they route to and stay; only the member's role fields change",
+                        o.cluster, o.cluster
+                    ),
+                );
+            }
+            let agent = agent_state(c);
+            // Without a running agent the catalog is the only place to write: an agentless
+            // node (consul-esm) keeps it, a node that is down has no agent to ask.
+            if !matches!(agent, AgentState::Up) {
+                if matches!(agent, AgentState::Down) {
+                    push_once(
+                        &mut plan.warnings,
+                        format!(
+                            "node {} is down (serfHealth critical): its agent cannot be asked, so the catalog is written; when the node returns its agent restores its own definitions (re-register it there)",
+                            sanitize(&c.node, 80)
+                        ),
+                    );
+                }
+                let consul = ConsulClient::new(config.clone()).map_err(FixError::from)?;
+                let before = super::consul::catalog_service(
+                    &consul,
+                    &c.service_name,
+                    &c.node,
+                    &c.service_id,
+                )
+                .await?;
+                let after = reregister_body(&before, &change)?;
+                if before != after {
+                    plan.steps.push(Step::CatalogRegister {
+                        node: c.node.clone(),
+                        address: c.node_address.clone(),
+                        service_id: c.service_id.clone(),
+                        before,
+                        after,
+                    });
+                    warn_plain_http(plan, config, &config.endpoint);
+                }
+                continue;
+            }
+            let agent_url = ctx.agent.url_for(&config.endpoint, &c.node_address)?;
+            let client = match agents.get(agent_url.as_str()) {
+                Some(c) => c.clone(),
+                None => {
+                    let mut cfg = config.clone();
+                    cfg.endpoint =
+                        Endpoint::parse(agent_url.as_str(), false).map_err(FixError::from)?;
+                    // The agent answers for its own node in its own datacenter.
+                    cfg.datacenter = None;
+                    let client = ConsulClient::new(cfg).map_err(FixError::from)?;
+                    agents.insert(agent_url.to_string(), client.clone());
+                    client
+                }
+            };
+            let before = agent_service(&client, &c.service_id).await?;
             let after = reregister_body(&before, &change)?;
             if before != after {
-                plan.steps.push(Step::CatalogRegister {
+                through_agent = true;
+                plan.steps.push(Step::ConsulRegister {
                     node: c.node.clone(),
-                    address: c.node_address.clone(),
                     service_id: c.service_id.clone(),
+                    agent: agent_url.to_string().trim_end_matches('/').to_string(),
                     before,
                     after,
                 });
+                warn_plain_http(plan, config, client.endpoint());
             }
-            continue;
-        }
-        let agent_url = ctx.agent.url_for(&config.endpoint, &c.node_address)?;
-        let client = match agents.get(agent_url.as_str()) {
-            Some(c) => c.clone(),
-            None => {
-                let mut cfg = config.clone();
-                cfg.endpoint =
-                    Endpoint::parse(agent_url.as_str(), false).map_err(FixError::from)?;
-                // The agent answers for its own node in its own datacenter.
-                cfg.datacenter = None;
-                let client = ConsulClient::new(cfg).map_err(FixError::from)?;
-                agents.insert(agent_url.to_string(), client.clone());
-                client
-            }
-        };
-        let before = agent_service(&client, &c.service_id).await?;
-        let after = reregister_body(&before, &change)?;
-        if before != after {
-            plan.steps.push(Step::ConsulRegister {
-                node: c.node.clone(),
-                service_id: c.service_id.clone(),
-                agent: agent_url.to_string().trim_end_matches('/').to_string(),
-                before,
-                after,
-            });
         }
     }
-    if !plan.steps.is_empty() {
+    if through_agent {
         plan.warnings
             .push(super::consul::RELOAD_WARNING.to_string());
     }
     Ok(())
+}
+
+/// Warns once per endpoint when a write would carry the ACL token over plain http to
+/// another machine (`roster check` says the same of the address it reads).
+fn warn_plain_http(plan: &mut Plan, config: &ConsulConfig, endpoint: &Endpoint) {
+    let has_token = config.token.as_ref().is_some_and(|t| !t.is_empty());
+    if !has_token || endpoint.is_tls() || endpoint.is_local() {
+        return;
+    }
+    let note = format!(
+        "the Consul ACL token is sent over plain http to {endpoint}; use https (CONSUL_HTTP_SSL=true, or an https agent address)"
+    );
+    if !plan.warnings.contains(&note) {
+        plan.warnings.push(note);
+    }
+}
+
+/// A warning when the rewritten file cannot keep its owner: roster is not root and the
+/// file belongs to someone else, so the new file (and its `.bak`) will be roster's.
+pub fn owner_warning(file: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let euid = super::audit::process_uids().1;
+    (euid != 0 && meta.uid() != euid).then(|| {
+        format!(
+            "{} belongs to uid {} gid {}; roster runs as uid {euid} and cannot keep that owner: the rewritten file and its .bak will belong to uid {euid}",
+            file.display(),
+            meta.uid(),
+            meta.gid()
+        )
+    })
+}
+
+/// The file a target step writes (a symlink resolved to the file it names), its bytes and
+/// text, and any warning about its owner.
+pub fn read_target_file(
+    file: &Path,
+) -> Result<(PathBuf, Vec<u8>, String, Option<String>), FixError> {
+    let refused = |e: String| FixError::Refused(format!("cannot read {}: {e}", file.display()));
+    let real = resolve(file)?;
+    let handle =
+        crate::source::file_text::open_regular(&real).map_err(|e| refused(e.to_string()))?;
+    let meta = handle.metadata().map_err(|e| refused(e.to_string()))?;
+    let bytes = read_open(handle, MAX_FILE_BYTES).map_err(|e| refused(e.to_string()))?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", real.display())))?;
+    let warning = owner_warning(&real, &meta);
+    Ok((real, bytes, text, warning))
 }
 
 /// The identity change one Consul registration needs, if any.
@@ -385,344 +611,45 @@ fn consul_change(o: &Observation, desired: &Desired) -> Option<IdentityChange> {
     (change != IdentityChange::default()).then_some(change)
 }
 
-fn plan_targets(inst: &Instance, plan: &mut Plan) -> Result<(), FixError> {
-    let desired = plan.desired.clone();
-    let groups: Vec<&Observation> = inst.by_source(SourceKind::Targets).collect();
-    if groups.is_empty() {
-        plan.warnings.push(format!(
-            "{} has no target group; `roster fix --to targets --add-missing` adds one",
-            inst.name
-        ));
-        return Ok(());
-    }
-    // All edits to one file go into one write, or the second would find the file changed.
-    let mut by_file: BTreeMap<PathBuf, Vec<(usize, LabelChanges)>> = BTreeMap::new();
-    for o in groups {
-        let Origin::Targets(t) = &o.origin else {
-            continue;
-        };
-        let changes = target_changes(&t.labels, &desired);
-        if !changes.is_empty() {
-            by_file
-                .entry(t.file.clone())
-                .or_default()
-                .push((t.index, changes));
-        }
-        if !t.labels.contains_key("ip")
-            && let Some(want) = &desired.ip
-            && o.ip.as_deref() != Some(want.as_str())
-        {
-            plan.warnings.push(format!(
-                "{}:{} scrapes {} but {} says the instance is at {want}; the targets themselves are not rewritten",
-                t.file.display(),
-                t.line,
-                o.ip.as_deref().unwrap_or("?"),
-                plan.authority
-            ));
-        }
-    }
-    for (file, edits) in by_file {
-        let bytes = std::fs::read(&file)
-            .map_err(|e| FixError::Refused(format!("cannot read {}: {e}", file.display())))?;
-        let original = String::from_utf8(bytes.clone())
-            .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", file.display())))?;
-        let mut text = original.clone();
-        for (index, changes) in &edits {
-            text = edit_group(&file, &text, *index, changes)?;
-        }
-        plan.steps.push(Step::TargetFile {
-            diff: text_diff(&original, &text),
-            digest: digest(&bytes),
-            file,
-            new_text: text,
-        });
-    }
-    Ok(())
-}
-
-/// Label -> new value (`None` removes the label).
-pub type LabelChanges = BTreeMap<String, Option<String>>;
-
-/// The label changes that make one group say what `desired` says (only labels it has).
-pub fn target_changes(labels: &BTreeMap<String, String>, desired: &Desired) -> LabelChanges {
-    let mut want: Vec<(&str, Option<String>)> = vec![
-        ("cls", Some(desired.cluster.clone())),
-        ("ins", Some(desired.instance.clone())),
-        ("ip", desired.ip.clone()),
-        (
-            "role",
-            desired.role.as_ref().map(|r| r.as_str().to_string()),
-        ),
-        ("svc", desired.service()),
-    ];
-    want.retain(|(_, v)| v.is_some());
-    let mut changes = BTreeMap::new();
-    for (label, value) in want {
-        if let (Some(have), Some(value)) = (labels.get(label), value)
-            && have != &value
-            && !(label == "role" && Role::parse(have) == Role::parse(&value))
-        {
-            changes.insert(label.to_string(), Some(value));
-        }
-    }
-    changes
-}
-
-/// Lines that differ between two texts, as `-`/`+` lines with their line numbers.
-pub fn text_diff(before: &str, after: &str) -> Vec<String> {
-    let a: Vec<&str> = before.lines().collect();
-    let b: Vec<&str> = after.lines().collect();
-    let mut out = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        match (a.get(i), b.get(j)) {
-            (Some(x), Some(y)) if x == y => {
-                i += 1;
-                j += 1;
-            }
-            (Some(x), Some(y)) if a.len() == b.len() => {
-                out.push(format!("- {:>4}: {x}", i + 1));
-                out.push(format!("+ {:>4}: {y}", j + 1));
-                i += 1;
-                j += 1;
-            }
-            (Some(x), _) if a.len() > b.len() && !b[j..].contains(x) => {
-                out.push(format!("- {:>4}: {x}", i + 1));
-                i += 1;
-            }
-            (_, Some(y)) => {
-                out.push(format!("+ {:>4}: {y}", j + 1));
-                j += 1;
-            }
-            (Some(x), None) => {
-                out.push(format!("- {:>4}: {x}", i + 1));
-                i += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    out
-}
-
-fn plan_command(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Result<(), FixError> {
+fn plan_command(members: &[Member<'_>], ctx: &FixContext, plan: &mut Plan) -> Result<(), FixError> {
     let template = ctx.command.as_ref().ok_or_else(|| {
         FixError::Refused(
             "no node command is configured ([fix] command in the config file, e.g. \"ssh {ip} sudo /pg/bin/pg-register {role}\")"
                 .into(),
         )
     })?;
-    let d = &plan.desired;
-    let role = d.role.as_ref().ok_or_else(|| {
-        FixError::Refused(format!(
-            "{} states no role for {}",
-            plan.authority, inst.name
-        ))
-    })?;
-    let node = inst
-        .by_source(SourceKind::Consul)
-        .find_map(|o| match &o.origin {
-            Origin::Consul(c) => Some(c.node.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| inst.name.clone());
-    let values = CommandValues {
-        ip: d.ip.clone(),
-        node: Some(node),
-        role: Some(role.as_str().to_string()),
-        cluster: Some(d.cluster.clone()),
-        seq: d.seq,
-        instance: Some(d.instance.clone()),
-    };
-    let argv = template.expand(&values)?;
-    plan.steps.push(Step::Command { argv });
+    for m in members {
+        let (inst, d) = (m.inst, &m.desired);
+        let role = d.role.as_ref().ok_or_else(|| {
+            FixError::Refused(format!(
+                "{} states no role for {}",
+                plan.authority, inst.name
+            ))
+        })?;
+        let node = inst
+            .by_source(SourceKind::Consul)
+            .find_map(|o| match &o.origin {
+                Origin::Consul(c) => Some(c.node.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| inst.name.clone());
+        let values = CommandValues {
+            ip: d
+                .ip
+                .clone()
+                .or_else(|| inst.registered_ip().map(str::to_string)),
+            node: Some(node),
+            role: Some(role.as_str().to_string()),
+            cluster: Some(d.cluster.clone()),
+            seq: d.seq,
+            instance: Some(d.instance.clone()),
+        };
+        let argv = template.expand(&values)?;
+        plan.steps.push(Step::Command { argv });
+    }
     Ok(())
 }
 
-/// Adds a target group for an instance the target files lack, in the file that holds its
-/// cluster's other groups (or `fallback`).
-pub fn plan_add_target(
-    inst: &Instance,
-    desired: &Desired,
-    cluster_file: Option<PathBuf>,
-) -> Result<Step, FixError> {
-    let file = cluster_file.ok_or_else(|| {
-        FixError::Refused(format!(
-            "no target file holds cluster {} yet: roster adds groups only next to their cluster's others",
-            inst.cluster
-        ))
-    })?;
-    let ip = desired
-        .ip
-        .clone()
-        .ok_or_else(|| FixError::Refused(format!("no address known for {}", inst.name)))?;
-    let mut labels = BTreeMap::from([
-        ("cls".to_string(), desired.cluster.clone()),
-        ("ins".to_string(), desired.instance.clone()),
-        ("ip".to_string(), ip.clone()),
-    ]);
-    if let Some(r) = &desired.role {
-        labels.insert("role".into(), r.as_str().to_string());
-        labels.insert("svc".into(), service_name(&desired.cluster, r));
-    }
-    let targets: Vec<String> = [9630, 9100, 9631, 9101]
-        .iter()
-        .map(|p| format!("{ip}:{p}"))
-        .collect();
-    let bytes = std::fs::read(&file)
-        .map_err(|e| FixError::Refused(format!("cannot read {}: {e}", file.display())))?;
-    let original = String::from_utf8(bytes.clone())
-        .map_err(|_| FixError::Refused(format!("{} is not UTF-8 text", file.display())))?;
-    if let Some(sibling) = per_instance_group(&file, &original) {
-        return plan_instance_file(&file, &sibling, desired, &ip);
-    }
-    let comment = format!(
-        "#======> {} [{}] @ {ip}",
-        desired.instance,
-        desired.role.as_ref().map_or("-", Role::as_str)
-    );
-    let text = add_group(&file, &original, &labels, &targets, Some(&comment))?;
-    Ok(Step::TargetFile {
-        diff: text_diff(&original, &text),
-        digest: digest(&bytes),
-        file,
-        new_text: text,
-    })
-}
-
-/// The one group of a file laid out one instance per file (`pgsql/<ins>.yml`, Pigsty
-/// 1.0 and later), named after that group's `ins`.
-fn per_instance_group(file: &Path, text: &str) -> Option<TargetGroup> {
-    let groups = parse_target_groups(file, text).ok()?;
-    let [only] = groups.as_slice() else {
-        return None;
-    };
-    let stem = file.file_stem()?.to_str()?;
-    (only.labels.get("ins").map(String::as_str) == Some(stem)).then(|| only.clone())
-}
-
-/// A new `<ins>.yml` next to a sibling of the per-instance layout, written as the
-/// sibling is: its labels (identity ones with the instance's values) and its target
-/// ports at the instance's address, under Pigsty's `# ins [role] @ ip` line.
-fn plan_instance_file(
-    sibling_file: &Path,
-    sibling: &TargetGroup,
-    desired: &Desired,
-    ip: &str,
-) -> Result<Step, FixError> {
-    let ext = sibling_file
-        .extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "yml".into());
-    let file = sibling_file.with_file_name(format!("{}.{ext}", desired.instance));
-    if std::fs::symlink_metadata(&file).is_ok() {
-        return Err(FixError::Refused(format!(
-            "{} exists but holds no target group of {}; roster does not overwrite it",
-            file.display(),
-            desired.instance
-        )));
-    }
-    let role = desired.role.as_ref().map(|r| r.as_str().to_string());
-    let mut labels = BTreeMap::new();
-    for (name, value) in &sibling.labels {
-        let value = match name.as_str() {
-            "cls" => Some(desired.cluster.clone()),
-            "ins" => Some(desired.instance.clone()),
-            "ip" => Some(ip.to_string()),
-            "role" => role.clone(),
-            "svc" => desired.service(),
-            _ => Some(value.clone()),
-        };
-        if let Some(v) = value {
-            labels.insert(name.clone(), v);
-        }
-    }
-    let host = if ip.contains(':') {
-        format!("[{ip}]")
-    } else {
-        ip.to_string()
-    };
-    let mut targets: Vec<String> = sibling
-        .targets
-        .iter()
-        .filter_map(|t| target_port(t).map(|port| format!("{host}:{port}")))
-        .collect();
-    if targets.is_empty() {
-        targets = [9630, 9631, 8008]
-            .iter()
-            .map(|p| format!("{host}:{p}"))
-            .collect();
-    }
-    let comment = format!(
-        "# {} [{}] @ {ip}",
-        desired.instance,
-        role.as_deref().unwrap_or("-")
-    );
-    let text = add_group(&file, "", &labels, &targets, Some(&comment))?;
-    Ok(Step::TargetFile {
-        diff: text_diff("", &text),
-        digest: digest(b""),
-        file,
-        new_text: text,
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn target_changes_touch_only_labels_the_group_has() {
-        let desired = Desired {
-            cluster: "pg-test".into(),
-            seq: Some(1),
-            instance: "pg-test-1".into(),
-            role: Some(Role::Replica),
-            ip: Some("10.0.0.1".into()),
-        };
-        let labels: BTreeMap<String, String> = [
-            ("cls", "pg-test"),
-            ("ins", "pg-test-1"),
-            ("ip", "10.0.0.1"),
-            ("role", "primary"),
-            ("svc", "pg-test-primary"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let c = target_changes(&labels, &desired);
-        assert_eq!(
-            c,
-            BTreeMap::from([
-                ("role".to_string(), Some("replica".to_string())),
-                ("svc".to_string(), Some("pg-test-replica".to_string())),
-            ])
-        );
-        let only_ins: BTreeMap<String, String> = [
-            ("cls".to_string(), "pg-test".to_string()),
-            ("ins".to_string(), "pg-test-10".to_string()),
-        ]
-        .into();
-        let c = target_changes(&only_ins, &desired);
-        assert_eq!(
-            c,
-            BTreeMap::from([("ins".to_string(), Some("pg-test-1".to_string()))])
-        );
-        let mut same = labels.clone();
-        same.insert("role".into(), "standby".into());
-        same.insert("svc".into(), "pg-test-replica".into());
-        assert!(
-            target_changes(&same, &desired).is_empty(),
-            "standby means replica"
-        );
-    }
-
-    #[test]
-    fn text_diff_shows_changed_and_added_lines() {
-        let d = text_diff("a\nb\nc\n", "a\nB\nc\n");
-        assert_eq!(d, ["-    2: b", "+    2: B"]);
-        let d = text_diff("a\n", "a\nb\n");
-        assert_eq!(d, ["+    2: b"]);
-        let d = text_diff("a\nb\nc\n", "a\nc\n");
-        assert_eq!(d, ["-    2: b"]);
-    }
-}
+#[path = "plan_tests.rs"]
+mod tests;

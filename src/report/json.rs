@@ -1,7 +1,7 @@
 //! The JSON document of `roster check --format json`.
 
 use super::{CheckResult, Summary};
-use crate::drift::Finding;
+use crate::drift::{Finding, Follows, follows, primaries};
 use crate::observation::{SourceKind, SourceReport};
 use crate::verdict::{Verdict, unread};
 use serde::Serialize;
@@ -9,8 +9,11 @@ use std::collections::BTreeMap;
 
 #[derive(Serialize)]
 struct Doc<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    datacenters: Vec<JsonDatacenter<'a>>,
     sources: Vec<JsonSource<'a>>,
     notes: &'a [String],
+    clusters: Vec<JsonCluster>,
     instances: Vec<JsonInstance<'a>>,
     findings: &'a [Finding],
     summary: Summary,
@@ -26,8 +29,36 @@ struct JsonSource<'a> {
     error: Option<String>,
 }
 
+/// Who each place names primary, and whether the registrations follow the live roles.
+#[derive(Serialize)]
+struct JsonCluster {
+    cluster: String,
+    /// The one instance every place that can say names primary; null when they differ.
+    primary: Option<String>,
+    disputed: bool,
+    /// The one live primary; null without `--live`, without an answer, or with several.
+    live_primary: Option<String>,
+    /// Place -> the instances it names primary (null: it cannot say).
+    primaries: BTreeMap<&'static str, Option<Vec<String>>>,
+    /// Only with `--live`: `{"verdict": "yes"|"no"|"unknown", "reasons": [...]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follows: Option<Follows>,
+}
+
+/// A datacenter of several, with the state of its Consul read.
+#[derive(Serialize)]
+struct JsonDatacenter<'a> {
+    name: &'a str,
+    /// `ok`, `stale` (the latest read failed; earlier data shown) or `not read`.
+    consul: &'static str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    standby_of: &'a [String],
+}
+
 #[derive(Serialize)]
 struct JsonInstance<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    datacenter: Option<&'a str>,
     cluster: &'a str,
     instance: &'a str,
     ip: Option<&'a str>,
@@ -47,20 +78,27 @@ struct JsonInstance<'a> {
 pub fn render(r: &CheckResult) -> String {
     let kinds = r.source_kinds();
     // Counted once: a scan of every finding per instance is quadratic on a drifting fleet.
-    let mut per_instance: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut per_instance: BTreeMap<(Option<&str>, &str, &str), usize> = BTreeMap::new();
     for f in &r.findings {
         if let Some(i) = &f.instance {
             *per_instance
-                .entry((f.cluster.as_str(), i.as_str()))
+                .entry((f.datacenter.as_deref(), f.cluster.as_str(), i.as_str()))
                 .or_default() += 1;
         }
     }
     let verdicts = r.verdicts();
     let instances = r
         .fleet
-        .instances()
+        .clusters
+        .iter()
+        .flat_map(|c| {
+            c.instances
+                .iter()
+                .map(move |i| (c.datacenter.as_deref(), i))
+        })
         .zip(&verdicts)
-        .map(|(i, verdict)| JsonInstance {
+        .map(|((dc, i), verdict)| JsonInstance {
+            datacenter: dc,
             cluster: &i.cluster,
             instance: &i.name,
             ip: i.display_ip(),
@@ -82,12 +120,55 @@ pub fn render(r: &CheckResult) -> String {
             },
             health: i.health(),
             findings: per_instance
-                .get(&(i.cluster.as_str(), i.name.as_str()))
+                .get(&(dc, i.cluster.as_str(), i.name.as_str()))
                 .copied()
                 .unwrap_or(0),
         })
         .collect();
+    let clusters = r
+        .fleet
+        .clusters
+        .iter()
+        .map(|c| {
+            let p = primaries(&r.fleet, c);
+            JsonCluster {
+                cluster: c.name.clone(),
+                primary: p.agreed().map(str::to_string),
+                disputed: p.disputed(),
+                live_primary: p.live().map(str::to_string),
+                primaries: p
+                    .places
+                    .iter()
+                    .map(|(k, n)| (k.name(), n.clone()))
+                    .collect(),
+                follows: r
+                    .fleet
+                    .source(SourceKind::Live)
+                    .map(|_| follows(&r.fleet, c)),
+            }
+        })
+        .collect();
+    let datacenters =
+        r.fleet
+            .datacenters
+            .iter()
+            .map(|d| {
+                let consul = r.fleet.sources.iter().find(|s| {
+                    s.kind == SourceKind::Consul && s.datacenter.as_deref() == Some(&d.name)
+                });
+                JsonDatacenter {
+                    name: &d.name,
+                    consul: match consul {
+                        Some(s) if s.is_ok() => "ok",
+                        Some(s) if s.stale => "stale",
+                        _ => "not read",
+                    },
+                    standby_of: &d.standby_of,
+                }
+            })
+            .collect();
     let doc = Doc {
+        datacenters,
         sources: r
             .fleet
             .sources
@@ -99,6 +180,7 @@ pub fn render(r: &CheckResult) -> String {
             })
             .collect(),
         notes: &r.notes,
+        clusters,
         instances,
         findings: &r.findings,
         summary: r.summary_of(&verdicts),

@@ -22,7 +22,7 @@ pub enum Format {
 }
 
 /// A fleet, its findings and what roster noted while reading: everything a view shows.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CheckResult {
     /// The merged fleet, with each source's report.
     pub fleet: Fleet,
@@ -59,9 +59,10 @@ pub struct Summary {
 }
 
 impl CheckResult {
-    /// Builds the result: merges nothing itself, only runs the pure drift check.
+    /// Builds the result: merges nothing itself, only runs the pure drift check (per
+    /// datacenter when several are read).
     pub fn new(fleet: Fleet, notes: Vec<String>) -> CheckResult {
-        let findings = crate::drift::check(&fleet);
+        let findings = crate::estate::check(&fleet);
         CheckResult {
             fleet,
             findings,
@@ -81,6 +82,34 @@ impl CheckResult {
     /// Every instance's verdict, in fleet order.
     pub fn verdicts(&self) -> Vec<Verdict> {
         crate::verdict::verdicts(&self.fleet, &self.findings)
+    }
+
+    /// One datacenter of a result read across several: its clusters and findings, with
+    /// every source (so each datacenter's state still shows); `None` when the result has
+    /// no such datacenter.
+    pub fn datacenter_view(&self, dc: &str) -> Option<CheckResult> {
+        let one = self.fleet.datacenters.iter().find(|d| d.name == dc)?;
+        let fleet = Fleet {
+            clusters: self
+                .fleet
+                .clusters
+                .iter()
+                .filter(|c| c.datacenter.as_deref() == Some(dc))
+                .cloned()
+                .collect(),
+            sources: self.fleet.sources.clone(),
+            datacenters: vec![one.clone()],
+        };
+        Some(CheckResult {
+            fleet,
+            findings: self
+                .findings
+                .iter()
+                .filter(|f| f.datacenter.as_deref() == Some(dc))
+                .cloned()
+                .collect(),
+            notes: self.notes.clone(),
+        })
     }
 
     /// The counts.

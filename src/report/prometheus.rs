@@ -5,7 +5,9 @@ use crate::drift::Severity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Escapes a label value as the exposition format requires.
+/// Escapes a label value as the exposition format requires (backslash, double quote,
+/// line feed); the format has no escape for other control or bidi characters, and a
+/// textfile is read on terminals too, so those become `?`.
 pub fn escape(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
@@ -13,10 +15,17 @@ pub fn escape(v: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
+            c if c.is_control() || crate::text::is_bidi_control(c) => out.push('?'),
             c => out.push(c),
         }
     }
     out
+}
+
+/// `,datacenter="dc2"` for what belongs to one datacenter of several, else nothing.
+pub fn datacenter_label(dc: Option<&str>) -> String {
+    dc.map(|d| format!(",datacenter=\"{}\"", escape(d)))
+        .unwrap_or_default()
 }
 
 /// Writes the HELP and TYPE lines that open a gauge family.
@@ -30,7 +39,7 @@ pub fn render(r: &CheckResult) -> String {
     let mut out = String::new();
     // Several findings may share one label set (e.g. no-primary in two sources):
     // one series each, valued by how many there are.
-    let mut series: BTreeMap<(String, &str, String, String), u64> = BTreeMap::new();
+    let mut series: BTreeMap<(String, &str, String, String, String), u64> = BTreeMap::new();
     for f in &r.findings {
         *series
             .entry((
@@ -38,6 +47,7 @@ pub fn render(r: &CheckResult) -> String {
                 f.severity.name(),
                 f.cluster.clone(),
                 f.instance.clone().unwrap_or_default(),
+                datacenter_label(f.datacenter.as_deref()),
             ))
             .or_default() += 1;
     }
@@ -46,10 +56,10 @@ pub fn render(r: &CheckResult) -> String {
         "roster_finding",
         "Identity drift found by roster, one series per kind and place.",
     );
-    for ((kind, sev, cluster, inst), n) in &series {
+    for ((kind, sev, cluster, inst, dc), n) in &series {
         let _ = writeln!(
             out,
-            "roster_finding{{kind=\"{}\",severity=\"{}\",cluster=\"{}\",instance=\"{}\"}} {n}",
+            "roster_finding{{kind=\"{}\",severity=\"{}\",cluster=\"{}\",instance=\"{}\"{dc}}} {n}",
             escape(kind),
             sev,
             escape(cluster),
@@ -64,8 +74,9 @@ pub fn render(r: &CheckResult) -> String {
     for s in &r.fleet.sources {
         let _ = writeln!(
             out,
-            "roster_source_up{{source=\"{}\"}} {}",
+            "roster_source_up{{source=\"{}\"{}}} {}",
             s.kind,
+            datacenter_label(s.datacenter.as_deref()),
             u8::from(s.is_ok())
         );
     }
@@ -77,8 +88,10 @@ pub fn render(r: &CheckResult) -> String {
     for s in &r.fleet.sources {
         let _ = writeln!(
             out,
-            "roster_source_observations{{source=\"{}\"}} {}",
-            s.kind, s.observations
+            "roster_source_observations{{source=\"{}\"{}}} {}",
+            s.kind,
+            datacenter_label(s.datacenter.as_deref()),
+            s.observations
         );
     }
     let verdicts = r.verdicts();
@@ -148,5 +161,6 @@ mod tests {
     #[test]
     fn escapes_label_values() {
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(escape("a\rb\u{202E}c\u{9b}"), "a?b?c?");
     }
 }

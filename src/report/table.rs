@@ -32,7 +32,7 @@ pub fn render(r: &CheckResult) -> String {
         let _ = writeln!(
             out,
             "source {:<9} {:<5} {} ({} observations)",
-            s.kind.name(),
+            s.label(),
             state,
             sanitize(&s.location, 200),
             s.observations
@@ -47,26 +47,38 @@ pub fn render(r: &CheckResult) -> String {
 
     let kinds = r.source_kinds();
     let verdicts = r.verdicts();
-    let mut per_instance: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    // One cluster name can live in two datacenters: the datacenter is part of the key.
+    let mut per_instance: BTreeMap<(Option<&str>, &str, &str), Vec<&str>> = BTreeMap::new();
     for f in &r.findings {
         if let Some(i) = &f.instance {
             per_instance
-                .entry((f.cluster.as_str(), i.as_str()))
+                .entry((f.datacenter.as_deref(), f.cluster.as_str(), i.as_str()))
                 .or_default()
                 .push(f.kind.code());
         }
     }
+    let several = r.fleet.datacenters.len() > 1;
     let mut header = vec!["CLUSTER".to_string(), "INSTANCE".into(), "IP".into()];
+    if several {
+        header.insert(0, "DC".into());
+    }
     header.extend(kinds.iter().map(|k| k.name().to_uppercase()));
     header.extend(["HEALTH".into(), "DRIFT".into()]);
     let mut rows = vec![header];
-    let instances = r.fleet.clusters.iter().flat_map(|c| &c.instances);
-    for (i, verdict) in instances.zip(&verdicts) {
+    let instances = r
+        .fleet
+        .clusters
+        .iter()
+        .flat_map(|c| c.instances.iter().map(move |i| (c, i)));
+    for ((c, i), verdict) in instances.zip(&verdicts) {
         let mut row = vec![
-            i.cluster.clone(),
+            c.name.clone(),
             i.name.clone(),
             i.display_ip().unwrap_or("-").to_string(),
         ];
+        if several {
+            row.insert(0, c.datacenter.clone().unwrap_or_else(|| "?".into()));
+        }
         for k in &kinds {
             row.push(match r.fleet.coverage(i, *k) {
                 Coverage::Record { stale: false } => i.role_view(*k).label(),
@@ -79,7 +91,7 @@ pub fn render(r: &CheckResult) -> String {
         row.push(match verdict {
             Verdict::Drift(_) => {
                 let mut codes = per_instance
-                    .get(&(i.cluster.as_str(), i.name.as_str()))
+                    .get(&(c.datacenter.as_deref(), c.name.as_str(), i.name.as_str()))
                     .cloned()
                     .unwrap_or_default();
                 codes.dedup();
@@ -99,6 +111,10 @@ pub fn render(r: &CheckResult) -> String {
                 Some(i) => i.clone(),
                 None => format!("{} (cluster)", f.cluster),
             };
+            let at = match (&f.datacenter, several) {
+                (Some(dc), true) => format!("{dc}/{at}"),
+                _ => at,
+            };
             let _ = writeln!(
                 out,
                 "{} {:<20} {:<24} {}",
@@ -114,7 +130,7 @@ pub fn render(r: &CheckResult) -> String {
         .fleet
         .sources
         .iter()
-        .map(|s| format!("{} {}", s.kind, if s.is_ok() { "ok" } else { "ERROR" }))
+        .map(|s| format!("{} {}", s.label(), if s.is_ok() { "ok" } else { "ERROR" }))
         .collect();
     // Never a bare "0 drifting" when some instances could not be compared everywhere.
     let unverified = match s.unverified_instances {

@@ -5,7 +5,7 @@ use super::catalog::Catalog;
 use super::generate::GenerateOptions;
 use super::patroni::PatroniSim;
 use super::render::TargetLayout;
-use super::server::{SimOptions, SimServer};
+use super::server::{RemoteDatacenter, SimOptions, SimServer};
 use super::spec::{FleetSpec, Release};
 use anyhow::{Context, bail};
 use std::net::SocketAddr;
@@ -36,13 +36,15 @@ pub struct SimArgs {
     /// File holding the ACL master token; enables ACLs with default policy deny.
     #[arg(long, value_name = "FILE")]
     pub acl_token_file: Option<PathBuf>,
-    /// Write Prometheus static target files into DIR.
+    /// Write Prometheus static target files into DIR (with other datacenters in the fleet,
+    /// each datacenter's into DIR/<dc>/).
     #[arg(long, value_name = "DIR")]
     pub write_targets: Option<PathBuf>,
     /// Layout of the target files.
     #[arg(long, value_name = "LAYOUT", default_value = "cluster", value_parser = ["all", "cluster", "instance"])]
     pub target_layout: String,
-    /// Write the Pigsty inventory to FILE.
+    /// Write the Pigsty inventory to FILE (another datacenter's beside it, as
+    /// <stem>-<dc>.<ext>).
     #[arg(long, value_name = "FILE")]
     pub write_inventory: Option<PathBuf>,
     /// Also serve Patroni's REST API (the members' real roles) on each member's loopback
@@ -86,6 +88,19 @@ fn read_token(path: &PathBuf) -> anyhow::Result<String> {
     Ok(token)
 }
 
+/// Where another datacenter's inventory is written: `pigsty.yml` -> `pigsty-dc2.yml`.
+pub fn inventory_of(path: &std::path::Path, dc: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{dc}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{dc}"),
+    };
+    path.with_file_name(name)
+}
+
 /// Writes the requested files, serves the catalog and blocks until Ctrl-C.
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let spec = load_spec(&args)?;
@@ -93,21 +108,44 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         .with_context(|| format!("unknown target layout {}", args.target_layout))?;
     let acl_token = args.acl_token_file.as_ref().map(read_token).transpose()?;
     let mut wrote = Vec::new();
-    if let Some(dir) = &args.write_targets {
-        let files = spec
-            .write_targets(dir, layout)
-            .with_context(|| format!("writing target files into {}", dir.display()))?;
-        wrote.push(format!("{} target files in {}", files.len(), dir.display()));
-    }
-    if let Some(path) = &args.write_inventory {
-        spec.write_inventory(path)
-            .with_context(|| format!("writing inventory {}", path.display()))?;
-        wrote.push(format!("inventory {}", path.display()));
+    let remotes = !spec.datacenters.is_empty();
+    // An unreachable datacenter has nothing anyone could have rendered files from.
+    let every: Vec<FleetSpec> = std::iter::once(spec.clone())
+        .chain(
+            spec.datacenters
+                .iter()
+                .filter(|dc| !dc.unreachable)
+                .map(|dc| spec.remote(dc)),
+        )
+        .collect();
+    for one in &every {
+        if let Some(dir) = &args.write_targets {
+            let dir = if remotes {
+                dir.join(&one.datacenter)
+            } else {
+                dir.clone()
+            };
+            let files = one
+                .write_targets(&dir, layout)
+                .with_context(|| format!("writing target files into {}", dir.display()))?;
+            wrote.push(format!("{} target files in {}", files.len(), dir.display()));
+        }
+        if let Some(path) = &args.write_inventory {
+            let path = if one.datacenter == spec.datacenter {
+                path.clone()
+            } else {
+                inventory_of(path, &one.datacenter)
+            };
+            one.write_inventory(&path)
+                .with_context(|| format!("writing inventory {}", path.display()))?;
+            wrote.push(format!("inventory {}", path.display()));
+        }
     }
     let catalog = Catalog::from_spec(&spec);
     let acl = acl_token.is_some();
     let opts = SimOptions {
         acl_token,
+        remote_datacenters: RemoteDatacenter::from_spec(&spec),
         ..SimOptions::default()
     };
     let server = SimServer::start(args.listen, catalog, opts)
@@ -130,6 +168,14 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         cat.instance_count(),
         if acl { ", ACL default deny" } else { "" }
     );
+    for dc in &spec.datacenters {
+        let state = if dc.unreachable {
+            "listed, unreachable".to_string()
+        } else {
+            format!("{} clusters", dc.clusters.len())
+        };
+        line.push_str(&format!("; dc {} ({state}) by ?dc=", dc.name));
+    }
     if let Some(p) = &patroni {
         line.push_str(&format!(
             "; Patroni API on port {} ({} members, each on its own address)",
@@ -198,5 +244,9 @@ mod tests {
         assert!(read_token(&empty).is_err());
         std::fs::write(&empty, " secret\n").unwrap();
         assert_eq!(read_token(&empty).unwrap(), "secret");
+        assert_eq!(
+            inventory_of(std::path::Path::new("/x/pigsty.yml"), "dc2"),
+            PathBuf::from("/x/pigsty-dc2.yml")
+        );
     }
 }

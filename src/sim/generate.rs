@@ -163,6 +163,7 @@ impl FleetSpec {
                 services: vec!["consul".into(), "prometheus".into(), "grafana".into()],
             }],
             clusters: out,
+            datacenters: Vec::new(),
         }
     }
 }

@@ -18,10 +18,14 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// What a handler knows about the request's connection.
+/// What a handler knows about the request's connection, and the datacenter it reads.
 pub(crate) struct Ctx<'a> {
     pub shared: &'a Shared,
     pub local: IpAddr,
+    /// The catalog of the datacenter asked for (`?dc=`; the agent's own by default).
+    pub catalog: &'a super::catalog::Catalog,
+    /// That datacenter's name.
+    pub dc: &'a str,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -141,6 +145,7 @@ enum Endpoint {
     CatalogService(String),
     CatalogNodes,
     HealthService(String),
+    CatalogDatacenters,
     AgentSelf,
     AgentServices,
     StatusLeader,
@@ -157,6 +162,7 @@ impl Endpoint {
         Some(match rest {
             "catalog/services" => Endpoint::CatalogServices,
             "catalog/nodes" => Endpoint::CatalogNodes,
+            "catalog/datacenters" => Endpoint::CatalogDatacenters,
             "agent/self" => Endpoint::AgentSelf,
             "agent/services" => Endpoint::AgentServices,
             "status/leader" => Endpoint::StatusLeader,
@@ -282,12 +288,14 @@ pub(crate) async fn route(ctx: &Ctx<'_>, req: Request<Incoming>) -> Result<Resp,
             "Invalid query parameter: \"partition\" - Partitions are a Consul Enterprise feature",
         ));
     }
-    if let Some(dc) = q.get("dc")
-        && !dc.is_empty()
-        && dc != ctx.shared.dc
-    {
+    let Some((dc, catalog)) = ctx.shared.catalog_for(q.get("dc").unwrap_or_default()) else {
         return Ok(plain(ctx, 500, "No path to datacenter"));
-    }
+    };
+    let ctx = &Ctx {
+        catalog,
+        dc,
+        ..*ctx
+    };
     if q.has("filter") && allowed == Method::GET {
         return Ok(plain(
             ctx,
@@ -305,6 +313,10 @@ pub(crate) async fn route(ctx: &Ctx<'_>, req: Request<Incoming>) -> Result<Resp,
         Endpoint::CatalogService(name) => service_read(ctx, &q, &token, name, false).await,
         Endpoint::HealthService(name) => service_read(ctx, &q, &token, name, true).await,
         Endpoint::CatalogNodes => catalog_nodes(ctx, &q, &token).await,
+        // Any token may list datacenters, as in Consul.
+        Endpoint::CatalogDatacenters => encode(&ctx.shared.datacenters(), q.has("pretty"))
+            .map(|b| json(ctx, b.into(), None))
+            .map_err(|e| fail(500, e.to_string())),
         Endpoint::AgentSelf => agent_self(ctx, &q, &token, &agent()?),
         Endpoint::AgentServices => agent_services(ctx, &q, &token, &agent()?),
         Endpoint::StatusLeader => {
@@ -367,11 +379,11 @@ async fn block(ctx: &Ctx<'_>, min: u64, wait: Duration, index_of: &(dyn Fn(&Stat
     let jitter_ms = (wait.as_millis() / 16) as u64;
     let jitter = Duration::from_millis(rand::rng().random_range(0..=jitter_ms));
     let deadline = tokio::time::Instant::now() + wait + jitter;
-    let mut rx = ctx.shared.catalog.subscribe();
-    let epoch0 = ctx.shared.catalog.epoch();
+    let mut rx = ctx.catalog.subscribe();
+    let epoch0 = ctx.catalog.epoch();
     loop {
         {
-            let st = ctx.shared.catalog.read();
+            let st = ctx.catalog.read();
             if index_of(&st).max(1) > min || st.epoch != epoch0 {
                 return;
             }
@@ -394,8 +406,10 @@ async fn blocking_read(
     let (min, wait) = blocking_params(q)?;
     block(ctx, min, wait, index_of).await;
     let pretty = q.has("pretty");
+    // Each datacenter has its own indexes: a body is cached per datacenter.
+    let key = format!("{}\u{0}{key}", ctx.dc);
     let key = if pretty { format!("{key}&pretty") } else { key };
-    let st = ctx.shared.catalog.read();
+    let st = ctx.catalog.read();
     let index = index_of(&st).max(1);
     if let Some(body) = ctx.shared.cached(&key, index, st.epoch) {
         return Ok(json(ctx, body, Some(index)));
@@ -432,7 +446,7 @@ async fn catalog_services(ctx: &Ctx<'_>, q: &Query, t: &Token) -> Result<Resp, F
 
 async fn catalog_nodes(ctx: &Ctx<'_>, q: &Query, t: &Token) -> Result<Resp, Fail> {
     require(t, "node:read", "")?;
-    let dc = ctx.shared.dc.as_str();
+    let dc = ctx.dc;
     let render = |st: &State, pretty: bool| {
         let v: Vec<NodeOut<'_>> = st.nodes.values().map(|node| NodeOut { node, dc }).collect();
         encode(&v, pretty)
@@ -460,7 +474,7 @@ async fn service_read(
         _ => false,
     };
     let tags: Vec<String> = q.all("tag").into_iter().map(str::to_string).collect();
-    let dc = ctx.shared.dc.as_str();
+    let dc = ctx.dc;
     let key = format!(
         "{}\u{0}{name}\u{0}{passing}\u{0}{}",
         if health { "health" } else { "catalog" },
@@ -650,13 +664,13 @@ fn agent_deregister(ctx: &Ctx<'_>, t: &Token, node: &str, id: &str) -> Result<Re
 fn catalog_register(ctx: &Ctx<'_>, t: &Token, body: &[u8]) -> Result<Resp, Fail> {
     let r = decode::catalog_register(body)
         .map_err(|e| fail(400, format!("Request decode failed: {e}")))?;
-    if !r.datacenter.is_empty() && r.datacenter != ctx.shared.dc {
+    if !r.datacenter.is_empty() && r.datacenter != ctx.dc {
         return Err(fail(500, "No path to datacenter"));
     }
     if r.node.is_empty() {
         return Err(fail(500, "Must provide node"));
     }
-    let cat = &ctx.shared.catalog;
+    let cat = ctx.catalog;
     let exists = cat.node_address(&r.node).is_some();
     if r.address.is_empty() && !(r.skip_node_update && exists) {
         return Err(fail(
@@ -711,14 +725,14 @@ fn catalog_register(ctx: &Ctx<'_>, t: &Token, body: &[u8]) -> Result<Resp, Fail>
 fn catalog_deregister(ctx: &Ctx<'_>, t: &Token, body: &[u8]) -> Result<Resp, Fail> {
     let r = decode::catalog_deregister(body)
         .map_err(|e| fail(400, format!("Request decode failed: {e}")))?;
-    if !r.datacenter.is_empty() && r.datacenter != ctx.shared.dc {
+    if !r.datacenter.is_empty() && r.datacenter != ctx.dc {
         return Err(fail(500, "No path to datacenter"));
     }
     if r.node.is_empty() {
         return Err(fail(500, "Must provide node"));
     }
     require(t, "node:write", &r.node)?;
-    let cat = &ctx.shared.catalog;
+    let cat = ctx.catalog;
     // Consul answers `true` for things already gone; so does the simulator.
     if !r.service_id.is_empty() {
         let _ = cat.deregister_service(&r.node, &r.service_id);

@@ -30,5 +30,5 @@ pub use generate::GenerateOptions;
 pub use patroni::PatroniSim;
 pub use render::TargetLayout;
 pub use request_log::LoggedRequest;
-pub use server::{SimOptions, SimServer};
-pub use spec::{FleetSpec, Release, SpecError};
+pub use server::{RemoteDatacenter, SimOptions, SimServer};
+pub use spec::{DatacenterSpec, FleetSpec, Release, SpecError};

@@ -36,6 +36,30 @@ pub struct SimOptions {
     pub server_node: String,
     /// Consul version reported by `/v1/agent/self`.
     pub version: String,
+    /// Other datacenters this agent reaches over the WAN, nearest first.
+    pub remote_datacenters: Vec<RemoteDatacenter>,
+}
+
+/// Another datacenter: its catalog, or `None` when it is listed but cannot be reached.
+#[derive(Clone, Debug)]
+pub struct RemoteDatacenter {
+    /// Its name.
+    pub name: String,
+    /// What its servers hold; `None` answers every read with `No path to datacenter`.
+    pub catalog: Option<Catalog>,
+}
+
+impl RemoteDatacenter {
+    /// The other datacenters of a fleet spec, each with the catalog its spec renders.
+    pub fn from_spec(spec: &super::spec::FleetSpec) -> Vec<RemoteDatacenter> {
+        spec.datacenters
+            .iter()
+            .map(|dc| RemoteDatacenter {
+                name: dc.name.clone(),
+                catalog: (!dc.unreachable).then(|| Catalog::from_spec(&spec.remote(dc))),
+            })
+            .collect()
+    }
 }
 
 impl Default for SimOptions {
@@ -45,6 +69,7 @@ impl Default for SimOptions {
             datacenter: None,
             server_node: "consul-server".into(),
             version: "1.17.3".into(),
+            remote_datacenters: Vec::new(),
         }
     }
 }
@@ -86,6 +111,27 @@ impl Shared {
             None if ip == self.server_ip => Some(self.server_node.clone()),
             None => None,
         }
+    }
+
+    /// The catalog answering for datacenter `dc` (empty: the local one), with its name;
+    /// `None` for a datacenter that is unknown or cannot be reached.
+    pub fn catalog_for<'a>(&'a self, dc: &'a str) -> Option<(&'a str, &'a Catalog)> {
+        if dc.is_empty() || dc == self.dc {
+            return Some((self.dc.as_str(), &self.catalog));
+        }
+        self.opts
+            .remote_datacenters
+            .iter()
+            .find(|r| r.name == dc)
+            .and_then(|r| r.catalog.as_ref().map(|c| (r.name.as_str(), c)))
+    }
+
+    /// Every datacenter as `/v1/catalog/datacenters` lists them: this one, then the
+    /// others by distance.
+    pub fn datacenters(&self) -> Vec<&str> {
+        std::iter::once(self.dc.as_str())
+            .chain(self.opts.remote_datacenters.iter().map(|r| r.name.as_str()))
+            .collect()
     }
 
     /// A cached body for `key` at (`index`, `epoch`), if one is stored.
@@ -214,6 +260,12 @@ impl SimServer {
         self.shared.catalog.clone()
     }
 
+    /// The catalog of another datacenter this agent reaches (None when unknown or
+    /// unreachable).
+    pub fn catalog_of(&self, dc: &str) -> Option<Catalog> {
+        self.shared.catalog_for(dc).map(|(_, c)| c.clone())
+    }
+
     /// The fault plan.
     pub fn faults(&self) -> Faults {
         self.shared.faults.clone()
@@ -304,6 +356,8 @@ async fn handle(
     let ctx = Ctx {
         shared: &shared,
         local,
+        catalog: &shared.catalog,
+        dc: &shared.dc,
     };
     match fault {
         Some(Fault::Drop) => Err(DropConnection),

@@ -18,6 +18,10 @@
 //!                      node_down: false, critical: [postgres] }
 //!         targets:   { role: primary, ins: pg-test-10 }
 //!         inventory: { role: primary, ip: 127.10.10.99 }
+//! datacenters:             # other datacenters the agent reaches over the WAN, nearest first
+//!   - name: dc2
+//!     clusters: [ ... ]    # as above (and `infra`), served for `?dc=dc2`
+//!   - { name: dc3, unreachable: true }   # listed, but every read answers 500
 //! ```
 //!
 //! Every place (`consul`, `targets`, `inventory`) holds the real identity unless overridden
@@ -238,6 +242,24 @@ fn default_datacenter() -> String {
     "dc1".to_string()
 }
 
+/// Another datacenter, reached through the local agent with `?dc=`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatacenterSpec {
+    /// Its name.
+    pub name: String,
+    /// Listed by `/v1/catalog/datacenters`, but no server answers: every read of it is
+    /// Consul's 500 `No path to datacenter`.
+    #[serde(default)]
+    pub unreachable: bool,
+    /// Its infrastructure nodes.
+    #[serde(default)]
+    pub infra: Vec<InfraNode>,
+    /// Its database clusters.
+    #[serde(default)]
+    pub clusters: Vec<ClusterSpec>,
+}
+
 /// A Pigsty-shaped fleet with the drift planted in it.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -254,6 +276,9 @@ pub struct FleetSpec {
     /// Database clusters.
     #[serde(default)]
     pub clusters: Vec<ClusterSpec>,
+    /// Other datacenters, nearest first (the local one is `datacenter`).
+    #[serde(default)]
+    pub datacenters: Vec<DatacenterSpec>,
 }
 
 /// Identity as one place records it for one member.
@@ -333,7 +358,28 @@ impl FleetSpec {
             }
         })?;
         spec.validate()?;
+        let mut names = HashSet::from([spec.datacenter.as_str()]);
+        for dc in &spec.datacenters {
+            if dc.name.is_empty() || !names.insert(dc.name.as_str()) {
+                return Err(SpecError::Invalid(format!(
+                    "datacenter {:?} is empty or named twice",
+                    dc.name
+                )));
+            }
+            spec.remote(dc).validate()?;
+        }
         Ok(spec)
+    }
+
+    /// The fleet of another datacenter, as a spec of its own (same release).
+    pub fn remote(&self, dc: &DatacenterSpec) -> FleetSpec {
+        FleetSpec {
+            datacenter: dc.name.clone(),
+            release: self.release,
+            infra: dc.infra.clone(),
+            clusters: dc.clusters.clone(),
+            datacenters: Vec::new(),
+        }
     }
 
     /// The demo fleet shipped in `assets/demo/fleet.yml`, drift included.
@@ -443,6 +489,25 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(FleetSpec::from_yaml("release: 0.9\n").is_err());
+    }
+
+    #[test]
+    fn other_datacenters_are_specs_of_their_own() {
+        let spec = FleetSpec::from_yaml(
+            "clusters:\n  - name: pg-a\n    members: [{ seq: 1, ip: 127.1.0.1 }]\ndatacenters:\n  - name: dc2\n    clusters:\n      - name: pg-a\n        members: [{ seq: 1, ip: 127.2.0.1, role: primary }]\n  - { name: dc3, unreachable: true }\n",
+        )
+        .unwrap();
+        assert_eq!(spec.datacenters.len(), 2);
+        let dc2 = spec.remote(&spec.datacenters[0]);
+        assert_eq!(dc2.datacenter, "dc2");
+        assert_eq!(dc2.clusters[0].members[0].ip, "127.2.0.1");
+        assert!(spec.datacenters[1].unreachable);
+        let twice = "datacenters:\n  - { name: dc2 }\n  - { name: dc2 }\n";
+        assert!(FleetSpec::from_yaml(twice).is_err());
+        let local = "datacenters:\n  - { name: dc1 }\n";
+        assert!(FleetSpec::from_yaml(local).is_err());
+        let bad = "datacenters:\n  - name: dc2\n    clusters: [{ name: a, members: [{ seq: 1, ip: not-an-ip }] }]\n";
+        assert!(FleetSpec::from_yaml(bad).is_err());
     }
 
     #[test]

@@ -133,6 +133,11 @@ impl FileError {
             ReadFailure::Io(e) if e.kind() == io::ErrorKind::IsADirectory => {
                 FileError::IsDirectory { path, kind }
             }
+            ReadFailure::NotRegular("a directory") => FileError::IsDirectory { path, kind },
+            failure @ ReadFailure::NotRegular(_) => FileError::Read {
+                path,
+                source: io::Error::other(failure.to_string()),
+            },
             ReadFailure::Io(source) => FileError::Read { path, source },
         }
     }

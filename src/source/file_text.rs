@@ -6,8 +6,9 @@
 //! an exhausted stack or heap.
 
 use std::fmt;
-use std::fs::File;
+use std::fs::{File, FileType, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Largest file the file sources will read; identity files are kilobytes, not megabytes.
@@ -60,33 +61,86 @@ impl fmt::Display for Place<'_> {
 pub enum ReadFailure {
     /// The operating system refused or failed the read.
     Io(io::Error),
-    /// The file is bigger than [`MAX_FILE_BYTES`]; the size seen is attached.
+    /// The file is bigger than the limit; the size seen is attached.
     TooLarge(u64),
+    /// The path is not a regular file; what it is instead (`a FIFO`, `a directory`, ...).
+    NotRegular(&'static str),
 }
 
-/// Reads a whole UTF-8 file, refusing anything larger than [`MAX_FILE_BYTES`].
+impl fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadFailure::Io(e) => write!(f, "{e}"),
+            ReadFailure::TooLarge(size) => write!(f, "{size} bytes, too large"),
+            ReadFailure::NotRegular(what) => write!(f, "not a regular file ({what})"),
+        }
+    }
+}
+
+/// What a non-regular file is, in words.
+fn kind_of(t: FileType) -> &'static str {
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
+/// Linux's `O_NONBLOCK`: opening a FIFO without a writer returns at once instead of waiting.
+const O_NONBLOCK: i32 = 0o4000;
+
+/// Opens `path` for reading if it is a regular file; anything else is refused without
+/// waiting, as the open does not block on a FIFO and the type is checked on the opened
+/// handle itself (so a swap between a check and the open changes nothing).
+pub fn open_regular(path: &Path) -> Result<File, ReadFailure> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .map_err(ReadFailure::Io)?;
+    let kind = file.metadata().map_err(ReadFailure::Io)?.file_type();
+    if kind.is_file() {
+        Ok(file)
+    } else {
+        Err(ReadFailure::NotRegular(kind_of(kind)))
+    }
+}
+
+/// Reads a whole regular file of at most `limit` bytes.
 ///
 /// The cap is enforced on the bytes actually read, not only on the metadata, so a file
-/// that grows while being read (or a FIFO) cannot make roster allocate without bound.
-pub fn read_limited(path: &Path) -> Result<String, ReadFailure> {
-    let file = File::open(path).map_err(ReadFailure::Io)?;
-    let meta = file.metadata().map_err(ReadFailure::Io)?;
-    if meta.is_dir() {
-        return Err(ReadFailure::Io(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "is a directory",
-        )));
+/// that grows while being read cannot make roster allocate without bound.
+pub fn read_bytes_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadFailure> {
+    read_open(open_regular(path)?, limit)
+}
+
+/// Reads the rest of an opened file, at most `limit` bytes (see [`read_bytes_limited`]).
+pub fn read_open(file: File, limit: u64) -> Result<Vec<u8>, ReadFailure> {
+    let len = file.metadata().map_err(ReadFailure::Io)?.len();
+    if len > limit {
+        return Err(ReadFailure::TooLarge(len));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ReadFailure::TooLarge(meta.len()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(ReadFailure::Io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > limit {
         return Err(ReadFailure::TooLarge(bytes.len() as u64));
     }
+    Ok(bytes)
+}
+
+/// Reads a whole UTF-8 regular file, refusing anything larger than [`MAX_FILE_BYTES`].
+pub fn read_limited(path: &Path) -> Result<String, ReadFailure> {
+    let bytes = read_bytes_limited(path, MAX_FILE_BYTES)?;
     String::from_utf8(bytes).map_err(|e| {
         ReadFailure::Io(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -255,8 +309,15 @@ mod tests {
     }
 
     #[test]
-    fn read_limited_refuses_directories() {
+    fn read_limited_refuses_directories_and_devices() {
         let dir = std::env::temp_dir();
-        assert!(matches!(read_limited(&dir), Err(ReadFailure::Io(_))));
+        assert!(matches!(
+            read_limited(&dir),
+            Err(ReadFailure::NotRegular("a directory"))
+        ));
+        assert!(matches!(
+            read_limited(Path::new("/dev/zero")),
+            Err(ReadFailure::NotRegular("a character device"))
+        ));
     }
 }

@@ -63,7 +63,12 @@ pub fn targets(fleet: &Fleet) -> Vec<LiveTarget> {
 /// cannot be asked. An instance nobody answers for is still observed, unreachable.
 pub async fn read_live(targets: &[LiveTarget], cfg: &LiveConfig) -> SourceOutput {
     let report = SourceReport::new(SourceKind::Live, format!("{} instances", targets.len()));
-    let http = reqwest::Client::builder().no_proxy().build().ok();
+    // Patroni does not redirect; nothing roster asks should be answered from elsewhere.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .ok();
     let observations: Vec<Observation> = stream::iter(targets.iter().cloned())
         .map(|t| {
             let cfg = cfg.clone();
@@ -82,7 +87,35 @@ pub async fn read_live(targets: &[LiveTarget], cfg: &LiveConfig) -> SourceOutput
         .await;
     let mut observations = observations;
     crate::source::consul::sort_observations(&mut observations);
+    let mut report = report;
+    account(&mut report, &observations);
     SourceOutput::new(report, observations)
+}
+
+/// A live read in which no instance answered is a failed read, not an `ok` one: every
+/// verdict built on it would be a guess. Some silent instances are only a note, since
+/// each is its own `live-unreachable` finding.
+fn account(report: &mut SourceReport, observations: &[Observation]) {
+    let errors: Vec<&str> = observations
+        .iter()
+        .filter_map(|o| match &o.origin {
+            Origin::Live(l) if !l.reachable => Some(l.error.as_deref().unwrap_or("no answer")),
+            _ => None,
+        })
+        .collect();
+    let (failed, total) = (errors.len(), observations.len());
+    let Some(first) = errors.first() else {
+        return;
+    };
+    if failed == total {
+        report.error(format!(
+            "no instance answered: {failed} of {total} probes failed (first: {first})"
+        ));
+    } else {
+        report.notes.push(format!(
+            "{failed} of {total} instances did not answer (first: {first})"
+        ));
+    }
 }
 
 async fn probe(
@@ -179,6 +212,54 @@ mod tests {
             vec![probe(1, "10.9.9.9"), probe(3, "10.0.0.3")],
         ));
         assert_eq!(targets(&Fleet::build(outputs)), known);
+    }
+
+    fn probe(seq: u32, error: Option<&str>) -> Observation {
+        let t = LiveTarget {
+            cluster: "pg-a".into(),
+            seq: Some(seq),
+            instance: format!("pg-a-{seq}"),
+            ip: format!("10.0.0.{seq}"),
+            port: 5432,
+        };
+        let answer = match error {
+            Some(e) => Err(ProbeError::Auth(e.into())),
+            None => Ok(LiveProbe {
+                role: crate::identity::Role::Primary,
+                origin: LiveOrigin {
+                    reachable: true,
+                    via: "postgres",
+                    ..LiveOrigin::default()
+                },
+            }),
+        };
+        observe(&t, answer)
+    }
+
+    #[test]
+    fn a_read_in_which_no_instance_answered_is_an_error() {
+        let refused = "10.0.0.1:5432: role \"dbuser_monitor\" does not exist";
+        let mut report = SourceReport::new(SourceKind::Live, "2 instances");
+        account(&mut report, &[probe(1, Some(refused)), probe(2, Some("x"))]);
+        assert!(!report.is_ok());
+        assert_eq!(
+            report.errors,
+            [format!(
+                "no instance answered: 2 of 2 probes failed (first: authentication failed: {refused})"
+            )]
+        );
+
+        let mut report = SourceReport::new(SourceKind::Live, "2 instances");
+        account(&mut report, &[probe(1, None), probe(2, Some("x"))]);
+        assert!(report.is_ok(), "{report:?}");
+        assert_eq!(
+            report.notes,
+            ["1 of 2 instances did not answer (first: authentication failed: x)"]
+        );
+
+        let mut report = SourceReport::new(SourceKind::Live, "0 instances");
+        account(&mut report, &[]);
+        assert!(report.is_ok() && report.notes.is_empty());
     }
 
     #[test]

@@ -1,23 +1,26 @@
-//! Asking PostgreSQL itself: `pg_is_in_recovery()`, timeline, WAL positions, standbys.
+//! Asking PostgreSQL itself: `pg_is_in_recovery()`, timeline, WAL positions, standbys,
+//! and its own WAL receiver.
 //!
-//! TLS follows libpq's `sslmode` without certificate verification (`disable`, `allow`,
-//! `prefer`, `require`); `verify-ca`/`verify-full` are refused rather than silently
-//! downgraded, since roster has no root certificate configuration yet.
+//! TLS follows libpq's `sslmode` and `sslrootcert` (see [`super::pg_tls`]).
 
+use super::pg_tls::{Verify, connector};
 use super::probe::{LiveProbe, LiveTarget, PgConfig, ProbeError};
 use crate::consul::Secret;
 use crate::identity::Role;
-use crate::observation::LiveOrigin;
-use std::sync::Arc;
+use crate::observation::{LiveOrigin, Replication};
+use std::path::Path;
 use std::time::Duration;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, Socket};
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Everything in one round trip: a simple query carries both statements, and the CTE
 /// asks `pg_is_in_recovery()` once so a promotion mid-query cannot pick mixed branches.
+///
+/// The WAL receiver is the replica's own word on streaming (a row whose status is hidden
+/// means the user lacks `pg_read_all_stats`); the standby list is read on replicas too,
+/// since a cascading replica streams from another replica.
 const PROBE_SQL: &str = r#"
 WITH s AS (SELECT pg_is_in_recovery() AS rec)
 SELECT s.rec::text AS in_recovery,
@@ -36,10 +39,14 @@ SELECT s.rec::text AS in_recovery,
         THEN greatest(0, (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint)
    END)::text AS lag_ms,
   to_char(pg_postmaster_start_time() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS started_at,
-  current_setting('server_version') AS server_version
+  current_setting('server_version') AS server_version,
+  (SELECT coalesce(status, 'unknown') FROM pg_stat_wal_receiver LIMIT 1) AS wal_receiver_status,
+  (SELECT CASE WHEN sender_host LIKE '%:%' THEN '[' || sender_host || ']' ELSE sender_host END
+          || ':' || sender_port
+   FROM pg_stat_wal_receiver LIMIT 1) AS sender
 FROM s;
-SELECT coalesce(host(client_addr), 'local') AS standby
-FROM pg_stat_replication WHERE NOT pg_is_in_recovery() ORDER BY 1;
+SELECT coalesce(host(client_addr), 'local') AS standby, application_name
+FROM pg_stat_replication WHERE state = 'streaming' ORDER BY 1, 2;
 "#;
 
 /// Connects to one instance and reads its live role and replication state.
@@ -65,9 +72,15 @@ pub async fn probe_postgres(t: &LiveTarget, cfg: &PgConfig) -> Result<LiveProbe,
         pc.password(p.expose());
     }
     let scrub = |e: ProbeError| redact(e, password.as_ref());
-    let client = connect(&pc, &cfg.sslmode, &address, cfg.connect_timeout)
-        .await
-        .map_err(scrub)?;
+    let client = connect(
+        &pc,
+        &cfg.sslmode,
+        cfg.sslrootcert.as_deref(),
+        &address,
+        cfg.connect_timeout,
+    )
+    .await
+    .map_err(scrub)?;
     let messages = tokio::time::timeout(cfg.connect_timeout, client.simple_query(PROBE_SQL))
         .await
         .map_err(|_| {
@@ -84,35 +97,38 @@ pub async fn probe_postgres(t: &LiveTarget, cfg: &PgConfig) -> Result<LiveProbe,
 async fn connect(
     pc: &Config,
     sslmode: &str,
+    sslrootcert: Option<&Path>,
     address: &str,
     timeout: Duration,
 ) -> Result<Client, ProbeError> {
-    match sslmode {
+    let mode = match sslmode {
         "disable" | "allow" => {
+            return connect_with(pc.clone(), SslMode::Disable, NoTls, address, timeout).await;
+        }
+        "prefer" => SslMode::Prefer,
+        "require" | "verify-ca" | "verify-full" => SslMode::Require,
+        other => {
+            return Err(ProbeError::Other(format!(
+                "{address}: unknown sslmode {other:?} (disable, allow, prefer, require, verify-ca, verify-full)"
+            )));
+        }
+    };
+    let verify = Verify::for_mode(sslmode, sslrootcert, address)?;
+    let tls = connector(&verify, address)?;
+    match connect_with(pc.clone(), mode, tls, address, timeout).await {
+        // libpq retries without TLS when a prefer handshake fails.
+        Err(ProbeError::Other(m)) if mode == SslMode::Prefer && m.contains(TLS_FAILED) => {
             connect_with(pc.clone(), SslMode::Disable, NoTls, address, timeout).await
         }
-        "prefer" => {
-            let tls = tls_connector(address)?;
-            match connect_with(pc.clone(), SslMode::Prefer, tls, address, timeout).await {
-                // libpq retries without TLS when a prefer handshake fails.
-                Err(ProbeError::Other(m)) if m.contains(TLS_FAILED) => {
-                    connect_with(pc.clone(), SslMode::Disable, NoTls, address, timeout).await
-                }
-                other => other,
-            }
-        }
-        "require" => {
-            let tls = tls_connector(address)?;
-            connect_with(pc.clone(), SslMode::Require, tls, address, timeout).await
-        }
-        "verify-ca" | "verify-full" => Err(ProbeError::Other(format!(
-            "{address}: sslmode {sslmode} is not supported (certificate verification is not implemented); use require"
+        Err(ProbeError::Other(m)) if m.contains(REJECTED) => Err(ProbeError::Other(format!(
+            "sslmode {sslmode}: the server's certificate was rejected: {m}"
         ))),
-        other => Err(ProbeError::Other(format!(
-            "{address}: unknown sslmode {other:?} (disable, allow, prefer, require)"
-        ))),
+        other => other,
     }
 }
+
+/// rustls' wording for a certificate that failed verification.
+const REJECTED: &str = "invalid peer certificate";
 
 /// tokio-postgres's wording for a failed handshake, the one case `prefer` retries in the clear.
 const TLS_FAILED: &str = "error performing TLS handshake";
@@ -223,6 +239,7 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
     let mut statement = 0;
     let mut main = None;
     let mut standbys = Vec::new();
+    let mut standby_names = Vec::new();
     for m in messages {
         match m {
             SimpleQueryMessage::CommandComplete(_) => statement += 1,
@@ -239,6 +256,8 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
                         "lag_ms",
                         "started_at",
                         "server_version",
+                        "wal_receiver_status",
+                        "sender",
                     ]
                     .map(get),
                 );
@@ -246,6 +265,11 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
             SimpleQueryMessage::Row(row) => {
                 if let Ok(Some(s)) = row.try_get(0) {
                     standbys.push(s.to_string());
+                }
+                if let Ok(Some(n)) = row.try_get(1)
+                    && !n.is_empty()
+                {
+                    standby_names.push(n.to_string());
                 }
             }
             _ => {}
@@ -262,6 +286,8 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
             lag_ms,
             started_at,
             server_version,
+            wal_receiver_status,
+            sender,
         ],
     ) = main
     else {
@@ -294,70 +320,14 @@ fn parse(messages: &[SimpleQueryMessage], address: String) -> Result<LiveProbe, 
             started_at,
             server_version,
             standbys,
+            replication: Box::new(Replication {
+                standby_names,
+                wal_receiver_status,
+                sender,
+            }),
             state: None,
         },
     })
-}
-
-/// A rustls connector that encrypts without verifying the certificate, which is what
-/// libpq's `prefer` and `require` mean.
-fn tls_connector(address: &str) -> Result<MakeRustlsConnect, ProbeError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ProbeError::Other(format!("{address}: TLS setup: {e}")))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(NoCertVerification(provider)))
-        .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
-}
-
-#[derive(Debug)]
-struct NoCertVerification(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoCertVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
@@ -372,10 +342,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unknown_and_verify_sslmodes_are_refused_before_connecting() {
+    async fn unknown_sslmodes_and_verification_without_roots_are_refused_before_connecting() {
         let pc = Config::new();
-        for mode in ["verify-full", "bogus"] {
-            let r = connect(&pc, mode, "10.0.0.1:5432", Duration::from_secs(1)).await;
+        for mode in ["verify-full", "verify-ca", "bogus"] {
+            let r = connect(&pc, mode, None, "10.0.0.1:5432", Duration::from_secs(1)).await;
             assert!(matches!(r, Err(ProbeError::Other(_))), "{mode}");
         }
     }

@@ -31,8 +31,11 @@ pub struct PgConfig {
     pub password: Option<Secret>,
     /// Database name.
     pub dbname: String,
-    /// `disable`, `prefer` or `require`.
+    /// `disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full`.
     pub sslmode: String,
+    /// Root certificates for `verify-ca`/`verify-full` (`sslrootcert`: a PEM file, or
+    /// `system`); when the file exists, `require` verifies the chain too, as in libpq.
+    pub sslrootcert: Option<PathBuf>,
     /// The password file (`PGPASSFILE`, else `~/.pgpass`).
     pub passfile: Option<PathBuf>,
     /// Connect timeout.

@@ -1,5 +1,6 @@
 //! What can happen to the UI (actions) and what the UI asks the outside world to do (effects).
 
+use crate::drift::Finding;
 use crate::fix::plan::Destination;
 use crate::report::CheckResult;
 use crate::tui::vocab::Focus;
@@ -111,7 +112,8 @@ pub enum Action {
     Resize(u16, u16),
     /// A fresh read of the sources.
     Data(Box<CheckResult>),
-    /// Open the re-registration dialog for the selected instance (emits [`Effect::PlanFix`]).
+    /// Open the re-registration dialog for the selected instance, or for the whole selected
+    /// cluster (emits [`Effect::PlanFix`]).
     FixOpen,
     /// Close the re-registration dialog without writing anything.
     FixClose,
@@ -121,7 +123,8 @@ pub enum Action {
     FixCycleTarget,
     /// Scroll the dialog's preview by this many lines (negative: up).
     FixScroll(isize),
-    /// Activate the dialog's focused button (Cancel closes, Apply emits [`Effect::ApplyFix`]).
+    /// Activate the dialog's focused button (Cancel closes; Apply emits
+    /// [`Effect::ApplyFix`], or first asks again when the plan carries risks).
     FixChoose,
     /// The plan asked for by [`Effect::PlanFix`], rendered by the runtime for the dialog.
     FixPreview {
@@ -133,6 +136,11 @@ pub enum Action {
         writes: usize,
         /// Why no plan could be made.
         error: Option<String>,
+        /// What makes the plan dangerous (an error it creates, a split-brain): each needs
+        /// the second confirmation.
+        risks: Vec<String>,
+        /// The findings the simulation says the plan resolves, for the check after applying.
+        resolves: Vec<Finding>,
     },
     /// The outcome of [`Effect::ApplyFix`].
     FixApplied {
@@ -155,15 +163,15 @@ pub enum Effect {
     Copy(String),
     /// Read Consul in this datacenter from now on (`:dc NAME`), then refresh.
     SetDatacenter(String),
-    /// Compute the plan re-registering one instance in one place; answer with
-    /// [`Action::FixPreview`] carrying the same `plan_id`.
+    /// Compute the plan re-registering one instance (or a whole cluster) in one place;
+    /// answer with [`Action::FixPreview`] carrying the same `plan_id`.
     PlanFix {
         /// The id the answer must echo, so a late answer to an older request is dropped.
         plan_id: u64,
-        /// The instance's cluster (as read, not sanitised).
+        /// The cluster (as read, not sanitised).
         cluster: String,
-        /// The instance's name (as read, not sanitised).
-        instance: String,
+        /// The instance's name (as read, not sanitised); `None` plans the whole cluster.
+        instance: Option<String>,
         /// Where to write.
         target: Destination,
     },
@@ -172,5 +180,7 @@ pub enum Effect {
     ApplyFix {
         /// The id of the confirmed [`Action::FixPreview`].
         plan_id: u64,
+        /// The user confirmed the plan's risks a second time.
+        accept_risks: bool,
     },
 }

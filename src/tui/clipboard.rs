@@ -1,6 +1,7 @@
 //! Copying to the user's clipboard through the terminal (OSC 52), which works over ssh and
 //! inside tmux, and the text that `y` copies.
 
+use crate::drift::Primaries;
 use crate::encoding::base64;
 use crate::text::sanitize;
 use crate::tui::state::{RoleCell, Row, State};
@@ -26,7 +27,8 @@ fn word(text: &str) -> String {
 
 /// The identity of the selection as one line: for an instance (or one of its records) its
 /// cluster, name, seq, address, each source's role and the findings; for a cluster its
-/// name, primary and members. `None` when nothing is selected.
+/// name, its primary (each place's when they differ), whether the registrations follow
+/// the live roles (with `--live`) and its members. `None` when nothing is selected.
 pub fn selection_text(state: &State) -> Option<String> {
     match state.selected_row()? {
         Row::Cluster(c) => {
@@ -34,14 +36,37 @@ pub fn selection_text(state: &State) -> Option<String> {
             let info = state.clusters.get(c)?;
             let members: Vec<String> = cluster.instances.iter().map(|i| word(&i.name)).collect();
             let mut out = format!("cluster={}", word(&cluster.name));
-            if let Some(p) = &info.primary {
-                out.push_str(&format!(" primary={}", word(p)));
+            out.push_str(&primaries_text(&info.primaries));
+            if let Some(f) = &info.follows {
+                out.push_str(&format!(" follows={}", f.word()));
             }
             out.push_str(&format!(" members={}", members.join(",")));
             Some(out)
         }
         Row::Instance(i) | Row::Entry(i, _) => instance_text(state, i),
     }
+}
+
+/// ` primary=NAME` when every place that can say agrees; otherwise ` primary=disputed`
+/// (or `none`) and each place's own answer, so the copy never picks one side.
+fn primaries_text(p: &Primaries) -> String {
+    if let Some(name) = p.agreed() {
+        return format!(" primary={}", word(name));
+    }
+    let mut out = match (p.disputed(), p.known()) {
+        (true, _) => " primary=disputed".to_string(),
+        (false, true) => " primary=none".to_string(),
+        (false, false) => " primary=unknown".to_string(),
+    };
+    for (kind, named) in &p.places {
+        let said = match named {
+            None => "unknown".to_string(),
+            Some(names) if names.is_empty() => "none".to_string(),
+            Some(names) => names.iter().map(|n| word(n)).collect::<Vec<_>>().join(","),
+        };
+        out.push_str(&format!(" primary({})={said}", kind.name()));
+    }
+    out
 }
 
 fn instance_text(state: &State, i: usize) -> Option<String> {
@@ -118,6 +143,33 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
         );
+    }
+
+    #[test]
+    fn a_disputed_primary_is_copied_with_each_place_s_answer() {
+        use crate::observation::SourceKind;
+        let names = |n: &[&str]| Some(n.iter().map(|s| s.to_string()).collect());
+        let p = Primaries {
+            places: vec![
+                (SourceKind::Consul, names(&["pg-test-1", "pg-test-2"])),
+                (SourceKind::Targets, names(&["pg-test-1"])),
+                (SourceKind::Inventory, names(&[])),
+                (SourceKind::Live, None),
+            ],
+        };
+        assert_eq!(
+            primaries_text(&p),
+            " primary=disputed primary(consul)=pg-test-1,pg-test-2 primary(targets)=pg-test-1 \
+             primary(inventory)=none primary(live)=unknown"
+        );
+        let agreed = Primaries {
+            places: vec![
+                (SourceKind::Consul, names(&["pg-test-2"])),
+                (SourceKind::Live, names(&["pg-test-2"])),
+            ],
+        };
+        assert_eq!(primaries_text(&agreed), " primary=pg-test-2");
+        assert_eq!(primaries_text(&Primaries::default()), " primary=unknown");
     }
 
     #[test]

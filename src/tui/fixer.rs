@@ -6,8 +6,12 @@ use crate::config::Settings;
 use crate::fix::apply::{ApplySession, apply};
 use crate::fix::audit::Audit;
 use crate::fix::cli::{audit_for, context_with};
-use crate::fix::plan::{Destination, FixContext, Plan, plan};
+use crate::fix::cluster::{PlanOptions, plan_cluster, sources_for, stale_reason};
+use crate::fix::plan::{Destination, FixContext, Plan};
+use crate::fix::simulate::short;
 use crate::fleet::Fleet;
+use crate::gather::gather;
+use crate::identity::Role;
 use crate::observation::SourceKind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +19,7 @@ use tokio::sync::mpsc;
 
 /// Plans and applies fixes for the dialog.
 pub struct Fixer {
+    settings: Settings,
     ctx: Result<FixContext, String>,
     audit: Audit,
     read_only: bool,
@@ -26,6 +31,7 @@ impl Fixer {
     /// A fixer for these settings; answers go to `actions`.
     pub fn new(settings: &Settings, read_only: bool, actions: mpsc::Sender<Action>) -> Fixer {
         Fixer {
+            settings: settings.clone(),
             ctx: context_with(settings, None, None, None),
             audit: audit_for(settings, None),
             read_only,
@@ -34,35 +40,70 @@ impl Fixer {
         }
     }
 
-    /// Plans a fix of one instance in the background; answers with `FixPreview`.
+    /// Reads Consul in this datacenter from now on, as the UI does (`:dc NAME`).
+    pub fn set_datacenter(&mut self, dc: &str) {
+        if let Some(c) = self.settings.consul.as_mut() {
+            c.config.datacenter = Some(dc.to_string());
+        }
+        if let Ok(ctx) = self.ctx.as_mut()
+            && let Some(c) = ctx.consul.as_mut()
+        {
+            c.datacenter = Some(dc.to_string());
+        }
+    }
+
+    /// Plans a fix of one instance, or of a whole cluster when `instance` is `None`, in
+    /// the background; answers with `FixPreview`.
+    ///
+    /// A plan never rests on stale data: when the sources it needs are stale or could not
+    /// be read, everything is read again first, and the plan is refused if they still are.
     pub fn plan(
         &self,
         plan_id: u64,
         fleet: &Fleet,
         cluster: &str,
-        instance: &str,
+        instance: Option<&str>,
         target: Destination,
     ) {
         let tx = self.actions.clone();
-        let inst = fleet
-            .clusters
-            .iter()
-            .find(|c| c.name == cluster)
-            .and_then(|c| c.instances.iter().find(|i| i.name == instance))
-            .cloned();
+        // One name in two datacenters: which one the row meant is not known here.
+        let ambiguous = fleet.clusters.iter().filter(|c| c.name == cluster).count() > 1;
+        let stale = stale_reason(fleet, &sources_for(target, None));
+        // The read on screen, unless it must be read again anyway (observations are
+        // shared, so the copy is of pointers).
+        let fleet = stale.is_none().then(|| fleet.clone());
+        let settings = self.settings.clone();
         let ctx = self.ctx.clone();
         let plans = self.plans.clone();
-        let instance = instance.to_string();
+        let cluster = cluster.to_string();
+        let instance = instance.map(str::to_string);
         tokio::spawn(async move {
-            let outcome = match (inst, ctx) {
-                (None, _) => Err(format!("{instance} is not in the latest read")),
-                (_, Err(e)) => Err(e),
-                (Some(inst), Ok(ctx)) => planned(&inst, target, &ctx).await,
+            let fleet = match fleet {
+                Some(f) => f,
+                None => gather(&settings).await.fleet,
+            };
+            let outcome = match ctx {
+                _ if ambiguous => Err(format!(
+                    "{cluster} is in more than one datacenter: show one with :dc NAME first"
+                )),
+                Err(e) => Err(e),
+                Ok(ctx) => match stale_reason(&fleet, &sources_for(target, None)) {
+                    Some(why) => Err(format!(
+                        "not planning on stale data, even after reading again: {why}"
+                    )),
+                    None => planned(&fleet, &cluster, instance.as_deref(), target, &ctx).await,
+                },
             };
             let action = match outcome {
                 Ok(p) => {
                     let lines = preview(&p);
                     let writes = p.steps.len();
+                    let risks = p.hazards.iter().map(|h| h.message.clone()).collect();
+                    let resolves = p
+                        .outcome
+                        .as_ref()
+                        .map(|o| o.resolves.clone())
+                        .unwrap_or_default();
                     if let Ok(mut m) = plans.lock() {
                         m.insert(plan_id, p);
                     }
@@ -71,6 +112,8 @@ impl Fixer {
                         lines,
                         writes,
                         error: None,
+                        risks,
+                        resolves,
                     }
                 }
                 Err(e) => Action::FixPreview {
@@ -78,14 +121,17 @@ impl Fixer {
                     lines: Vec::new(),
                     writes: 0,
                     error: Some(e),
+                    risks: Vec::new(),
+                    resolves: Vec::new(),
                 },
             };
             let _ = tx.send(action).await;
         });
     }
 
-    /// Applies a previewed plan in the background; answers with `FixApplied`, then a refresh.
-    pub fn apply(&self, plan_id: u64) {
+    /// Applies a previewed plan in the background; answers with `FixApplied`, then a
+    /// refresh. A plan with risks runs only when the user confirmed them (`accept_risks`).
+    pub fn apply(&self, plan_id: u64, accept_risks: bool) {
         let tx = self.actions.clone();
         // The dialog already refuses in read-only mode; this is the second lock on the door.
         let plan = if self.read_only {
@@ -96,6 +142,13 @@ impl Fixer {
                 .ok()
                 .and_then(|m| m.get(&plan_id).cloned())
                 .ok_or_else(|| "the plan is gone; plan again".to_string())
+                .and_then(|p| {
+                    if p.hazards.is_empty() || accept_risks {
+                        Ok(p)
+                    } else {
+                        Err("the plan's risks were not confirmed; nothing written".to_string())
+                    }
+                })
         };
         let ctx = self.ctx.clone();
         let audit = self.audit.clone();
@@ -138,19 +191,42 @@ impl Fixer {
 
 /// Plans with the default authority; for Consul, which is itself the default, the
 /// target files and then the inventory are believed instead (the preview says which).
+///
+/// A split-brain does not stop the plan here: it becomes a risk the dialog asks about a
+/// second time.
 async fn planned(
-    inst: &crate::fleet::Instance,
+    fleet: &Fleet,
+    cluster: &str,
+    instance: Option<&str>,
     dest: Destination,
     ctx: &FixContext,
 ) -> Result<Plan, String> {
-    let first = plan(inst, dest, None, ctx).await;
+    let only = instance.map(|i| vec![i.to_string()]);
+    let opts = PlanOptions {
+        override_split_brain: true,
+        demote_to: Role::Replica,
+        ..PlanOptions::default()
+    };
+    let attempt = |authority: Option<SourceKind>| {
+        plan_cluster(fleet, cluster, only.as_deref(), dest, authority, ctx, &opts)
+    };
+    let first = attempt(None).await;
     if first.is_ok() || dest != Destination::Consul {
         return first.map_err(|e| e.to_string());
     }
     let mut last = first.map_err(|e| e.to_string());
+    let seen = |kind: SourceKind| {
+        fleet
+            .clusters
+            .iter()
+            .filter(|c| c.name == cluster)
+            .flat_map(|c| c.instances.iter())
+            .filter(|i| instance.is_none_or(|n| n == i.name))
+            .any(|i| i.seen_by(kind))
+    };
     for authority in [SourceKind::Targets, SourceKind::Inventory] {
-        if inst.seen_by(authority) {
-            match plan(inst, dest, Some(authority), ctx).await {
+        if seen(authority) {
+            match attempt(Some(authority)).await {
                 Ok(p) => return Ok(p),
                 Err(e) => last = Err(e.to_string()),
             }
@@ -159,15 +235,36 @@ async fn planned(
     last
 }
 
-/// The plan as the dialog's lines: what it believes, each write and its diff, warnings.
+fn findings_list(list: &[crate::drift::Finding]) -> String {
+    if list.is_empty() {
+        return "nothing".into();
+    }
+    list.iter()
+        .map(|f| format!("{} ({})", short(f), f.severity))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The plan as the dialog's lines: what it believes, the cluster event, each write and
+/// its diff, notes, warnings, and what it resolves and creates.
 pub fn preview(p: &Plan) -> Vec<String> {
-    let mut lines = vec![format!(
-        "make {} agree with {}: role {}, ip {}",
-        p.destination.name(),
-        p.authority,
-        p.desired.role.as_ref().map_or("-", |r| r.as_str()),
-        p.desired.ip.as_deref().unwrap_or("-")
-    )];
+    let mut lines = vec![if p.instance == p.cluster {
+        format!(
+            "make {} agree with {} for every member of {}",
+            p.destination.name(),
+            p.authority,
+            p.cluster
+        )
+    } else {
+        format!(
+            "make {} agree with {}: role {}, ip {}",
+            p.destination.name(),
+            p.authority,
+            p.desired.role.as_ref().map_or("-", |r| r.as_str()),
+            crate::text::sanitize(p.desired.ip.as_deref().unwrap_or("-"), 120)
+        )
+    }];
+    lines.extend(p.notes.iter().map(|n| format!("note: {n}")));
     for (n, step) in p.steps.iter().enumerate() {
         lines.push(format!("{}. {}", n + 1, step.target()));
         lines.extend(step.diff());
@@ -176,5 +273,60 @@ pub fn preview(p: &Plan) -> Vec<String> {
         lines.push("nothing to write: the destination already agrees".into());
     }
     lines.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
+    if let Some(o) = &p.outcome
+        && !p.steps.is_empty()
+    {
+        lines.push(format!("resolves: {}", findings_list(&o.resolves)));
+        lines.push(format!("creates: {}", findings_list(&o.creates)));
+    }
+    lines.extend(p.hazards.iter().map(|h| format!("DANGER: {}", h.message)));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Datacenter;
+    use crate::observation::{Observation, SourceOutput};
+
+    #[tokio::test]
+    async fn a_name_in_two_datacenters_is_not_guessed() {
+        let consul = |dc: &str, ip: &str| {
+            let mut out = SourceOutput::test(
+                SourceKind::Consul,
+                vec![
+                    Observation::test(SourceKind::Consul, "pg-a")
+                        .seq(1)
+                        .role("primary")
+                        .ip(ip),
+                ],
+            );
+            out.report.datacenter = Some(dc.into());
+            out
+        };
+        let dcs: Vec<Datacenter> = ["dc1", "dc2"]
+            .iter()
+            .map(|n| Datacenter {
+                name: n.to_string(),
+                standby_of: Vec::new(),
+            })
+            .collect();
+        let fleet = crate::estate::build(
+            vec![consul("dc1", "10.1.0.1"), consul("dc2", "10.2.0.1")],
+            &dcs,
+        );
+        let (tx, mut rx) = mpsc::channel(4);
+        let fixer = Fixer::new(&Settings::default(), true, tx);
+        fixer.plan(1, &fleet, "pg-a", Some("pg-a-1"), Destination::Targets);
+        match rx.recv().await {
+            Some(Action::FixPreview {
+                error: Some(e),
+                writes: 0,
+                ..
+            }) => {
+                assert!(e.contains("more than one datacenter"), "{e}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

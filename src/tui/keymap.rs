@@ -76,7 +76,7 @@ bindings! {
     Events:      "events",       ["e"],              "events of the session (y copies)", ToggleEvents;
     Refresh:     "refresh",      ["R"],              "refresh now",                    Refresh;
     Copy:        "copy",         ["y"],              "copy the selection (OSC 52)",    Copy;
-    Fix:         "fix",          ["r"],              "re-register the instance",       FixOpen;
+    Fix:         "fix",          ["r"],              "re-register instance or cluster", FixOpen;
     Failover:    "failover",     ["f"],              "failover view of the cluster",   FailoverOpen;
     Command:     "command",      [":"],              "command line (see below)",       StartCommand;
     Help:        "help",         ["?"],              "this help",                      ToggleHelp;

@@ -565,6 +565,8 @@ fn consul_plan(plan_id: u64) -> Action {
         .to_vec(),
         writes: 2,
         error: None,
+        risks: Vec::new(),
+        resolves: Vec::new(),
     }
 }
 
@@ -575,7 +577,7 @@ fn open_on_consul(s: &mut State) -> u64 {
         Some(Effect::PlanFix {
             plan_id,
             cluster,
-            instance,
+            instance: Some(instance),
             target: Destination::Consul,
         }) if cluster == "pg-src" && instance == "pg-src-1" => *plan_id,
         _ => panic!("no Consul plan asked for: {effects:?}"),
@@ -650,7 +652,13 @@ async fn fix_dialog_shows_the_plan_focused_on_cancel() {
     let buf = render(&s);
     assert!(buf[(ax + 2, ay)].modifier.contains(Modifier::REVERSED));
     assert!(!buf[(cx + 2, cy)].modifier.contains(Modifier::REVERSED));
-    assert_eq!(press(&mut s, "\n"), vec![Effect::ApplyFix { plan_id: id }]);
+    assert_eq!(
+        press(&mut s, "\n"),
+        vec![Effect::ApplyFix {
+            plan_id: id,
+            accept_risks: false
+        }]
+    );
     assert!(text(&render(&s)).contains("applying…"));
 }
 
@@ -687,7 +695,13 @@ async fn fix_dialog_after_applying() {
     update(&mut s, Action::Tick(t0));
     let id = open_on_consul(&mut s);
     update(&mut s, consul_plan(id));
-    assert_eq!(press(&mut s, "l\n"), vec![Effect::ApplyFix { plan_id: id }]);
+    assert_eq!(
+        press(&mut s, "l\n"),
+        vec![Effect::ApplyFix {
+            plan_id: id,
+            accept_risks: false
+        }]
+    );
     update(
         &mut s,
         Action::FixApplied {
@@ -716,11 +730,113 @@ async fn fix_dialog_after_applying() {
         &mut s,
         Action::Tick(t0 + std::time::Duration::from_secs(11)),
     );
-    // The demo fleet never changed, so the finding is still there.
+    // The demo fleet never changed, so what was there is still there.
     assert!(
-        footer(&render(&s)).starts_with("pg-src-1: still role-mismatch (error) after 10 s"),
+        footer(&render(&s))
+            .starts_with("pg-src-1: resolved nothing; still role-mismatch pg-src-1 (error)"),
         "{}",
         footer(&render(&s))
+    );
+}
+
+/// What the runtime renders for a plan of pg-test-2 alone whose simulation says it leaves
+/// pg-test with two primaries in the target files.
+fn risky_plan(plan_id: u64) -> Action {
+    let risk = "creates multiple-primaries in pg-test (error): targets names 2 primaries in cluster pg-test: pg-test-1, pg-test-2";
+    Action::FixPreview {
+        plan_id,
+        lines: [
+            "make targets agree with consul: role primary, ip 127.10.10.12",
+            "1. file /demo/targets/pg-test.yml",
+            "-    5: - labels: {cls: pg-test, ins: pg-test-2, ip: 127.10.10.12, role: replica, svc: pg-test-replica}",
+            "+    5: - labels: {cls: pg-test, ins: pg-test-2, ip: 127.10.10.12, role: primary, svc: pg-test-primary}",
+            "resolves: role-mismatch pg-test-2 (error)",
+            "creates: multiple-primaries in pg-test (error)",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain([format!("DANGER: {risk}")])
+        .collect(),
+        writes: 1,
+        error: None,
+        risks: vec![risk.to_string()],
+        resolves: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_plan_that_creates_an_error_says_so_and_asks_twice() {
+    let mut s = state(demo_result().await, (100, 30));
+    s.read_only = false;
+    press(&mut s, "/pg-test-2\nj");
+    let id = match &press(&mut s, "r")[..] {
+        [Effect::PlanFix { plan_id, .. }] => *plan_id,
+        other => panic!("no plan asked for: {other:?}"),
+    };
+    update(&mut s, risky_plan(id));
+    let buf = render(&s);
+    let screen = text(&buf);
+    // In words and in red.
+    let Some((x, y)) = find(&buf, "creates: multiple-primaries in pg-test (error)") else {
+        panic!("no created finding in\n{screen}");
+    };
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    let Some((x, y)) = find(&buf, "DANGER: creates multiple-primaries") else {
+        panic!("no danger line in\n{screen}");
+    };
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+    let Some((x, y)) = find(&buf, "resolves: role-mismatch pg-test-2") else {
+        panic!("no resolved finding in\n{screen}");
+    };
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+    insta::assert_snapshot!("fix_creates_error_100x30", screen);
+
+    // Apply asks a second time, naming the risk, focused on Cancel.
+    assert!(press(&mut s, "l\n").is_empty());
+    let buf = render(&s);
+    let screen = text(&buf);
+    assert!(
+        screen.contains("This plan leaves the cluster worse"),
+        "{screen}"
+    );
+    assert!(screen.contains("[ Cancel ]  [ Apply anyway ]"), "{screen}");
+    let Some((cx, cy)) = find(&buf, "[ Cancel ]") else {
+        panic!("no Cancel in\n{screen}");
+    };
+    assert!(buf[(cx + 2, cy)].modifier.contains(Modifier::REVERSED));
+    insta::assert_snapshot!("fix_creates_error_confirm_100x30", screen);
+    assert_eq!(
+        press(&mut s, "l\n"),
+        vec![Effect::ApplyFix {
+            plan_id: id,
+            accept_risks: true
+        }]
+    );
+}
+
+#[tokio::test]
+async fn r_on_a_cluster_row_plans_the_cluster() {
+    let mut s = state(demo_result().await, (100, 30));
+    press(&mut s, "/pg-test\n");
+    assert_eq!(
+        s.selected_id(),
+        Some(crate::tui::state::RowId::Cluster("pg-test".into()))
+    );
+    match &press(&mut s, "r")[..] {
+        [
+            Effect::PlanFix {
+                cluster,
+                instance: None,
+                target: Destination::Targets,
+                ..
+            },
+        ] => assert_eq!(cluster, "pg-test"),
+        other => panic!("no cluster plan asked for: {other:?}"),
+    }
+    let screen = text(&render(&s));
+    assert!(
+        screen.contains("Re-register pg-test (cluster) → targets"),
+        "{screen}"
     );
 }
 
@@ -737,7 +853,15 @@ async fn failover_view_shows_who_follows_the_live_primary() {
     assert!(screen.contains("Failover check: pg-web"), "{screen}");
     assert!(screen.contains("live primary: pg-web-3"), "{screen}");
     assert!(
-        screen.contains("not following: consul (2), targets (2), inventory (2)"),
+        screen.contains("not following — select a member and press r:"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("- consul names pg-web-1 primary, live says pg-web-3"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("- targets names pg-web-1 primary, live says pg-web-3"),
         "{screen}"
     );
     let row = screen.lines().find(|l| l.contains("pg-web-3 ")).unwrap();
@@ -754,7 +878,9 @@ async fn failover_view_shows_who_follows_the_live_primary() {
     let effects = press(&mut s, "r");
     assert!(s.failover.is_none());
     match effects.first() {
-        Some(Effect::PlanFix { instance, .. }) => assert_eq!(instance, "pg-web-3"),
+        Some(Effect::PlanFix { instance, .. }) => {
+            assert_eq!(instance.as_deref(), Some("pg-web-3"));
+        }
         other => panic!("expected a plan for pg-web-3, got {other:?}"),
     }
 }
@@ -768,4 +894,42 @@ async fn failover_view_without_live_says_how_to_get_it() {
     assert!(screen.contains("start roster with --live"), "{screen}");
     press(&mut s, "\u{1b}");
     assert!(s.failover.is_none());
+}
+
+#[tokio::test]
+async fn a_disputed_cluster_row_shows_each_place_s_primary_and_copies_them_all() {
+    // pg-web after a switchover nobody followed: live says seq 3, every place seq 1.
+    let mut s = state(
+        crate::tui::demo_data::demo_with_live_switchover()
+            .await
+            .expect("demo"),
+        (100, 16),
+    );
+    press(&mut s, "/cluster:pg-web\n");
+    let buf = render(&s);
+    let screen = text(&buf);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("v pg-web "))
+        .unwrap_or_else(|| panic!("no pg-web row in\n{screen}"));
+    assert!(
+        row.contains("P? pg-web-3 (L) pg-web-1 (CTI)  !E"),
+        "the live primary first, then what the places say: {row}"
+    );
+    let Some((x, y)) = find(&buf, "P? pg-web-3") else {
+        panic!("{screen}");
+    };
+    assert_eq!(buf[(x, y)].fg, Color::Red, "a dispute is an error");
+    insta::assert_snapshot!("disputed_cluster_row_100x16", screen);
+
+    let effects = press(&mut s, "y");
+    let [Effect::Copy(copied)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(
+        copied,
+        "cluster=pg-web primary=disputed primary(consul)=pg-web-1 primary(targets)=pg-web-1 \
+         primary(inventory)=pg-web-1 primary(live)=pg-web-3 follows=no \
+         members=pg-web-1,pg-web-2,pg-web-3"
+    );
 }

@@ -39,12 +39,16 @@ async fn cluster_rows_line_up_with_the_drift_column() {
     let header = screen.lines().find(|l| l.contains("DRIFT")).unwrap_or("");
     let at = header.find("DRIFT").unwrap_or(0);
     let mut seen = 0;
-    for line in screen.lines().filter(|l| l.contains(" inst ")) {
+    // Disputed rows show every candidate whole, so only the others line up.
+    for line in screen
+        .lines()
+        .filter(|l| l.contains(" inst ") && !l.contains("P?"))
+    {
         let bang = line.find('!').or_else(|| line.rfind(" ok").map(|p| p + 1));
         assert_eq!(bang, Some(at), "{line}\n{screen}");
         seen += 1;
     }
-    assert!(seen >= 5, "{screen}");
+    assert!(seen >= 4, "{screen}");
 }
 
 #[tokio::test]
@@ -164,7 +168,7 @@ async fn a_clipped_fix_dialog_says_more_is_below_and_keeps_the_warning() {
     lines.push("warning: services defined in /etc/consul.d may revert at the next reload".into());
     s.fix = Some(FixDialog {
         cluster: "pg-src".into(),
-        instance: "pg-src-1".into(),
+        instance: Some("pg-src-1".into()),
         target: crate::fix::plan::Destination::Consul,
         plan_id: 1,
         preview: Some(FixPlan {
@@ -172,11 +176,14 @@ async fn a_clipped_fix_dialog_says_more_is_below_and_keeps_the_warning() {
             lines,
             writes: 8,
             error: None,
+            risks: Vec::new(),
+            resolves: Vec::new(),
         }),
         button: FixButton::Cancel,
         scroll: 0,
         applying: false,
         result: None,
+        confirm_risks: false,
     });
     let screen = text(&render(&s));
     assert!(screen.contains("more (j/k scroll)"), "{screen}");

@@ -30,6 +30,22 @@ pub fn small_fixed() -> CheckResult {
     build(small_parts("primary"))
 }
 
+/// [`small`] after a fix that went too far: the target files name both of pg-a's
+/// members primary.
+pub fn small_two_primaries() -> CheckResult {
+    let mut parts = small_parts("primary");
+    for (kind, list) in &mut parts {
+        if *kind == SourceKind::Targets {
+            for o in list.iter_mut() {
+                if o.instance.as_deref() == Some("pg-a-2") {
+                    *o = o.clone().role("primary");
+                }
+            }
+        }
+    }
+    build(parts)
+}
+
 /// [`small`] with Consul records for pg-b's members (as the inventory has them).
 pub fn small_with_consul() -> CheckResult {
     let mut parts = small_parts("replica");

@@ -1,6 +1,8 @@
 //! The reducer: the only place the UI state changes.
 
+use crate::drift::{Finding, Severity};
 use crate::fix::plan::Destination;
+use crate::fix::simulate::{compare, short};
 use crate::observation::SourceKind;
 use crate::text::redact;
 use crate::text::sanitize;
@@ -197,13 +199,24 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             lines,
             writes,
             error,
-        } => fix_preview(state, plan_id, &lines, writes, error.as_deref()),
+            risks,
+            resolves,
+        } => fix_preview(
+            state,
+            FixPlan {
+                plan_id,
+                lines,
+                writes,
+                error,
+                risks,
+                resolves,
+            },
+        ),
         Action::FixApplied { ok, lines } => fix_applied(state, ok, &lines),
     }
     Vec::new()
 }
 
-/// Opens the dialog on the selected instance and asks for its plan.
 /// Opens the failover view of `cluster`, or of the selected row's cluster.
 fn failover_open(state: &mut State, cluster: Option<String>) {
     let cluster = cluster.or_else(|| {
@@ -239,26 +252,41 @@ fn failover_move(state: &mut State, d: isize) {
     v.selected = v.selected.saturating_add_signed(d).min(n.saturating_sub(1));
 }
 
+/// Opens the dialog on the selected instance (or, on a cluster row, on the whole cluster)
+/// and asks for its plan.
 fn fix_open(state: &mut State) -> Vec<Effect> {
-    let info = match state.selected_row() {
-        Some(Row::Instance(i) | Row::Entry(i, _)) => i,
-        _ => {
-            state.status = Some(Status::error("select an instance to re-register"));
-            return Vec::new();
-        }
+    let refuse = |state: &mut State| {
+        state.status = Some(Status::error(
+            "select an instance or a cluster to re-register",
+        ));
+        Vec::new()
     };
-    let Some(inst) = state.instance(info) else {
-        state.status = Some(Status::error("select an instance to re-register"));
-        return Vec::new();
+    let (cluster, instance, in_consul) = match state.selected_row() {
+        Some(Row::Instance(i) | Row::Entry(i, _)) => match state.instance(i) {
+            Some(inst) => (
+                inst.cluster.clone(),
+                Some(inst.name.clone()),
+                inst.seen_by(SourceKind::Consul),
+            ),
+            None => return refuse(state),
+        },
+        Some(Row::Cluster(c)) => match state.result.fleet.clusters.get(c) {
+            Some(c) => (
+                c.name.clone(),
+                None,
+                c.instances.iter().any(|i| i.seen_by(SourceKind::Consul)),
+            ),
+            None => return refuse(state),
+        },
+        None => return refuse(state),
     };
     // With a Consul record the registration is there to copy from, and the target files
     // are the likelier place to have drifted; without one, Consul is what is missing.
-    let target = if inst.seen_by(SourceKind::Consul) {
+    let target = if in_consul {
         Destination::Targets
     } else {
         Destination::Consul
     };
-    let (cluster, instance) = (inst.cluster.clone(), inst.name.clone());
     state.fix = Some(FixDialog {
         cluster,
         instance,
@@ -269,6 +297,7 @@ fn fix_open(state: &mut State) -> Vec<Effect> {
         scroll: 0,
         applying: false,
         result: None,
+        confirm_risks: false,
     });
     plan(state)
 }
@@ -285,6 +314,7 @@ fn plan(state: &mut State) -> Vec<Effect> {
     d.result = None;
     d.button = FixButton::Cancel;
     d.scroll = 0;
+    d.confirm_risks = false;
     vec![Effect::PlanFix {
         plan_id,
         cluster: d.cluster.clone(),
@@ -311,13 +341,28 @@ fn fix_choose(state: &mut State) -> Vec<Effect> {
         return Vec::new();
     };
     match d.button {
+        // Cancel on the second step goes back to the plan; on the plan, it closes.
+        FixButton::Cancel if d.confirm_risks => {
+            d.confirm_risks = false;
+            d.scroll = 0;
+        }
         FixButton::Cancel => fix_close(state),
         FixButton::Apply => {
             if state.read_only {
                 state.status = Some(Status::error("READ-ONLY: writes are off"));
+            } else if d.can_apply() && !d.risks().is_empty() && !d.confirm_risks {
+                // A plan that leaves the cluster worse is asked about again, Cancel first.
+                d.confirm_risks = true;
+                d.button = FixButton::Cancel;
+                d.scroll = 0;
             } else if d.can_apply() {
                 d.applying = true;
-                return vec![Effect::ApplyFix { plan_id: d.plan_id }];
+                let accept_risks = d.confirm_risks;
+                d.confirm_risks = false;
+                return vec![Effect::ApplyFix {
+                    plan_id: d.plan_id,
+                    accept_risks,
+                }];
             } else {
                 let why = if d.applying {
                     "applying… wait for the result"
@@ -343,35 +388,30 @@ fn fix_close(state: &mut State) {
     if d.result.is_none() && !d.applying {
         state.status = Some(Status::info(format!(
             "cancelled: nothing written for {}",
-            sanitize(&d.instance, 100)
+            sanitize(d.instance.as_deref().unwrap_or(&d.cluster), 100)
         )));
     }
 }
 
-fn fix_preview(
-    state: &mut State,
-    plan_id: u64,
-    lines: &[String],
-    writes: usize,
-    error: Option<&str>,
-) {
+fn fix_preview(state: &mut State, plan: FixPlan) {
     let Some(d) = state.fix.as_mut() else {
         return;
     };
     // An answer to a request made before the latest `t` (or before reopening) describes
     // a plan the user is no longer looking at.
-    if plan_id != d.plan_id || d.applying {
+    if plan.plan_id != d.plan_id || d.applying {
         return;
     }
     d.preview = Some(FixPlan {
-        plan_id,
-        lines: clean_lines(lines),
-        writes,
-        error: error.map(|e| sanitize(&redact(e), LINE_MAX)),
+        lines: clean_lines(&plan.lines),
+        error: plan.error.map(|e| sanitize(&redact(&e), LINE_MAX)),
+        risks: clean_lines(&plan.risks),
+        ..plan
     });
     // Whatever had focus before, a plan the user has not read yet is never one Enter away.
     d.button = FixButton::Cancel;
     d.scroll = 0;
+    d.confirm_risks = false;
 }
 
 fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
@@ -392,41 +432,111 @@ fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
     d.button = FixButton::Cancel;
     d.scroll = 0;
     d.result = Some(FixOutcome { ok, lines });
+    let expect = d
+        .preview
+        .as_ref()
+        .map(|p| p.resolves.clone())
+        .unwrap_or_default();
     let (cluster, instance) = (d.cluster.clone(), d.instance.clone());
-    let kinds = state.instance_kinds(&cluster, &instance);
-    state.fix_verify = (!kinds.is_empty()).then(|| FixVerify {
+    let before = cluster_findings(state, &cluster);
+    state.fix_verify = Some(FixVerify {
         cluster,
         instance,
-        kinds,
+        before,
+        expect,
         // Without a tick yet the clock is unknown; the first tick then ends the wait,
         // which only happens in the second after start.
         deadline: state.now.unwrap_or(SystemTime::UNIX_EPOCH) + VERIFY_WAIT,
     });
 }
 
-/// The recorded kinds the instance still has.
-fn remaining(state: &State, v: &FixVerify) -> Vec<String> {
-    let now = state.instance_kinds(&v.cluster, &v.instance);
-    v.kinds
+fn cluster_findings(state: &State, cluster: &str) -> Vec<Finding> {
+    state
+        .findings()
         .iter()
-        .filter(|k| now.contains(k))
+        .filter(|f| f.cluster == cluster)
         .cloned()
         .collect()
+}
+
+/// The expected resolutions not seen yet.
+fn pending(v: &FixVerify, now: &[Finding]) -> Vec<Finding> {
+    let left = compare(&v.expect, now);
+    v.expect
+        .iter()
+        .filter(|f| !left.resolves.contains(f))
+        .cloned()
+        .collect()
+}
+
+/// The footer after a fix: what it resolved, what is still wrong, what it made wrong.
+fn verdict(state: &State, v: &FixVerify, late: bool) -> Status {
+    let now = cluster_findings(state, &v.cluster);
+    let seen = compare(&v.before, &now);
+    let mut still = pending(v, &now);
+    let concerns = |f: &Finding| match &v.instance {
+        Some(i) => f.instance.as_deref().is_none_or(|x| x == i),
+        None => true,
+    };
+    for f in seen
+        .remains
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+    {
+        if concerns(f) && !still.iter().any(|s| short(s) == short(f)) {
+            still.push(f.clone());
+        }
+    }
+    let words = |list: &[Finding]| {
+        let mut w: Vec<String> = list
+            .iter()
+            .map(|f| format!("{} ({})", short(f), f.severity))
+            .collect();
+        w.dedup();
+        w.join(", ")
+    };
+    let subject = v.instance.as_deref().unwrap_or(&v.cluster);
+    let mut text = if seen.resolves.is_empty() {
+        format!("{subject}: resolved nothing")
+    } else {
+        format!("{subject}: resolved {}", words(&seen.resolves))
+    };
+    if !still.is_empty() {
+        text.push_str(&format!("; still {}", words(&still)));
+    }
+    if !seen.creates.is_empty() {
+        text.push_str(&format!("; new {}", words(&seen.creates)));
+    }
+    let missed = !pending(v, &now).is_empty();
+    if late && !still.is_empty() {
+        text.push_str(&format!(" after {} s", VERIFY_WAIT.as_secs()));
+    }
+    if missed || !seen.creates.is_empty() || (seen.resolves.is_empty() && !still.is_empty()) {
+        Status::error(text)
+    } else {
+        Status::info(text)
+    }
 }
 
 fn verify_on_data(state: &mut State) {
     let Some(v) = &state.fix_verify else {
         return;
     };
-    // An instance missing from a read (a source failed, say) proves nothing.
-    if !state.has_instance(&v.cluster, &v.instance) || !remaining(state, v).is_empty() {
+    // A cluster missing from a read (a source failed, say) proves nothing.
+    if !state
+        .result
+        .fleet
+        .clusters
+        .iter()
+        .any(|c| c.name == v.cluster)
+        || v.instance
+            .as_deref()
+            .is_some_and(|i| !state.has_instance(&v.cluster, i))
+        || !pending(v, &cluster_findings(state, &v.cluster)).is_empty()
+    {
         return;
     }
-    state.status = Some(Status::info(format!(
-        "{}: resolved {}",
-        v.instance,
-        v.kinds.join(", ")
-    )));
+    state.status = Some(verdict(state, v, false));
     state.fix_verify = None;
 }
 
@@ -438,20 +548,22 @@ fn verify_on_tick(state: &mut State, now: SystemTime) {
         return;
     }
     let secs = VERIFY_WAIT.as_secs();
-    let left = remaining(state, v);
-    state.status = Some(if !state.has_instance(&v.cluster, &v.instance) {
+    let gone = match &v.instance {
+        Some(i) => !state.has_instance(&v.cluster, i),
+        None => !state
+            .result
+            .fleet
+            .clusters
+            .iter()
+            .any(|c| c.name == v.cluster),
+    };
+    state.status = Some(if gone {
         Status::error(format!(
             "{}: not in the latest read {secs} s after the fix",
-            v.instance
+            v.instance.as_deref().unwrap_or(&v.cluster)
         ))
-    } else if left.is_empty() {
-        Status::info(format!("{}: resolved {}", v.instance, v.kinds.join(", ")))
     } else {
-        Status::error(format!(
-            "{}: still {} after {secs} s",
-            v.instance,
-            left.join(", ")
-        ))
+        verdict(state, v, true)
     });
     state.fix_verify = None;
 }

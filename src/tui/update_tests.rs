@@ -1,6 +1,6 @@
 use super::*;
 use crate::tui::state::{Options, RowId, Sort};
-use crate::tui::testdata::{large, small, small_fixed, small_with_consul};
+use crate::tui::testdata::{large, small, small_fixed, small_two_primaries, small_with_consul};
 use std::time::Duration;
 
 fn state() -> State {
@@ -570,7 +570,34 @@ fn preview(plan_id: u64, writes: usize) -> Action {
         ],
         writes,
         error: None,
+        risks: Vec::new(),
+        resolves: Vec::new(),
     }
+}
+
+/// [`preview`] of a plan whose simulation says it resolves pg-a-1's findings in `small`.
+fn preview_resolving(plan_id: u64, writes: usize) -> Action {
+    let mut a = preview(plan_id, writes);
+    if let Action::FixPreview { resolves, .. } = &mut a {
+        *resolves = small()
+            .findings
+            .into_iter()
+            .filter(|f| {
+                f.instance.as_deref() == Some("pg-a-1")
+                    || f.cluster == "pg-a" && f.instance.is_none()
+            })
+            .collect();
+    }
+    a
+}
+
+/// [`preview`] of a plan the simulation says creates an error.
+fn preview_with_risk(plan_id: u64) -> Action {
+    let mut a = preview(plan_id, 1);
+    if let Action::FixPreview { risks, .. } = &mut a {
+        risks.push("creates multiple-primaries in pg-a (error): targets names 2 primaries".into());
+    }
+    a
 }
 
 fn dialog(s: &State) -> &crate::tui::state::FixDialog {
@@ -597,7 +624,7 @@ fn fix_opens_on_an_instance_and_plans_with_a_default_target() {
         vec![Effect::PlanFix {
             plan_id: 1,
             cluster: "pg-a".into(),
-            instance: "pg-a-1".into(),
+            instance: Some("pg-a-1".into()),
             // No Consul record: Consul is where the instance is missing.
             target: Destination::Consul,
         }]
@@ -615,7 +642,7 @@ fn fix_opens_on_an_instance_and_plans_with_a_default_target() {
     assert_eq!(s.selected_id(), Some(RowId::Entry("pg-a/pg-a-1".into(), 0)));
     let effects = apply(&mut s, [Action::FixOpen]);
     assert!(
-        matches!(&effects[..], [Effect::PlanFix { plan_id: 2, instance, .. }] if instance == "pg-a-1"),
+        matches!(&effects[..], [Effect::PlanFix { plan_id: 2, instance: Some(i), .. }] if i == "pg-a-1"),
         "{effects:?}"
     );
 
@@ -625,22 +652,43 @@ fn fix_opens_on_an_instance_and_plans_with_a_default_target() {
     assert!(
         matches!(
             &effects[..],
-            [Effect::PlanFix { target: Destination::Targets, instance, .. }] if instance == "pg-b-1"
+            [Effect::PlanFix { target: Destination::Targets, instance: Some(i), .. }] if i == "pg-b-1"
         ),
         "with a Consul record the target files are the default: {effects:?}"
     );
 }
 
 #[test]
-fn fix_refuses_a_cluster_row_or_no_selection() {
+fn fix_on_a_cluster_row_plans_the_whole_cluster() {
     let mut s = state();
     select(&mut s, cluster("pg-a"));
-    assert!(apply(&mut s, [Action::FixOpen]).is_empty());
-    assert!(s.fix.is_none());
     assert_eq!(
-        s.status,
-        Some(Status::error("select an instance to re-register"))
+        apply(&mut s, [Action::FixOpen]),
+        vec![Effect::PlanFix {
+            plan_id: 1,
+            cluster: "pg-a".into(),
+            instance: None,
+            target: Destination::Consul,
+        }]
     );
+    let d = dialog(&s);
+    assert_eq!((d.subject(), d.instance.as_deref()), ("pg-a", None));
+    apply(&mut s, [preview(1, 2), Action::FixCycleTarget]);
+    match &apply(&mut s, [Action::FixCycleTarget])[..] {
+        [Effect::PlanFix { instance, .. }] => assert_eq!(instance, &None, "t keeps the cluster"),
+        other => panic!("{other:?}"),
+    }
+    let mut s = State::new(small_with_consul(), Options::default());
+    select(&mut s, cluster("pg-b"));
+    assert!(matches!(
+        &apply(&mut s, [Action::FixOpen])[..],
+        [Effect::PlanFix {
+            target: Destination::Targets,
+            instance: None,
+            ..
+        }]
+    ));
+
     let mut empty = State::new(
         crate::report::CheckResult::new(Default::default(), Vec::new()),
         Options::default(),
@@ -649,7 +697,60 @@ fn fix_refuses_a_cluster_row_or_no_selection() {
     assert!(empty.fix.is_none());
     assert_eq!(
         empty.status,
-        Some(Status::error("select an instance to re-register"))
+        Some(Status::error(
+            "select an instance or a cluster to re-register"
+        ))
+    );
+}
+
+#[test]
+fn a_plan_with_risks_needs_a_second_confirmation() {
+    let mut s = state();
+    select(&mut s, inst("pg-a/pg-a-1"));
+    let id = plan_id_of(&apply(&mut s, [Action::FixOpen]));
+    apply(&mut s, [preview_with_risk(id)]);
+    assert_eq!(
+        dialog(&s).risks(),
+        ["creates multiple-primaries in pg-a (error): targets names 2 primaries"]
+    );
+    // The first Apply only opens the second step, focused on Cancel again.
+    let choose_apply = || [Action::FixSwitchButton, Action::FixChoose];
+    assert!(apply(&mut s, choose_apply()).is_empty());
+    let d = dialog(&s);
+    assert!(d.confirm_risks && !d.applying);
+    assert_eq!(d.button, FixButton::Cancel);
+    // Enter on Cancel goes back to the plan, not straight out.
+    assert!(apply(&mut s, [Action::FixChoose]).is_empty());
+    assert!(!dialog(&s).confirm_risks);
+    assert!(s.fix.is_some());
+    // Apply, Apply anyway: the effect says the risks were confirmed.
+    apply(&mut s, choose_apply());
+    assert_eq!(
+        apply(&mut s, choose_apply()),
+        vec![Effect::ApplyFix {
+            plan_id: id,
+            accept_risks: true
+        }]
+    );
+    assert!(dialog(&s).applying);
+
+    // A new plan shown while on the second step starts over on the plan.
+    let mut s = state();
+    select(&mut s, inst("pg-a/pg-a-1"));
+    let id = plan_id_of(&apply(&mut s, [Action::FixOpen]));
+    apply(&mut s, [preview_with_risk(id)]);
+    apply(&mut s, choose_apply());
+    assert!(dialog(&s).confirm_risks);
+    let next = plan_id_of(&apply(&mut s, [Action::FixCycleTarget]));
+    assert!(!dialog(&s).confirm_risks);
+    apply(&mut s, [preview(next, 1)]);
+    assert_eq!(
+        apply(&mut s, choose_apply()),
+        vec![Effect::ApplyFix {
+            plan_id: next,
+            accept_risks: false
+        }],
+        "a plan without risks applies on the first Apply"
     );
 }
 
@@ -719,7 +820,10 @@ fn apply_emits_apply_fix_with_the_plan_id_only_when_allowed() {
     apply(&mut s, [preview(newer, 2)]);
     assert_eq!(
         apply(&mut s, choose_apply()),
-        vec![Effect::ApplyFix { plan_id: newer }]
+        vec![Effect::ApplyFix {
+            plan_id: newer,
+            accept_risks: false
+        }]
     );
     assert!(dialog(&s).applying);
     assert!(
@@ -781,7 +885,7 @@ fn t_cycles_the_target_and_plans_again() {
                     ..
                 },
             ] => {
-                assert_eq!(instance, "pg-a-1");
+                assert_eq!(instance.as_deref(), Some("pg-a-1"));
                 assert_eq!(dialog(&s).preview, None, "planning… again");
                 assert_eq!(dialog(&s).plan_id, *plan_id);
                 seen.push((*plan_id, *target));
@@ -830,6 +934,8 @@ fn remote_plan_lines_are_sanitised_keeping_sign_and_indent() {
             ],
             writes: 1,
             error: Some("bad\u{7}  thing".into()),
+            risks: vec!["creates \u{1b}[2Jno-primary".into()],
+            resolves: Vec::new(),
         }],
     );
     let p = dialog(&s).preview.clone();
@@ -839,6 +945,7 @@ fn remote_plan_lines_are_sanitised_keeping_sign_and_indent() {
     assert_eq!(p.lines[0], "+    role: ?[2Jprimary");
     assert!(!p.lines[1].contains("secret") && !p.lines[1].contains("abc"));
     assert_eq!(p.error.as_deref(), Some("bad? thing"));
+    assert_eq!(p.risks, ["creates ?[2Jno-primary"]);
 }
 
 fn applied(ok: bool) -> Action {
@@ -848,14 +955,21 @@ fn applied(ok: bool) -> Action {
     }
 }
 
+/// pg-a-1 selected, a plan resolving its findings shown and applied; its dialog open.
+fn applied_resolving(s: &mut State, t0: std::time::SystemTime) {
+    apply(s, [Action::Tick(t0)]);
+    select(s, inst("pg-a/pg-a-1"));
+    let id = plan_id_of(&apply(s, [Action::FixOpen]));
+    apply(s, [preview_resolving(id, 1)]);
+    apply(s, [Action::FixSwitchButton, Action::FixChoose]);
+    apply(s, [applied(true)]);
+}
+
 #[test]
 fn verify_reports_resolved_when_the_kinds_are_gone() {
     let mut s = state();
     let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
-    apply(&mut s, [Action::Tick(t0)]);
-    open_with_plan(&mut s, 1);
-    apply(&mut s, [Action::FixSwitchButton, Action::FixChoose]);
-    apply(&mut s, [applied(true)]);
+    applied_resolving(&mut s, t0);
     let d = dialog(&s);
     assert!(!d.applying, "the result came back");
     assert_eq!(d.button, FixButton::Cancel, "Enter now closes");
@@ -866,15 +980,17 @@ fn verify_reports_resolved_when_the_kinds_are_gone() {
         FixButton::Cancel,
         "only Close is left to focus"
     );
+    let v = s.fix_verify.clone().unwrap();
     assert_eq!(
-        s.fix_verify,
-        Some(FixVerify {
-            cluster: "pg-a".into(),
-            instance: "pg-a-1".into(),
-            kinds: vec!["role-mismatch (warning)".into()],
-            deadline: t0 + VERIFY_WAIT,
-        })
+        (v.cluster.as_str(), v.instance.as_deref(), v.deadline),
+        ("pg-a", Some("pg-a-1"), t0 + VERIFY_WAIT)
     );
+    let shorts = |l: &[Finding]| l.iter().map(short).collect::<Vec<_>>();
+    assert_eq!(
+        shorts(&v.before),
+        ["no-primary in pg-a", "role-mismatch pg-a-1"]
+    );
+    assert_eq!(shorts(&v.expect), shorts(&v.before));
     // A read from before the write took effect: keep waiting.
     apply(&mut s, [Action::Data(Box::new(small()))]);
     assert!(s.fix_verify.is_some());
@@ -883,7 +999,9 @@ fn verify_reports_resolved_when_the_kinds_are_gone() {
     assert_eq!(s.fix_verify, None);
     assert_eq!(
         s.status,
-        Some(Status::info("pg-a-1: resolved role-mismatch (warning)"))
+        Some(Status::info(
+            "pg-a-1: resolved no-primary in pg-a (error), role-mismatch pg-a-1 (warning)"
+        ))
     );
     // The dialog stays until the user closes it.
     assert!(s.fix.is_some());
@@ -895,10 +1013,8 @@ fn verify_reports_resolved_when_the_kinds_are_gone() {
 fn verify_reports_what_is_still_there_after_the_deadline() {
     let mut s = state();
     let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
-    apply(&mut s, [Action::Tick(t0)]);
-    open_with_plan(&mut s, 1);
-    apply(&mut s, [Action::FixSwitchButton, Action::FixChoose]);
-    apply(&mut s, [applied(true), Action::FixClose]);
+    applied_resolving(&mut s, t0);
+    apply(&mut s, [Action::FixClose]);
     apply(&mut s, [Action::Tick(t0 + VERIFY_WAIT)]);
     assert!(s.fix_verify.is_some(), "not past the deadline yet");
     apply(&mut s, [Action::Data(Box::new(small()))]);
@@ -910,7 +1026,24 @@ fn verify_reports_what_is_still_there_after_the_deadline() {
     assert_eq!(
         s.status,
         Some(Status::error(
-            "pg-a-1: still role-mismatch (warning) after 10 s"
+            "pg-a-1: resolved nothing; still no-primary in pg-a (error), role-mismatch pg-a-1 (warning) after 10 s"
+        ))
+    );
+}
+
+#[test]
+fn verify_reports_what_a_fix_made_wrong() {
+    let mut s = state();
+    let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+    applied_resolving(&mut s, t0);
+    // What was expected went away, and the cluster now has two primaries.
+    apply(&mut s, [Action::Data(Box::new(small_two_primaries()))]);
+    assert_eq!(s.fix_verify, None);
+    assert_eq!(
+        s.status,
+        Some(Status::error(
+            "pg-a-1: resolved no-primary in pg-a (error), role-mismatch pg-a-1 (warning); \
+             new multiple-primaries in pg-a (error), role-mismatch pg-a-2 (warning)"
         ))
     );
 }

@@ -363,8 +363,9 @@ async fn sleep_unless_refreshed(delay: Duration, refresh: &mut watch::Receiver<(
     }
 }
 
-/// Keeps two reads of one loop at least `min` apart (Consul asks clients to rate-limit).
-async fn pace(last: Option<Instant>, min: Duration) {
+/// Keeps two reads of one loop at least `min` apart (Consul asks clients to rate-limit,
+/// and a server may answer every blocking query at once).
+pub async fn pace(last: Option<Instant>, min: Duration) {
     if let Some(spent) = last.map(|l| l.elapsed())
         && spent < min
     {

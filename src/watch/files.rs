@@ -66,7 +66,10 @@ async fn run(
 ) {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<()>();
     let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if res.is_ok() {
+        // Opening or reading a file changes nothing, and the re-read itself (or a
+        // sibling source's read of a directory beside the file) would wake the watch
+        // again, forever.
+        if res.is_ok_and(|ev| !matches!(ev.kind, notify::EventKind::Access(_))) {
             let _ = ev_tx.send(());
         }
     });
@@ -209,5 +212,43 @@ mod tests {
         .expect("the broken edit is seen");
         assert!(kept.report.stale, "{:?}", kept.report);
         assert_eq!(kept.observations.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn reading_a_watched_file_does_not_wake_the_watch() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pigsty.yml");
+        std::fs::write(&file, "all: {}\n").unwrap();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let read = {
+            let (file, count) = (file.clone(), count.clone());
+            Arc::new(move || {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = std::fs::read_to_string(&file);
+                crate::source::inventory::read_inventory(&file)
+            })
+        };
+        let seed = read();
+        let (tx, mut rx) = mpsc::channel(4);
+        let _watch = spawn(file_dir(&file), read, seed, tx);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for _ in 0..5 {
+            let _ = std::fs::read_to_string(&file);
+        }
+        // Long enough for several debounce rounds of a watch that woke on reads.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            count.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "reads woke the watch"
+        );
+        std::fs::write(dir.path().join("other"), "x").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("the write is seen")
+            .expect("the watch keeps running");
+        // The seed, then exactly one re-read for the write: the watch's own read did
+        // not wake it either.
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }

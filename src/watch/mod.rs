@@ -4,6 +4,8 @@
 
 pub mod backoff;
 pub mod consul;
+pub mod datacenters;
+pub mod feeds;
 pub mod files;
 pub mod live;
 pub mod loops;

@@ -103,21 +103,34 @@ impl Cluster {
     /// Starts a streaming replica of `primary` on `ip:5432` (`pg_basebackup -R`), and
     /// returns once the primary lists it as streaming from `ip`.
     pub fn replica_of(primary: &Cluster, ip: &str) -> Option<Cluster> {
+        Cluster::replica_via(primary, ip, ip, None)
+    }
+
+    /// Like [`Cluster::replica_of`], but its WAL receiver connects from `from` (a second
+    /// interface, a NAT), so `primary` sees `from` as the client address; with `name`, the
+    /// receiver's `application_name` (`cluster_name`) is set, as Patroni does.
+    /// `primary` may itself be a replica: the new one then cascades from it.
+    pub fn replica_via(
+        primary: &Cluster,
+        ip: &str,
+        from: &str,
+        name: Option<&str>,
+    ) -> Option<Cluster> {
         if !available() {
             return None;
         }
         let mut c = Cluster::new_dir(ip);
         // Loopback connections all come from 127.0.0.1; the replica connects through a
-        // relay bound to its own address so pg_stat_replication shows that address, as
-        // it would on real nodes.
-        let proxy = Proxy::start(ip, &primary.ip);
+        // relay bound to `from` so pg_stat_replication shows that address, as it would
+        // on real nodes.
+        let proxy = Proxy::start(from, &primary.ip);
         let port = proxy.port.to_string();
         c.proxy = Some(proxy);
         c.pg(
             "pg_basebackup",
             &[
                 "-h",
-                ip,
+                from,
                 "-p",
                 &port,
                 "-U",
@@ -133,14 +146,54 @@ impl Cluster {
             ],
         );
         c.append_conf();
+        if let Some(name) = name {
+            c.append(&format!("cluster_name = '{name}'\n"));
+        }
         c.start();
         let q = format!(
-            "SELECT count(*) FROM pg_stat_replication WHERE client_addr = '{ip}' AND state = 'streaming'"
+            "SELECT count(*) FROM pg_stat_replication WHERE client_addr = '{from}' AND state = 'streaming'"
         );
         wait_until(&format!("{ip} streaming from {}", primary.ip), || {
             primary.try_sql(&q).is_ok_and(|n| n == "1")
         });
         Some(c)
+    }
+
+    /// Turns TLS on with this certificate and key (PEM) and restarts the server.
+    pub fn enable_tls(&mut self, cert_pem: &str, key_pem: &str) {
+        let (cert, key) = (
+            self.data().join("server.crt"),
+            self.data().join("server.key"),
+        );
+        std::fs::write(&cert, cert_pem).expect("write server.crt");
+        std::fs::write(&key, key_pem).expect("write server.key");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // PostgreSQL refuses a key others can read.
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod server.key");
+        }
+        if is_root() {
+            let st = Command::new("chown")
+                .arg("postgres:postgres")
+                .args([&cert, &key])
+                .status()
+                .expect("chown runs");
+            assert!(st.success(), "chown the certificate files to postgres");
+        }
+        self.append("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        self.stop();
+        self.start();
+    }
+
+    fn append(&self, text: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.data().join("postgresql.conf"))
+            .expect("open postgresql.conf");
+        f.write_all(text.as_bytes())
+            .expect("append postgresql.conf");
     }
 
     fn new_dir(ip: &str) -> Cluster {
@@ -168,6 +221,8 @@ impl Cluster {
 
     fn append_conf(&self) {
         use std::io::Write;
+        // full_page_writes stays on: a standby refuses to serve a base backup (for a
+        // cascading replica) of WAL written without it.
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(self.data().join("postgresql.conf"))
@@ -177,7 +232,7 @@ impl Cluster {
             "\n# roster test harness\n\
              listen_addresses = '{ip}'\nport = {PORT}\n\
              unix_socket_directories = '{sock}'\n\
-             fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
+             fsync = off\nsynchronous_commit = off\n\
              shared_buffers = 16MB\nmax_connections = 30\n\
              wal_level = replica\nmax_wal_senders = 8\nhot_standby = on\n\
              wal_receiver_status_interval = 1s\n\
@@ -234,6 +289,7 @@ impl Cluster {
             password: None,
             dbname: "postgres".to_string(),
             sslmode: "disable".to_string(),
+            sslrootcert: None,
             passfile: None,
             connect_timeout: Duration::from_secs(5),
         }

@@ -35,7 +35,9 @@ mod proptests;
 mod tests;
 
 pub use emit::add_group;
-pub use file_io::{backup_path, digest, restore_backup, write_file, write_file_with};
+pub use file_io::{
+    backup_path, digest, lock_path, resolve, restore_backup, write_file, write_file_with,
+};
 pub use splice::{edit_group, remove_group};
 
 use crate::source::targets::{Format, TargetsError, format_of, valid_label_name};

@@ -1,6 +1,7 @@
 //! What sits over the tree: the footer message, the re-registration dialog and its
 //! follow-up check, and the failover view.
 
+use crate::drift::Finding;
 use crate::fix::plan::Destination;
 use std::time::{Duration, SystemTime};
 
@@ -65,6 +66,10 @@ pub struct FixPlan {
     pub writes: usize,
     /// Why no plan could be made.
     pub error: Option<String>,
+    /// What makes it dangerous; non-empty means Apply asks a second time.
+    pub risks: Vec<String>,
+    /// What the simulation says it resolves.
+    pub resolves: Vec<Finding>,
 }
 
 /// What applying a plan did (lines already sanitised).
@@ -76,13 +81,14 @@ pub struct FixOutcome {
     pub lines: Vec<String>,
 }
 
-/// The re-registration dialog: one instance, one target, the plan and the confirmation.
+/// The re-registration dialog: one instance (or a whole cluster), one target, the plan
+/// and the confirmation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixDialog {
-    /// The instance's cluster (as read).
+    /// The cluster (as read).
     pub cluster: String,
-    /// The instance's name (as read).
-    pub instance: String,
+    /// The instance's name (as read); `None` for a plan of the whole cluster.
+    pub instance: Option<String>,
     /// Where the plan writes.
     pub target: Destination,
     /// The id of the latest plan requested; answers with another id are stale.
@@ -97,9 +103,21 @@ pub struct FixDialog {
     pub applying: bool,
     /// What applying did.
     pub result: Option<FixOutcome>,
+    /// The second step: the plan's risks shown, Apply asked for again.
+    pub confirm_risks: bool,
 }
 
 impl FixDialog {
+    /// What the dialog re-registers: the instance, or the cluster.
+    pub fn subject(&self) -> &str {
+        self.instance.as_deref().unwrap_or(&self.cluster)
+    }
+
+    /// The risks of the plan shown, if any.
+    pub fn risks(&self) -> &[String] {
+        self.preview.as_ref().map_or(&[], |p| p.risks.as_slice())
+    }
+
     /// True when Enter on Apply would write (read-only aside): a plan with writes, no
     /// error, not already applied or applying.
     pub fn can_apply(&self) -> bool {
@@ -123,12 +141,14 @@ pub fn next_target(target: Destination) -> Destination {
 /// Waiting for the sources to show that an applied fix took effect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixVerify {
-    /// The instance's cluster.
+    /// The cluster.
     pub cluster: String,
-    /// The instance's name.
-    pub instance: String,
-    /// The finding codes the instance had when the fix was applied.
-    pub kinds: Vec<String>,
+    /// The instance's name; `None` for a plan of the whole cluster.
+    pub instance: Option<String>,
+    /// The cluster's findings when the fix was applied.
+    pub before: Vec<Finding>,
+    /// The findings the plan was to resolve; the wait ends when they are gone.
+    pub expect: Vec<Finding>,
     /// After this, the findings still there are reported as not fixed.
     pub deadline: SystemTime,
 }

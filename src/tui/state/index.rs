@@ -1,7 +1,7 @@
 //! What is computed once per read: per-instance and per-cluster facts, and one status
 //! line per source, so that the tree, the filter and the sort never walk the fleet again.
 
-use crate::drift::Severity;
+use crate::drift::{Follows, Primaries, Severity};
 use crate::fleet::{Coverage, Fleet, Instance, RoleView};
 use crate::identity::Role;
 use crate::observation::{SourceKind, SourceReport};
@@ -98,8 +98,10 @@ pub struct ClusterInfo {
     /// Its instances, as indexes into
     /// [`State::instances`](crate::tui::state::State::instances).
     pub instances: Vec<usize>,
-    /// The instance most sources call primary.
-    pub primary: Option<String>,
+    /// Who each place read names primary (the live source included).
+    pub primaries: Primaries,
+    /// Whether the registrations follow the live roles; `None` when live was not read.
+    pub follows: Option<Follows>,
     /// Cluster-level findings (no instance), as indexes into the findings.
     pub findings: Vec<usize>,
     /// Every finding of the cluster, its instances' included.
@@ -135,12 +137,15 @@ pub struct SourceLine {
     pub stale: bool,
     /// Its watch is re-reading without an index: the data is not confirmed yet.
     pub confirming: bool,
+    /// The datacenter of this read, when several are read.
+    pub datacenter: Option<String>,
 }
 
 impl SourceLine {
     fn new(r: &SourceReport) -> SourceLine {
         SourceLine {
             name: r.kind.name(),
+            datacenter: r.datacenter.as_ref().map(|d| sanitize(d, 40)),
             location: sanitize(&redact(&r.location), 200),
             error: r.errors.first().map(|e| sanitize(&redact(e), 300)),
             error_count: r.errors.len(),
@@ -155,6 +160,14 @@ impl SourceLine {
             read_at: r.read_at,
             stale: r.stale,
             confirming: r.facts.get(watch::STANDING).map(String::as_str) == Some(watch::CONFIRMING),
+        }
+    }
+
+    /// `consul`, or `consul@dc2` for one datacenter's read of several.
+    pub fn label(&self) -> String {
+        match &self.datacenter {
+            Some(dc) => format!("{}@{dc}", self.name),
+            None => self.name.to_string(),
         }
     }
 
@@ -200,6 +213,12 @@ pub(super) fn build(result: &CheckResult) -> Index {
                 })
         })
         .map(|d| sanitize(d, 40));
+    // Several datacenters read: the one shown (`:dc NAME`), or how many (`:dc all`).
+    let datacenter = match result.fleet.datacenters.as_slice() {
+        [] => datacenter,
+        [one] => Some(sanitize(&one.name, 40)),
+        many => Some(format!("all {}", many.len())),
+    };
     let (instances, clusters) = index(result, &columns);
     Index {
         columns,
@@ -245,24 +264,18 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
     for (ci, c) in fleet.clusters.iter().enumerate() {
         cluster_by_name.insert(&c.name, ci);
         let mut members = Vec::with_capacity(c.instances.len());
-        let mut best: Option<(usize, &str)> = None;
         for (ii, inst) in c.instances.iter().enumerate() {
             let info = instance_info(fleet, inst, ci, ii, columns);
-            let votes = info
-                .roles
-                .iter()
-                .filter(|r| r.role().is_some_and(Role::is_primary))
-                .count();
-            if votes > 0 && best.is_none_or(|(n, _)| votes > n) {
-                best = Some((votes, &inst.name));
-            }
             by_name.insert((&c.name, &inst.name), instances.len());
             members.push(instances.len());
             instances.push(info);
         }
         clusters.push(ClusterInfo {
             instances: members,
-            primary: best.map(|(_, n)| n.to_string()),
+            primaries: crate::drift::primaries(fleet, c),
+            follows: fleet
+                .source(SourceKind::Live)
+                .map(|_| crate::drift::follows(fleet, c)),
             findings: Vec::new(),
             all_findings: Vec::new(),
             worst: None,

@@ -46,7 +46,10 @@ pub(super) fn copy(state: &mut State) -> Vec<Effect> {
 /// The event a fix leaves: which instance, where, and how it went.
 pub(super) fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
     let (who, place) = match &state.fix {
-        Some(d) => (d.instance.clone(), d.target.name().to_string()),
+        Some(d) => (
+            d.instance.clone().unwrap_or_else(|| d.cluster.clone()),
+            d.target.name().to_string(),
+        ),
         None => ("?".to_string(), "?".to_string()),
     };
     let first = lines.first().map(String::as_str).unwrap_or_default();

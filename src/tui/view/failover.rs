@@ -1,7 +1,7 @@
 //! The failover view (`f` on a cluster, `:failover CLS`): patronictl's shape — members,
 //! live role, timeline, lag — and for each place whether it follows the live roles.
 
-use crate::drift::live_role;
+use crate::drift::{Follows, follows, live_role, member_follows};
 use crate::fleet::{Cluster, Instance};
 use crate::identity::Role;
 use crate::observation::{Origin, SourceKind};
@@ -14,22 +14,12 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-/// The places whose registrations should follow the live roles.
+/// The places whose roles are shown beside the live ones.
 const PLACES: [SourceKind; 3] = [
     SourceKind::Consul,
     SourceKind::Targets,
     SourceKind::Inventory,
 ];
-
-/// Whether `kind` follows the live role of `inst`: `None` when either side is unknown.
-pub fn follows(inst: &Instance, kind: SourceKind) -> Option<bool> {
-    let live = live_role(inst)?;
-    let claimed = inst.role_view(kind).effective()?.clone();
-    if claimed.is_unknown() {
-        return Some(false);
-    }
-    Some(claimed.is_primary() == live.is_primary())
-}
 
 fn live_details(inst: &Instance) -> (String, String, String) {
     let origin = inst
@@ -73,7 +63,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         lines.push(member(inst, &places, n == view.selected, theme));
     }
     lines.push(Line::raw(""));
-    lines.extend(verdict(cluster, &places, state, theme));
+    lines.extend(verdict(cluster, state, theme));
     let w = area.width.saturating_sub(4).clamp(20, 110).min(area.width);
     let h = u16::try_from(lines.len() + 2)
         .unwrap_or(u16::MAX)
@@ -129,7 +119,7 @@ fn member(inst: &Instance, places: &[SourceKind], selected: bool, theme: &Theme)
             .effective()
             .map_or("-".to_string(), |r| sanitize(r.as_str(), 10));
         // A mark and a word, so following never depends on colour.
-        let (text, st) = match follows(inst, *p) {
+        let (text, st) = match member_follows(inst, *p) {
             Some(true) => (format!("  ok {claimed:<9}"), theme.ok),
             Some(false) => (format!("  NO {claimed:<9}"), theme.error),
             None => (format!("  ?  {claimed:<9}"), theme.dim),
@@ -139,12 +129,7 @@ fn member(inst: &Instance, places: &[SourceKind], selected: bool, theme: &Theme)
     Line::from(spans)
 }
 
-fn verdict(
-    cluster: &Cluster,
-    places: &[SourceKind],
-    state: &State,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
+fn verdict(cluster: &Cluster, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     if state.result.fleet.source(SourceKind::Live).is_none() {
         return vec![Line::styled(
             "live roles not read: start roster with --live (PostgreSQL, else Patroni's REST API)",
@@ -161,33 +146,37 @@ fn verdict(
         0 => Line::styled("no live primary", theme.error),
         1 => Line::raw(format!("live primary: {}", primaries[0])),
         _ => Line::styled(
-            format!("SPLIT BRAIN: {} are all primary", primaries.join(", ")),
+            format!(
+                "SPLIT BRAIN: {} are all primary — fence the old primary first; until one live primary remains, r asks twice",
+                primaries.join(", ")
+            ),
             theme.error,
         ),
     }];
-    let behind: Vec<String> = places
-        .iter()
-        .map(|p| {
-            let n = cluster
-                .instances
-                .iter()
-                .filter(|i| follows(i, *p) == Some(false))
-                .count();
-            (p, n)
-        })
-        .filter(|(_, n)| *n > 0)
-        .map(|(p, n)| format!("{p} ({n})"))
-        .collect();
-    lines.push(if behind.is_empty() {
-        Line::styled("every registration follows the live roles", theme.ok)
-    } else {
-        Line::styled(
-            format!(
-                "not following: {} — select a member and press r",
-                behind.join(", ")
-            ),
+    // One reason a line, so none is cut at the popup's edge.
+    let (head, why, style) = match follows(&state.result.fleet, cluster) {
+        Follows::Yes => (
+            "every registration follows the live roles",
+            Vec::new(),
+            theme.ok,
+        ),
+        Follows::No(why) => (
+            "not following — select a member and press r:",
+            why,
             theme.error,
-        )
-    });
+        ),
+        Follows::Unknown(why) => (
+            "cannot tell whether every registration follows:",
+            why,
+            theme.warning,
+        ),
+    };
+    lines.push(Line::styled(head, style));
+    for reason in why {
+        lines.push(Line::styled(
+            format!("  - {}", sanitize(&reason, 200)),
+            style,
+        ));
+    }
     lines
 }

@@ -17,6 +17,8 @@ const MAX_W: u16 = 100;
 const HINT: &str = "Tab switch · t target · Enter choose · Esc close";
 /// The key hint once the plan was applied.
 const HINT_DONE: &str = "Enter or Esc close · t plan again";
+/// The key hint of the second confirmation.
+const HINT_RISK: &str = "Tab switch · Enter choose (Cancel: back to the plan) · Esc close";
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(d) = &state.fix else {
@@ -44,10 +46,18 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         w,
         h,
     );
+    let subject = match &d.instance {
+        Some(i) => clean(i),
+        None => format!("{} (cluster)", clean(&d.cluster)),
+    };
     let block = Block::bordered()
-        .border_style(theme.focus_border)
+        .border_style(if d.confirm_risks {
+            theme.error
+        } else {
+            theme.focus_border
+        })
         .title(Line::styled(
-            format!(" Re-register {} → {} ", clean(&d.instance), d.target.name()),
+            format!(" Re-register {subject} → {} ", d.target.name()),
             theme.title,
         ));
     let inner = block.inner(rect);
@@ -82,7 +92,13 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
 
 /// The key hint, led by a "more below" marker while the plan goes on past the dialog.
 fn hint_line(d: &FixDialog, below: usize, theme: &Theme) -> Line<'static> {
-    let hint = if d.result.is_some() { HINT_DONE } else { HINT };
+    let hint = if d.result.is_some() {
+        HINT_DONE
+    } else if d.confirm_risks {
+        HINT_RISK
+    } else {
+        HINT
+    };
     if below == 0 {
         return Line::styled(hint, theme.dim);
     }
@@ -121,6 +137,21 @@ fn body(d: &FixDialog, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         lines.push(Line::styled("planning…", theme.dim));
         return lines;
     };
+    if d.confirm_risks {
+        lines.push(Line::styled(
+            "This plan leaves the cluster worse or runs into danger:",
+            theme.error,
+        ));
+        for r in &p.risks {
+            lines.push(Line::styled(format!("  DANGER: {r}"), theme.error));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::raw(format!(
+            "Apply its {} write(s) anyway? Cancel goes back to the plan.",
+            p.writes
+        )));
+        return lines;
+    }
     if let Some(e) = &p.error {
         lines.push(Line::from(vec![
             Span::styled("error: ", theme.error),
@@ -144,12 +175,21 @@ fn body(d: &FixDialog, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-/// One plan line, styled by its sign; the sign stays so the diff reads without colour.
+/// One plan line, styled by its sign or first word; the sign and the word stay, so the
+/// plan reads without colour.
 fn plan_line(line: &str, theme: &Theme) -> Line<'static> {
     let style = if line.starts_with('-') {
         theme.diff_del
     } else if line.starts_with('+') {
         theme.diff_add
+    } else if line.starts_with("DANGER:")
+        || (line.starts_with("creates:") && line.contains("(error)"))
+    {
+        theme.error
+    } else if line.starts_with("creates:") && line != "creates: nothing" {
+        theme.warning
+    } else if line.starts_with("resolves:") && line != "resolves: nothing" {
+        theme.ok
     } else if is_warning(line) {
         theme.warning
     } else {
@@ -178,6 +218,7 @@ fn button_line(d: &FixDialog, state: &State, theme: &Theme) -> Line<'static> {
         return Line::from(Span::styled("[ Close ]", theme.selected));
     }
     let apply = match &d.preview {
+        Some(_) if d.confirm_risks => "[ Apply anyway ]".to_string(),
         // Not "Apply 0 writes": there is nothing the button could do.
         Some(p) if p.error.is_none() && p.writes == 0 => "[ nothing to apply ]".to_string(),
         Some(p) if p.error.is_none() => {

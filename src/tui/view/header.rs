@@ -69,7 +69,7 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
     // First the fixed parts of every source, then the room left is shared by the error
     // messages, so that one long error cannot push the other sources off the line.
     struct Part {
-        name: &'static str,
+        name: String,
         status: String,
         style: Style,
         error: Option<String>,
@@ -89,7 +89,7 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
                 .map(|i| format!(" idx {i}"))
                 .unwrap_or_default();
             Part {
-                name: s.name,
+                name: s.label(),
                 status,
                 style,
                 error: s.error.clone(),
@@ -356,6 +356,7 @@ mod tests {
             read_at: None,
             stale: false,
             confirming: false,
+            datacenter: None,
         }
     }
 

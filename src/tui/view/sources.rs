@@ -19,7 +19,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
             .map(|a| format!(", read {} ago", age_text(a)))
             .unwrap_or_default();
         lines.push(Line::from(vec![
-            Span::styled(s.name, theme.title),
+            Span::styled(s.label(), theme.title),
             Span::raw(" "),
             Span::styled(word, style),
             Span::raw(format!(" {} observations{age}", s.observations)),

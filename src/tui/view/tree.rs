@@ -1,9 +1,10 @@
 //! The fleet tree: clusters, instances, and under an instance what each source recorded.
 
 use super::widgets::{clean, pane, row_style, sev_letter};
+use crate::drift::Follows;
 use crate::fleet::{Coverage, Instance};
-use crate::observation::{Observation, Origin};
-use crate::tui::state::{Focus, RoleCell, Row, State};
+use crate::observation::{Observation, Origin, SourceKind};
+use crate::tui::state::{ClusterInfo, Focus, RoleCell, Row, State};
 use crate::tui::theme::Theme;
 use crate::verdict::{Verdict, describe};
 use ratatui::Frame;
@@ -125,10 +126,6 @@ fn cluster_line(state: &State, c: usize, w: Widths, theme: &Theme) -> Line<'stat
         return Line::raw("");
     };
     let marker = if state.cluster_expanded(c) { "v" } else { ">" };
-    let (primary, pstyle) = match &info.primary {
-        Some(p) => (format!("P {}", clean(p)), theme.primary),
-        None => ("no primary".to_string(), theme.error),
-    };
     let drift = match info.worst {
         Some(s) => Span::styled(
             format!("!{} {}", sev_letter(s), info.all_findings.len()),
@@ -139,6 +136,10 @@ fn cluster_line(state: &State, c: usize, w: Widths, theme: &Theme) -> Line<'stat
         }
         None => Span::styled("ok", theme.ok),
     };
+    // The primary as the places name it, as text that can be cut to fit.
+    let pspans = primary_spans(info, theme);
+    let primary: String = pspans.iter().map(|s| s.content.as_ref()).collect();
+    let pstyle = pspans.first().map_or(theme.primary, |s| s.style);
     // The name under NAME and the drift under DRIFT, as on instance rows; what is
     // between is cut to fit so the DRIFT column lines up on every row.
     let name = format!("{marker} {} ", clean(&cluster.name));
@@ -147,8 +148,17 @@ fn cluster_line(state: &State, c: usize, w: Widths, theme: &Theme) -> Line<'stat
     let count = format!("{} inst  ", cluster.instances.len());
     let count = ellipsis(&count, room);
     let room = room.saturating_sub(count.chars().count());
-    let primary = ellipsis(&primary, room.saturating_sub(1));
-    let pad = room.saturating_sub(primary.chars().count()).max(1);
+    // A disputed primary is the news on that row: it is shown whole, and its DRIFT
+    // moves right rather than cutting the candidates off.
+    let disputed = primary.starts_with("P?");
+    let primary = if disputed {
+        primary
+    } else {
+        ellipsis(&primary, room.saturating_sub(1))
+    };
+    let pad = room
+        .saturating_sub(primary.chars().count())
+        .max(if disputed { 2 } else { 1 });
     Line::from(vec![
         Span::styled(name, theme.title),
         Span::styled(count, theme.dim),
@@ -156,6 +166,42 @@ fn cluster_line(state: &State, c: usize, w: Widths, theme: &Theme) -> Line<'stat
         Span::raw(" ".repeat(pad)),
         drift,
     ])
+}
+
+/// The cluster's primary as the places name it: `P name` when every place that can say
+/// agrees (`live?` when the live roles could not confirm it), else `P?` and each
+/// candidate with the letters of the places naming it (the tree's column letters), the
+/// live source's candidate first.
+fn primary_spans(info: &ClusterInfo, theme: &Theme) -> Vec<Span<'static>> {
+    let p = &info.primaries;
+    if let Some(name) = p.agreed() {
+        let mut spans = vec![Span::styled(format!("P {}", clean(name)), theme.primary)];
+        if matches!(info.follows, Some(Follows::Unknown(_))) {
+            spans.push(Span::styled(" live?", theme.warning));
+        }
+        return spans;
+    }
+    if !p.disputed() {
+        return vec![Span::styled("no primary", theme.error)];
+    }
+    let list: Vec<String> = p
+        .candidates()
+        .iter()
+        .map(|(name, kinds)| {
+            let letters: String = kinds.iter().map(|k| source_letter(*k)).collect();
+            format!("{} ({letters})", name.map_or("none".into(), clean))
+        })
+        .collect();
+    vec![Span::styled(format!("P? {}", list.join(" ")), theme.error)]
+}
+
+/// The one-letter name of a source, as the column header shows it.
+fn source_letter(kind: SourceKind) -> char {
+    kind.name()
+        .chars()
+        .next()
+        .unwrap_or('?')
+        .to_ascii_uppercase()
 }
 
 /// The text cut to `max` characters, ending in `…` when cut.

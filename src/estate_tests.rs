@@ -1,0 +1,241 @@
+use super::*;
+use crate::observation::Observation;
+
+fn dcs(names: &[&str]) -> Vec<Datacenter> {
+    names
+        .iter()
+        .map(|n| Datacenter {
+            name: n.to_string(),
+            standby_of: Vec::new(),
+        })
+        .collect()
+}
+
+fn member(kind: SourceKind, cluster: &str, seq: u32, role: &str, ip: &str) -> Observation {
+    Observation::test(kind, cluster).seq(seq).role(role).ip(ip)
+}
+
+/// A Consul read of one datacenter.
+fn consul(dc: &str, members: Vec<Observation>) -> SourceOutput {
+    let mut out = SourceOutput::test(SourceKind::Consul, members);
+    out.report.datacenter = Some(dc.into());
+    out
+}
+
+/// A Consul read of one datacenter that failed.
+fn consul_failed(dc: &str) -> SourceOutput {
+    let mut out = consul(dc, Vec::new());
+    out.report.error("No path to datacenter");
+    out
+}
+
+/// Target groups (which carry no seq label: `ins` gives it).
+fn targets(groups: &[(&str, u32, &str, &str)]) -> SourceOutput {
+    SourceOutput::test(
+        SourceKind::Targets,
+        groups
+            .iter()
+            .map(|(c, seq, role, ip)| {
+                Observation::test(SourceKind::Targets, c)
+                    .instance(&format!("{c}-{seq}"))
+                    .seq(*seq)
+                    .role(role)
+                    .ip(ip)
+            })
+            .collect(),
+    )
+}
+
+fn kinds(findings: &[Finding]) -> Vec<(String, Option<String>, String, Option<String>)> {
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f.kind.code().to_string(),
+                f.datacenter.clone(),
+                f.cluster.clone(),
+                f.instance.clone(),
+            )
+        })
+        .collect()
+}
+
+fn cluster_dcs(fleet: &Fleet) -> Vec<(String, Option<String>)> {
+    fleet
+        .clusters
+        .iter()
+        .map(|c| (c.name.clone(), c.datacenter.clone()))
+        .collect()
+}
+
+#[test]
+fn shared_files_are_compared_with_the_datacenter_whose_consul_holds_the_cluster() {
+    let fleet = build(
+        vec![
+            consul(
+                "dc1",
+                vec![member(SourceKind::Consul, "pg-a", 1, "primary", "10.1.0.1")],
+            ),
+            consul(
+                "dc2",
+                vec![member(SourceKind::Consul, "pg-b", 1, "primary", "10.2.0.1")],
+            ),
+            targets(&[
+                ("pg-a", 1, "primary", "10.1.0.1"),
+                ("pg-b", 1, "replica", "10.2.0.1"),
+            ]),
+        ],
+        &dcs(&["dc1", "dc2"]),
+    );
+    assert_eq!(
+        cluster_dcs(&fleet),
+        [
+            ("pg-a".to_string(), Some("dc1".to_string())),
+            ("pg-b".to_string(), Some("dc2".to_string()))
+        ]
+    );
+    // Every read once, its datacenter's reads after the shared ones of its kind.
+    let labels: Vec<String> = fleet.sources.iter().map(SourceReport::label).collect();
+    assert_eq!(labels, ["consul@dc1", "consul@dc2", "targets"]);
+    let findings = check(&fleet);
+    let dc2 = Some("dc2".to_string());
+    assert_eq!(
+        kinds(&findings),
+        [
+            ("no-primary".into(), dc2.clone(), "pg-b".into(), None),
+            (
+                "role-mismatch".into(),
+                dc2,
+                "pg-b".into(),
+                Some("pg-b-1".into())
+            )
+        ]
+    );
+}
+
+#[test]
+fn a_datacenter_not_read_is_not_read_never_empty() {
+    let outputs = || {
+        vec![
+            consul(
+                "dc1",
+                vec![member(SourceKind::Consul, "pg-a", 1, "primary", "10.1.0.1")],
+            ),
+            targets(&[
+                ("pg-a", 1, "primary", "10.1.0.1"),
+                // Known to the files only: dc3's Consul may hold it.
+                ("pg-c", 1, "primary", "10.3.0.1"),
+            ]),
+        ]
+    };
+    let mut with_dc3 = outputs();
+    with_dc3.push(consul_failed("dc3"));
+    let fleet = build(with_dc3, &dcs(&["dc1", "dc3"]));
+    let pg_c = fleet.clusters.iter().find(|c| c.name == "pg-c").unwrap();
+    assert_eq!(pg_c.datacenter, None, "placed nowhere while dc3 is unknown");
+    assert!(check(&fleet).is_empty(), "{:#?}", check(&fleet));
+    let dc3 = fleet
+        .sources
+        .iter()
+        .find(|s| s.label() == "consul@dc3")
+        .unwrap();
+    assert!(!dc3.is_ok());
+
+    // Every datacenter read: Consul really lacks it, in the nearest datacenter.
+    let fleet = build(outputs(), &dcs(&["dc1"]));
+    let pg_c = fleet.clusters.iter().find(|c| c.name == "pg-c").unwrap();
+    assert_eq!(pg_c.datacenter.as_deref(), Some("dc1"));
+    assert_eq!(
+        kinds(&check(&fleet)),
+        [(
+            "missing-in-consul".to_string(),
+            Some("dc1".to_string()),
+            "pg-c".to_string(),
+            Some("pg-c-1".to_string())
+        )]
+    );
+}
+
+#[test]
+fn files_of_one_datacenter_speak_only_for_it() {
+    let mut dc2_targets = targets(&[("pg-b", 1, "primary", "10.2.0.1")]);
+    dc2_targets.report.datacenter = Some("dc2".into());
+    let fleet = build(
+        vec![
+            consul(
+                "dc1",
+                vec![member(SourceKind::Consul, "pg-a", 1, "primary", "10.1.0.1")],
+            ),
+            consul(
+                "dc2",
+                vec![member(SourceKind::Consul, "pg-b", 1, "primary", "10.2.0.1")],
+            ),
+            dc2_targets,
+        ],
+        &dcs(&["dc1", "dc2"]),
+    );
+    // dc1 has no target files: nothing is missing from them there.
+    assert!(check(&fleet).is_empty(), "{:#?}", check(&fleet));
+    let labels: Vec<String> = fleet.sources.iter().map(SourceReport::label).collect();
+    assert_eq!(labels, ["consul@dc1", "consul@dc2", "targets@dc2"]);
+}
+
+#[test]
+fn one_cluster_name_in_two_datacenters_is_a_collision_unless_a_standby_pair() {
+    let outputs = || {
+        vec![
+            consul(
+                "dc1",
+                vec![member(SourceKind::Consul, "pg-a", 1, "primary", "10.1.0.1")],
+            ),
+            consul(
+                "dc2",
+                vec![member(SourceKind::Consul, "pg-a", 1, "primary", "10.2.0.1")],
+            ),
+            // The shared file places each member by its address.
+            targets(&[
+                ("pg-a", 1, "primary", "10.1.0.1"),
+                ("pg-a", 1, "primary", "10.2.0.1"),
+            ]),
+        ]
+    };
+    let fleet = build(outputs(), &dcs(&["dc1", "dc2"]));
+    let findings = check(&fleet);
+    assert_eq!(
+        kinds(&findings),
+        [(
+            "identity-collision".to_string(),
+            Some("dc2".to_string()),
+            "pg-a".to_string(),
+            None
+        )]
+    );
+    let f = &findings[0];
+    assert_eq!(f.sources["consul@dc1"], "pg-a-1 10.1.0.1");
+    assert_eq!(f.sources["consul@dc2"], "pg-a-1 10.2.0.1");
+    assert!(f.message.contains("standby_of"), "{}", f.message);
+
+    let mut pair = dcs(&["dc1", "dc2"]);
+    pair[1].standby_of = vec!["dc1".into()];
+    let fleet = build(outputs(), &pair);
+    assert!(check(&fleet).is_empty(), "{:#?}", check(&fleet));
+}
+
+#[test]
+fn one_datacenter_is_the_plain_merge() {
+    let outputs = vec![
+        SourceOutput::test(
+            SourceKind::Consul,
+            vec![member(SourceKind::Consul, "pg-a", 1, "primary", "10.1.0.1")],
+        ),
+        targets(&[("pg-a", 1, "replica", "10.1.0.1")]),
+    ];
+    let fleet = build(outputs.clone(), &[]);
+    let plain = Fleet::build(outputs);
+    assert_eq!(
+        serde_json::to_value(&fleet).unwrap(),
+        serde_json::to_value(&plain).unwrap()
+    );
+    assert_eq!(check(&fleet), drift::check(&plain));
+    assert!(check(&fleet).iter().all(|f| f.datacenter.is_none()));
+}
