@@ -59,6 +59,30 @@ fn main() -> anyhow::Result<()> {
     let s = state(demo()?);
     screens.push(("tree", render(&s)?));
 
+    // As the UI starts: empty while reading, then the first read opens on the drift.
+    let mut s = state(CheckResult::new(Default::default(), Vec::new()));
+    update(&mut s, Action::Data(Box::new(demo()?)));
+    screens.push(("first_screen", render(&s)?));
+
+    press(&mut s, "F");
+    screens.push(("findings_list", render(&s)?));
+
+    // A session in which the inventory broke and came back: the events pane.
+    let mut s = state(demo()?);
+    let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    update(&mut s, Action::Tick(t0));
+    update(
+        &mut s,
+        Action::Data(Box::new(rt.block_on(demo_with_broken_inventory())?)),
+    );
+    update(
+        &mut s,
+        Action::Tick(t0 + std::time::Duration::from_secs(95)),
+    );
+    update(&mut s, Action::Data(Box::new(demo()?)));
+    press(&mut s, "e");
+    screens.push(("events", render(&s)?));
+
     let mut s = state(demo()?);
     // pg-src-2: a role mismatch plus a half-rewritten registration.
     select(&mut s, "pg-src/pg-src-2")?;

@@ -587,7 +587,7 @@ async fn the_tui_handles_keys_while_consul_hangs() {
     // Once Consul answers again the fleet arrives, and quitting works.
     faults.clear();
     tmux.wait_for("the fleet", WAIT, |s| {
-        s.contains("instances 25") && s.contains("pg-test-1")
+        s.contains("of 25 instances") && s.contains("pg-test-1")
     })
     .await;
     tmux.key("q").await;

@@ -30,7 +30,7 @@ async fn start_demo() -> Demo {
 }
 
 fn loaded(s: &str) -> bool {
-    s.contains("instances 25") && s.contains("pg-test-1")
+    s.contains("of 25 instances") && s.contains("pg-test-1")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,13 +46,20 @@ async fn keys_drive_the_real_binary_and_quit_restores_the_shell() {
     let first = tmux.wait_for("the fleet", WAIT, loaded).await;
     assert!(first.contains("consul ok"), "{first}");
     assert!(first.contains("inventory ok"), "{first}");
-    assert!(first.contains("Findings: pg-meta (0)"), "{first}");
+    // It opens on the drift, not on a clean cluster.
+    assert!(!first.contains("no drift here"), "{first}");
+    assert!(first.contains("Findings: pg-new-1"), "{first}");
     assert_eq!(
         tmux.pane("alternate_on").await,
         "1",
         "the UI uses the alternate screen"
     );
 
+    tmux.key("g").await;
+    tmux.wait_for("the first row", WAIT, |s| {
+        s.contains("Findings: pg-meta (0)")
+    })
+    .await;
     tmux.key("j").await;
     tmux.wait_for("pg-meta-1 selected", WAIT, |s| {
         s.contains("Findings: pg-meta-1")
@@ -314,5 +321,61 @@ async fn r_plans_confirms_applies_and_the_finding_disappears() {
     tmux.key("q").await;
     tmux.wait_for("the shell", WAIT, |s| s.contains("roster-exit=0"))
         .await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n_walks_the_drift_and_events_record_a_live_change() {
+    if !tmux_available() {
+        skip_or_panic("tmux not installed");
+        return;
+    }
+    let demo = start_demo().await;
+    let tmux = Tmux::start().await;
+    tmux.launch(&demo).await;
+    let first = tmux.wait_for("the fleet", WAIT, loaded).await;
+    assert!(first.contains("10 of 25 instances drifting"), "{first}");
+    assert!(first.contains("Findings: pg-new-1"), "{first}");
+    tmux.key("n").await;
+    tmux.wait_for("n to pg-new-2", WAIT, |s| s.contains("Findings: pg-new-2"))
+        .await;
+    tmux.key("N").await;
+    tmux.key("N").await;
+    tmux.wait_for("N wrapping to the last", WAIT, |s| {
+        s.contains("Findings: pg-test-2")
+    })
+    .await;
+
+    // Promote pg-test-1 in Consul with no key pressed; the change reaches the timeline.
+    let catalog = demo.server().catalog();
+    let Some(mut def) = catalog.service("pg-test-1", "postgres") else {
+        panic!("no postgres service on pg-test-1");
+    };
+    for v in def.meta.values_mut().chain(def.tags.iter_mut()) {
+        if v == "replica" {
+            *v = "primary".into();
+        }
+    }
+    if let Err(e) = catalog.register_service_with("pg-test-1", def, false) {
+        panic!("re-registering postgres on pg-test-1: {e}");
+    }
+    tmux.key("e").await;
+    let events = tmux
+        .wait_for("the role change in the events pane", WAIT, |s| {
+            s.contains("Events (") && s.contains("consul: pg-test/pg-test-1 role")
+        })
+        .await;
+    assert!(events.contains("UTC"), "{events}");
+    tmux.key("y").await;
+    tmux.wait_for("the copy message", WAIT, |s| s.contains("copied "))
+        .await;
+    tmux.key("Escape").await;
+    tmux.wait_for("the pane closed", WAIT, |s| !s.contains("Events ("))
+        .await;
+    tmux.key("q").await;
+    tmux.wait_for("the shell after quitting", WAIT, |s| {
+        s.contains("roster-exit=0")
+    })
+    .await;
     demo.stop().await;
 }

@@ -139,11 +139,11 @@ pub fn render(r: &CheckResult) -> String {
     };
     let _ = writeln!(
         out,
-        "\n{} clusters, {} instances ({} drifting{unverified}), {} findings: {} error, {} warning, {} info; sources: {}",
-        s.clusters,
-        s.instances,
+        "\n{}, {} ({} drifting{unverified}), {}: {} error, {} warning, {} info; sources: {}",
+        count(s.clusters, "cluster"),
+        count(s.instances, "instance"),
         s.drifting_instances,
-        r.findings.len(),
+        count(r.findings.len(), "finding"),
         s.errors,
         s.warnings,
         s.infos,
@@ -154,6 +154,15 @@ pub fn render(r: &CheckResult) -> String {
         }
     );
     out
+}
+
+/// `1 cluster`, `2 clusters`.
+fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn write_columns(out: &mut String, rows: &[Vec<String>]) {
@@ -171,5 +180,17 @@ fn write_columns(out: &mut String, rows: &[Vec<String>]) {
             }
         }
         let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn one_thing_is_singular() {
+        assert_eq!(count(1, "cluster"), "1 cluster");
+        assert_eq!(count(0, "cluster"), "0 clusters");
+        assert_eq!(count(2, "finding"), "2 findings");
     }
 }

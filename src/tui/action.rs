@@ -63,6 +63,22 @@ pub enum Action {
     FailoverMove(isize),
     /// Plan the fix of the failover view's selected member.
     FailoverFix,
+    /// Select the next drifting instance (wrapping).
+    NextDrift,
+    /// Select the previous drifting instance (wrapping).
+    PrevDrift,
+    /// Open or close the list of every finding of the fleet.
+    ToggleFindings,
+    /// Move the findings list's selection.
+    FindingsMove(isize),
+    /// Sort the findings list by severity or by place.
+    FindingsSort,
+    /// Close the findings list and select the chosen finding's instance.
+    FindingsJump,
+    /// Open or close the events pane (what changed during the session).
+    ToggleEvents,
+    /// Move the events pane's selection.
+    EventsMove(isize),
     /// Read the sources again now.
     Refresh,
     /// Copy the selected identity to the clipboard (emits [`Effect::Copy`]).
@@ -73,6 +89,10 @@ pub enum Action {
     CommandInput(char),
     /// Delete the last command character (closes the prompt when it is empty).
     CommandBackspace,
+    /// Replace the typed command with an earlier (negative) or later one from the history.
+    CommandHistory(isize),
+    /// Complete the command name typed so far.
+    CommandComplete,
     /// Run the typed command and close the prompt.
     RunCommand,
     /// Close the prompt without running anything.

@@ -12,6 +12,8 @@ pub const COMMANDS: &[&str] = &[
     ":collapse",
     ":sources",
     ":failover CLS",
+    ":findings",
+    ":events",
     ":help",
 ];
 
@@ -36,6 +38,10 @@ pub enum Command {
     Sources,
     /// Open the failover view of a cluster.
     Failover(String),
+    /// Open the list of every finding.
+    Findings,
+    /// Open the events pane.
+    Events,
 }
 
 /// Longest datacenter name accepted (Consul's own limit is far below this).
@@ -72,6 +78,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "help" | "h" | "?" => no_args(Command::Help),
         "sources" | "src" => no_args(Command::Sources),
         "failover" | "fo" => Ok(Command::Failover(rest.to_string())),
+        "findings" | "fi" => no_args(Command::Findings),
+        "events" | "ev" => no_args(Command::Events),
         other => Err(format!("unknown command :{other} (try :help)")),
     }
 }

@@ -23,7 +23,13 @@ pub enum Term {
     Sev(Severity),
     /// A term that can match nothing (an unknown severity); kept so the user sees why.
     Never(String),
+    /// A `key:value` term whose key is not a filter key; matches nothing, and the
+    /// footer says so rather than leaving an empty tree unexplained.
+    UnknownKey(String),
 }
+
+/// The filter keys, as the help and the footer list them.
+pub const KEYS: &str = "role: kind: src: cluster: sev:";
 
 /// A parsed filter; empty means everything matches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -68,6 +74,17 @@ impl Filter {
         self.terms.iter().all(|t| t.matches(s))
     }
 
+    /// The keys of `key:value` terms that are not filter keys (`bogus` of `bogus:x`).
+    pub fn unknown_keys(&self) -> Vec<&str> {
+        self.terms
+            .iter()
+            .filter_map(|t| match t {
+                Term::UnknownKey(key) => Some(key.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Terms that can never match, for the status line.
     pub fn problems(&self) -> Vec<&str> {
         self.terms
@@ -101,7 +118,14 @@ fn parse_term(raw: &str) -> Option<Term> {
                 None => Term::Never(raw.to_string()),
             }
         }
-        // An unknown key is more likely part of a name than a typo'd key.
+        // A word of letters before the colon reads as a key; anything else (an IPv6
+        // address, `host:5432`) is text to look for.
+        k if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphabetic()) => {
+            if value.is_empty() {
+                return None;
+            }
+            return Some(Term::UnknownKey(k.to_string()));
+        }
         _ => return Some(Term::Word(lower)),
     };
     let empty = match &term {
@@ -133,7 +157,7 @@ impl Term {
             Term::Src(v) => s.sources.iter().any(|k| k.starts_with(v.as_str())),
             Term::Cluster(v) => s.cluster.contains(v.as_str()),
             Term::Sev(sev) => s.severities.contains(sev),
-            Term::Never(_) => false,
+            Term::Never(_) | Term::UnknownKey(_) => false,
         }
     }
 }
@@ -161,6 +185,21 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_key_is_reported_not_searched_for() {
+        let f = Filter::parse("bogus:x pg");
+        assert_eq!(f.unknown_keys(), vec!["bogus"]);
+        assert!(!f.matches(&Subject::default()));
+        // Addresses and ports are text, not keys.
+        assert!(
+            Filter::parse("fe80::1 10.0.0.1:5432")
+                .unknown_keys()
+                .is_empty()
+        );
+        // Half typed: nothing after the colon yet lets everything through.
+        assert!(Filter::parse("bogus:").is_empty());
+    }
+
+    #[test]
     fn parses_keyed_terms() {
         let f =
             Filter::parse("  Role:Primary kind:role-mismatch src:consul cluster:pg-test sev:e x ");
@@ -184,7 +223,7 @@ mod tests {
         assert_eq!(f.problems(), vec!["sev:fatal"]);
         assert_eq!(
             Filter::parse("foo:bar").terms,
-            vec![Term::Word("foo:bar".into())]
+            vec![Term::UnknownKey("foo".into())]
         );
     }
 

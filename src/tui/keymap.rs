@@ -67,9 +67,13 @@ bindings! {
     CollapseAll: "collapse_all", ["-"],              "collapse all",                   CollapseAll;
     NextPane:    "next_pane",    ["tab"],            "next pane",                      CycleFocus;
     PrevPane:    "prev_pane",    ["shift-tab"],      "previous pane",                  CycleFocusBack;
-    Filter:      "filter",       ["/"],              "filter; role: kind: src: sev:",  StartFilter;
+    Filter:      "filter",       ["/"],              "filter (keys below)",            StartFilter;
     DriftOnly:   "drift_only",   ["d"],              "drift-only view",                ToggleDriftOnly;
     Sort:        "sort",         ["s"],              "sort: name, drift, role",        CycleSort;
+    NextDrift:   "next_drift",   ["n"],              "next drifting instance",         NextDrift;
+    PrevDrift:   "prev_drift",   ["N"],              "previous drifting instance",     PrevDrift;
+    Findings:    "findings",     ["F"],              "every finding (Enter jumps)",    ToggleFindings;
+    Events:      "events",       ["e"],              "events of the session (y copies)", ToggleEvents;
     Refresh:     "refresh",      ["R"],              "refresh now",                    Refresh;
     Copy:        "copy",         ["y"],              "copy the selection (OSC 52)",    Copy;
     Fix:         "fix",          ["r"],              "re-register instance or cluster", FixOpen;

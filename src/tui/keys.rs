@@ -35,6 +35,12 @@ pub fn map(key: KeyEvent, state: &State) -> Option<Action> {
             _ => None,
         };
     }
+    if state.findings_list.is_some() {
+        return findings_key(key, state);
+    }
+    if state.events_view.is_some() {
+        return events_key(key, state);
+    }
     if state.sources_open {
         if key.code == KeyCode::Esc {
             return Some(Action::ToggleSources);
@@ -95,6 +101,45 @@ fn fix_key(key: KeyEvent, ctrl: bool, state: &State) -> Option<Action> {
     }
 }
 
+/// The findings list: movement, sort, Enter jumps, and its own key (or Esc, q) closes.
+fn findings_key(key: KeyEvent, state: &State) -> Option<Action> {
+    let page = isize::try_from(state.tree_height()).unwrap_or(1).max(1);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => Some(Action::ToggleFindings),
+        KeyCode::Char('j') | KeyCode::Down => Some(Action::FindingsMove(1)),
+        KeyCode::Char('k') | KeyCode::Up => Some(Action::FindingsMove(-1)),
+        KeyCode::Char('g') | KeyCode::Home => Some(Action::FindingsMove(isize::MIN / 2)),
+        KeyCode::Char('G') | KeyCode::End => Some(Action::FindingsMove(isize::MAX / 2)),
+        KeyCode::PageDown => Some(Action::FindingsMove(page)),
+        KeyCode::PageUp => Some(Action::FindingsMove(-page)),
+        KeyCode::Char('s') => Some(Action::FindingsSort),
+        KeyCode::Enter => Some(Action::FindingsJump),
+        _ => match state.keymap.bind_for(key) {
+            Some(Bind::Findings) => Some(Action::ToggleFindings),
+            _ => None,
+        },
+    }
+}
+
+/// The events pane: movement, `y` copies the timeline, its own key (or Esc, q) closes.
+fn events_key(key: KeyEvent, state: &State) -> Option<Action> {
+    let page = isize::try_from(state.tree_height()).unwrap_or(1).max(1);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => Some(Action::ToggleEvents),
+        KeyCode::Char('j') | KeyCode::Down => Some(Action::EventsMove(1)),
+        KeyCode::Char('k') | KeyCode::Up => Some(Action::EventsMove(-1)),
+        KeyCode::Char('g') | KeyCode::Home => Some(Action::EventsMove(isize::MIN / 2)),
+        KeyCode::Char('G') | KeyCode::End => Some(Action::EventsMove(isize::MAX / 2)),
+        KeyCode::PageDown => Some(Action::EventsMove(page)),
+        KeyCode::PageUp => Some(Action::EventsMove(-page)),
+        _ => match state.keymap.bind_for(key) {
+            Some(Bind::Events) => Some(Action::ToggleEvents),
+            Some(Bind::Copy) => Some(Action::Copy),
+            _ => None,
+        },
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PromptKind {
     Filter,
@@ -110,6 +155,9 @@ fn prompt_key(key: KeyEvent, ctrl: bool, kind: PromptKind) -> Option<Action> {
         KeyCode::Enter => Some(Action::ConfirmFilter),
         KeyCode::Backspace if command => Some(Action::CommandBackspace),
         KeyCode::Backspace => Some(Action::FilterBackspace),
+        KeyCode::Up if command => Some(Action::CommandHistory(-1)),
+        KeyCode::Down if command => Some(Action::CommandHistory(1)),
+        KeyCode::Tab if command => Some(Action::CommandComplete),
         // The filter narrows the tree while typing, so moving through the result helps.
         KeyCode::Up if !command => Some(Action::MoveUp),
         KeyCode::Down if !command => Some(Action::MoveDown),

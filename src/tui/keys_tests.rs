@@ -92,7 +92,13 @@ fn command_mode_sends_printable_keys_to_the_command_line() {
         m(KeyCode::Backspace, &s),
         Some(Action::CommandBackspace)
     ));
-    assert!(m(KeyCode::Down, &s).is_none());
+    // Up/Down walk the history, Tab completes.
+    assert!(matches!(
+        m(KeyCode::Down, &s),
+        Some(Action::CommandHistory(1))
+    ));
+    assert!(matches!(m(KeyCode::Tab, &s), Some(Action::CommandComplete)));
+    assert!(m(KeyCode::F(5), &s).is_none());
     assert!(matches!(map(ctrl('c'), &s), Some(Action::Quit)));
     // The command line wins over a filter being typed underneath.
     s.filter_mode = true;
@@ -119,7 +125,7 @@ fn overrides_replace_the_default_keys() {
     let km = match Keymap::from_table(&table(
         r#"quit = "x"
 filter = "f"
-failover = "F"
+failover = "V"
 drift_only = "D"
 refresh = ["ctrl-r", "F5"]"#,
     )) {

@@ -36,4 +36,6 @@ pub mod vocab;
 #[cfg(test)]
 mod screen_tests;
 #[cfg(test)]
+mod screen_tests_oncall;
+#[cfg(test)]
 mod testdata;

@@ -15,6 +15,10 @@ use crate::tui::state::{
 };
 use std::time::SystemTime;
 
+mod command_line;
+mod events;
+mod findings;
+
 /// Longest plan or result line kept (the dialog wraps them).
 const LINE_MAX: usize = 500;
 /// Most plan or result lines kept, so a runaway plan cannot exhaust memory.
@@ -99,6 +103,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.reveal(&v.cluster, &member);
             return fix_open(state);
         }
+        Action::NextDrift => findings::jump_drift(state, true),
+        Action::PrevDrift => findings::jump_drift(state, false),
+        Action::ToggleFindings => findings::toggle(state),
+        Action::FindingsMove(d) => findings::move_by(state, d),
+        Action::FindingsSort => findings::cycle_sort(state),
+        Action::FindingsJump => findings::jump(state),
+        Action::ToggleEvents => events::toggle(state),
+        Action::EventsMove(d) => events::move_by(state, d),
         Action::Refresh => {
             state.refreshing = true;
             return vec![Effect::Refresh];
@@ -109,11 +121,17 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.scroll_to_selection();
         }
         Action::Data(result) => {
+            let before = state.read_facts();
             state.set_data(*result);
+            state.record_changes(&before);
             verify_on_data(state);
         }
+        Action::Copy if state.events_view.is_some() => return events::copy(state),
         Action::Copy => return copy(state),
-        Action::StartCommand => state.command = Some(String::new()),
+        Action::StartCommand => {
+            state.command = Some(String::new());
+            state.history_pos = None;
+        }
         Action::CommandInput(c) => {
             if let Some(text) = state.command.as_mut()
                 && !c.is_control()
@@ -130,8 +148,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::CancelCommand => state.command = None,
+        Action::CommandHistory(d) => command_line::history(state, d),
+        Action::CommandComplete => command_line::complete(state),
         Action::RunCommand => {
+            state.history_pos = None;
             if let Some(text) = state.command.take() {
+                command_line::remember(state, &text);
                 return run_command(state, &text);
             }
         }
@@ -148,7 +170,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             verify_on_tick(state, now);
         }
         Action::FixOpen => return fix_open(state),
-        Action::FixClose => state.fix = None,
+        Action::FixClose => fix_close(state),
         Action::FixSwitchButton => {
             // After applying only Close is drawn; focus cannot go where nothing is shown.
             if let Some(d) = state.fix.as_mut()
@@ -324,7 +346,7 @@ fn fix_choose(state: &mut State) -> Vec<Effect> {
             d.confirm_risks = false;
             d.scroll = 0;
         }
-        FixButton::Cancel => state.fix = None,
+        FixButton::Cancel => fix_close(state),
         FixButton::Apply => {
             if state.read_only {
                 state.status = Some(Status::error("READ-ONLY: writes are off"));
@@ -358,6 +380,19 @@ fn fix_choose(state: &mut State) -> Vec<Effect> {
     Vec::new()
 }
 
+/// Closes the dialog; before anything was applied, the footer says nothing was written.
+fn fix_close(state: &mut State) {
+    let Some(d) = state.fix.take() else {
+        return;
+    };
+    if d.result.is_none() && !d.applying {
+        state.status = Some(Status::info(format!(
+            "cancelled: nothing written for {}",
+            sanitize(d.instance.as_deref().unwrap_or(&d.cluster), 100)
+        )));
+    }
+}
+
 fn fix_preview(state: &mut State, plan: FixPlan) {
     let Some(d) = state.fix.as_mut() else {
         return;
@@ -381,6 +416,7 @@ fn fix_preview(state: &mut State, plan: FixPlan) {
 
 fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
     let lines = clean_lines(lines);
+    events::fix_applied(state, ok, &lines);
     let Some(d) = state.fix.as_mut() else {
         // The dialog was closed while applying: the footer is the only place left.
         let first = lines.first().map(String::as_str).unwrap_or_default();
@@ -620,6 +656,8 @@ fn run_command(state: &mut State, text: &str) -> Vec<Effect> {
         Command::CollapseAll => collapse_all(state),
         Command::Help => state.help = true,
         Command::Sources => state.sources_open = true,
+        Command::Findings => state.findings_list = Some(Default::default()),
+        Command::Events => events::open(state),
         Command::Failover(cluster) => {
             failover_open(state, (!cluster.is_empty()).then_some(cluster));
         }
@@ -759,3 +797,7 @@ fn parent_position(state: &State, row: Row) -> Option<usize> {
 #[cfg(test)]
 #[path = "update_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "update_tests_oncall.rs"]
+mod tests_oncall;

@@ -8,6 +8,9 @@
 //! `index` and `dialogs` know nothing of [`State`]; `tree` adds the tree's methods to it.
 
 mod dialogs;
+mod drift_nav;
+mod events;
+mod findings_list;
 mod index;
 mod tree;
 
@@ -16,6 +19,8 @@ pub use dialogs::{
     FailoverView, FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Status, VERIFY_WAIT,
     next_target,
 };
+pub use events::{Event, EventKind, EventsView, ReadFacts, clock};
+pub use findings_list::FindingsList;
 pub use index::{ClusterInfo, InstanceInfo, RoleCell, SourceLine};
 
 use crate::drift::Finding;
@@ -133,6 +138,16 @@ pub struct State {
     pub fix_verify: Option<FixVerify>,
     /// The id of the last plan requested (ids start at 1).
     pub plan_seq: u64,
+    /// The findings list (every finding of the fleet), while it is open.
+    pub findings_list: Option<FindingsList>,
+    /// What changed during the session, oldest first.
+    pub events: Vec<Event>,
+    /// The events pane, while it is open.
+    pub events_view: Option<EventsView>,
+    /// Commands run this session, oldest first, for Up/Down in the prompt.
+    pub command_history: Vec<String>,
+    /// Where Up/Down is in the history while browsing it.
+    pub history_pos: Option<usize>,
 }
 
 impl State {
@@ -172,6 +187,11 @@ impl State {
             failover: None,
             fix_verify: None,
             plan_seq: 0,
+            findings_list: None,
+            events: Vec::new(),
+            events_view: None,
+            command_history: Vec::new(),
+            history_pos: None,
         };
         s.load(result);
         s.expand_small_fleet();
@@ -189,6 +209,9 @@ impl State {
             self.expand_small_fleet();
         }
         self.rebuild_keeping(keep);
+        if first {
+            self.select_first_drift();
+        }
     }
 
     fn load(&mut self, result: CheckResult) {

@@ -196,7 +196,7 @@ impl State {
         rows
     }
 
-    fn instance_visible(&self, i: usize) -> bool {
+    pub(super) fn instance_visible(&self, i: usize) -> bool {
         let info = &self.instances[i];
         if self.drift_only && info.worst.is_none() {
             return false;
@@ -204,7 +204,7 @@ impl State {
         self.filter.is_empty() || self.filter.matches(&info.subject())
     }
 
-    fn sort_clusters(&self, order: &mut [usize]) {
+    pub(super) fn sort_clusters(&self, order: &mut [usize]) {
         if self.sort == Sort::Drift {
             // Stable: ties keep name order.
             order.sort_by(|&a, &b| {
@@ -216,7 +216,7 @@ impl State {
         }
     }
 
-    fn sort_instances(&self, members: &mut [usize]) {
+    pub(super) fn sort_instances(&self, members: &mut [usize]) {
         let inst = &self.instances;
         match self.sort {
             Sort::Name => {}

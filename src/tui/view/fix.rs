@@ -71,6 +71,9 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     ])
     .areas(inner);
     let scroll = clamp_scroll(d.scroll, body.len());
+    // Rows the plan takes below what is shown: the hint says so, or a long plan would
+    // look complete at its first screen.
+    let below = rows.saturating_sub(usize::from(scroll) + usize::from(plan.height));
     frame.render_widget(
         Paragraph::new(body)
             .wrap(Wrap { trim: false })
@@ -82,19 +85,27 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         buttons,
     );
     frame.render_widget(
-        Paragraph::new(Line::styled(
-            if d.result.is_some() {
-                HINT_DONE
-            } else if d.confirm_risks {
-                HINT_RISK
-            } else {
-                HINT
-            },
-            theme.dim,
-        ))
-        .alignment(Alignment::Center),
+        Paragraph::new(hint_line(d, below, theme)).alignment(Alignment::Center),
         hint,
     );
+}
+
+/// The key hint, led by a "more below" marker while the plan goes on past the dialog.
+fn hint_line(d: &FixDialog, below: usize, theme: &Theme) -> Line<'static> {
+    let hint = if d.result.is_some() {
+        HINT_DONE
+    } else if d.confirm_risks {
+        HINT_RISK
+    } else {
+        HINT
+    };
+    if below == 0 {
+        return Line::styled(hint, theme.dim);
+    }
+    Line::from(vec![
+        Span::styled(format!("↓ {below} more (j/k scroll)"), theme.warning),
+        Span::styled(format!(" · {hint}"), theme.dim),
+    ])
 }
 
 /// The plan, or what happened when it was applied (every line already sanitised).
@@ -147,7 +158,11 @@ fn body(d: &FixDialog, state: &State, theme: &Theme) -> Vec<Line<'static>> {
             Span::styled(e.clone(), theme.error),
         ]));
     }
-    lines.extend(p.lines.iter().map(|l| plan_line(l, theme)));
+    // Warnings first: a clipped dialog must never hide one.
+    let (warnings, rest): (Vec<&String>, Vec<&String>) =
+        p.lines.iter().partition(|l| is_warning(l));
+    lines.extend(warnings.into_iter().map(|l| plan_line(l, theme)));
+    lines.extend(rest.into_iter().map(|l| plan_line(l, theme)));
     if p.error.is_none() && p.writes == 0 {
         lines.push(Line::styled(
             format!("nothing to write: {} already agrees", d.target.name()),
@@ -175,16 +190,18 @@ fn plan_line(line: &str, theme: &Theme) -> Line<'static> {
         theme.warning
     } else if line.starts_with("resolves:") && line != "resolves: nothing" {
         theme.ok
-    } else if line
-        .trim_start()
-        .get(..8)
-        .is_some_and(|w| w.eq_ignore_ascii_case("warning:"))
-    {
+    } else if is_warning(line) {
         theme.warning
     } else {
         Style::new()
     };
     Line::styled(line.to_string(), style)
+}
+
+fn is_warning(line: &str) -> bool {
+    line.trim_start()
+        .get(..8)
+        .is_some_and(|w| w.eq_ignore_ascii_case("warning:"))
 }
 
 /// `[ Cancel ]  [ Apply N writes ]`, the focused one reversed; after applying, `[ Close ]`.
@@ -202,6 +219,8 @@ fn button_line(d: &FixDialog, state: &State, theme: &Theme) -> Line<'static> {
     }
     let apply = match &d.preview {
         Some(_) if d.confirm_risks => "[ Apply anyway ]".to_string(),
+        // Not "Apply 0 writes": there is nothing the button could do.
+        Some(p) if p.error.is_none() && p.writes == 0 => "[ nothing to apply ]".to_string(),
         Some(p) if p.error.is_none() => {
             let s = if p.writes == 1 { "" } else { "s" };
             format!("[ Apply {} write{s} ]", p.writes)

@@ -15,14 +15,10 @@ use std::time::Duration;
 
 pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, theme: &Theme) {
     let count = |s: Severity| state.findings().iter().filter(|f| f.severity == s).count();
+    // Most important first: a narrow terminal cuts the line from the right, so the
+    // severity counts are the last thing to go.
     let mut spans = vec![
-        Span::styled("roster", theme.title),
-        Span::raw(format!(
-            "  dc {}  clusters {}  instances {}  ",
-            state.datacenter.as_deref().unwrap_or("-"),
-            state.result.fleet.clusters.len(),
-            state.instances.len()
-        )),
+        Span::styled("roster ", theme.title),
         Span::styled(format!("E:{}", count(Severity::Error)), theme.error),
         Span::raw(" "),
         Span::styled(format!("W:{}", count(Severity::Warning)), theme.warning),
@@ -42,12 +38,31 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
             theme.warning,
         ));
     }
-    if state.refreshing {
-        spans.push(Span::styled("  refreshing…", theme.dim));
-    }
     if state.read_only {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(" READ-ONLY ", theme.read_only));
+    }
+    let drifting = state.drifting_count();
+    let total = state.instances.len();
+    spans.push(Span::styled(
+        format!(
+            "  {drifting} of {total} {} drifting",
+            plural(total, "instance", "instances")
+        ),
+        if drifting > 0 {
+            theme.warning
+        } else {
+            theme.ok
+        },
+    ));
+    let clusters = state.result.fleet.clusters.len();
+    spans.push(Span::raw(format!(
+        "  {clusters} {}  dc {}",
+        plural(clusters, "cluster", "clusters"),
+        state.datacenter.as_deref().unwrap_or("-"),
+    )));
+    if state.refreshing {
+        spans.push(Span::styled("  refreshing…", theme.dim));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), top);
 
@@ -79,7 +94,9 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
                 style,
                 error: s.error.clone(),
                 more: if s.error_count > 1 {
-                    format!(" (+{})", s.error_count - 1)
+                    let n = s.error_count - 1;
+                    let word = if n == 1 { "error" } else { "errors" };
+                    format!(" (+{n} more {word}, :sources)")
                 } else {
                     String::new()
                 },
@@ -102,7 +119,15 @@ pub(super) fn draw(frame: &mut Frame, top: Rect, sources: Rect, state: &State, t
         spans.push(Span::raw(format!("{} ", p.name)));
         spans.push(Span::styled(p.status, p.style));
         if let Some(e) = p.error {
-            spans.push(Span::styled(shorten(&e, room), p.style));
+            // A cut message says where the whole of it is, unless `more` already does.
+            let cut =
+                e.chars().count() > room && p.more.is_empty() && room >= MIN_ERROR_W + HINT.len();
+            let text = if cut {
+                shorten(&e, room.saturating_sub(HINT.len())) + HINT
+            } else {
+                shorten(&e, room)
+            };
+            spans.push(Span::styled(text, p.style));
             spans.push(Span::styled(p.more, p.style));
         }
         spans.push(Span::styled(p.counts, theme.dim));
@@ -178,6 +203,9 @@ impl Standing {
     }
 }
 
+/// Where a cut error message can be read whole.
+const HINT: &str = " :sources";
+
 /// Shortest an error message is cut to, however many sources fail.
 const MIN_ERROR_W: usize = 16;
 
@@ -189,6 +217,11 @@ fn shorten(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+/// The word for `n` things.
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }
 
 /// A short age: `3s`, `2m`, `5h`, `3d`.
@@ -229,6 +262,17 @@ pub(super) fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
                 theme.title,
             ));
         }
+        let unknown = state.filter.unknown_keys();
+        if !unknown.is_empty() {
+            spans.push(Span::styled(
+                format!(
+                    "unknown filter key {}: (keys: {})  ",
+                    clean(&unknown.join(": ")),
+                    crate::tui::filter::KEYS
+                ),
+                theme.error,
+            ));
+        }
         let bad = state.filter.problems();
         if !bad.is_empty() {
             spans.push(Span::styled(
@@ -242,24 +286,48 @@ pub(super) fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// The key hints, with the keys in effect (the first of each binding).
+/// The key hints of what is on top: an overlay's own keys, else the tree's, with the
+/// keys in effect (the first of each binding).
 fn hints(state: &State) -> String {
+    let key = |b: Bind| state.keymap.keys(b).first().map(|k| k.label());
+    let fixed = |text: &str| text.to_string();
+    if state.help {
+        return format!("{} or Esc close help", key(Bind::Help).unwrap_or_default());
+    }
+    if state.failover.is_some() {
+        return fixed("j/k move  r re-register the member  f or Esc close");
+    }
+    if state.sources_open {
+        return fixed("Esc close");
+    }
+    if state.fix.is_some() {
+        return fixed("Tab button  t target  j/k scroll  Enter choose  Esc close");
+    }
+    if state.findings_list.is_some() {
+        return fixed("j/k move  Enter go to  s severity/place  Esc close");
+    }
+    if state.events_view.is_some() {
+        return fixed("j/k move  y copy the timeline  Esc close");
+    }
     [
         (Bind::Help, "help"),
-        (Bind::Filter, "filter"),
-        (Bind::Command, "cmd"),
-        (Bind::Copy, "copy"),
-        (Bind::DriftOnly, "drift"),
-        (Bind::Sort, "sort"),
+        (Bind::NextDrift, "next drift"),
+        (Bind::Findings, "findings"),
+        (Bind::Events, "events"),
         (Bind::Fix, "fix"),
+        (Bind::Filter, "filter"),
         (Bind::Refresh, "refresh"),
         (Bind::Quit, "quit"),
+        // Past 100 columns these are cut first; the help lists them all.
+        (Bind::Failover, "failover"),
+        (Bind::NextPane, "pane"),
+        (Bind::Command, "cmd"),
+        (Bind::DriftOnly, "drift"),
+        (Bind::Sort, "sort"),
+        (Bind::Copy, "copy"),
     ]
     .iter()
-    .filter_map(|&(b, what)| {
-        let key = state.keymap.keys(b).first()?.label();
-        Some(format!("{key} {what}"))
-    })
+    .filter_map(|&(b, what)| Some(format!("{} {what}", key(b)?)))
     .collect::<Vec<_>>()
     .join("  ")
 }

@@ -47,6 +47,13 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         Span::styled("commands: ", theme.title),
         Span::raw(commands.clone()),
     ]));
+    lines.push(Line::from(vec![
+        Span::styled("filter keys: ", theme.title),
+        Span::raw(format!(
+            "{}  (other words match names and addresses)",
+            crate::tui::filter::KEYS
+        )),
+    ]));
     lines.push(Line::styled(
         "roles: P primary  R replica  O offline  D delayed  ? unknown word",
         theme.dim,

@@ -1,8 +1,10 @@
 //! Pure rendering: everything on screen is a function of `&State`.
 
 mod detail;
+mod events;
 mod failover;
 mod findings;
+mod findings_list;
 mod fix;
 mod header;
 mod help;
@@ -46,6 +48,10 @@ pub fn draw(frame: &mut Frame, state: &State) {
         sources::draw(frame, area, state, &theme);
     } else if state.fix.is_some() {
         fix::draw(frame, area, state, &theme);
+    } else if state.findings_list.is_some() {
+        findings_list::draw(frame, area, state, &theme);
+    } else if state.events_view.is_some() {
+        events::draw(frame, area, state, &theme);
     }
 }
 

@@ -22,6 +22,17 @@ const IP_MAX: usize = 39;
 struct Widths {
     name: usize,
     ip: usize,
+    /// One column per loaded source.
+    roles: usize,
+    /// The whole row, so the last column can be cut with `…` rather than by the border.
+    total: usize,
+}
+
+impl Widths {
+    /// Where the DRIFT column starts, on instance and cluster rows alike.
+    fn drift_at(self) -> usize {
+        4 + self.name + 1 + self.roles + 1 + self.ip + 1 + 4 + 1
+    }
 }
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -31,7 +42,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         state.sort.name(),
         if state.drift_only { ", drift only" } else { "" }
     );
-    let block = pane(title, state.focus == Focus::Tree, theme);
+    let block = pane(title, state.focus == Focus::Tree, theme).title_bottom(legend(state, theme));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let name_w = state
@@ -55,13 +66,15 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     let w = Widths {
         name: name_w,
         ip: ip_w,
+        roles: state.columns.len().max(1),
+        total: usize::from(inner.width),
     };
     let mut lines = vec![column_header(state, w, theme)];
     let height = usize::from(inner.height.saturating_sub(1));
     let end = (state.offset + height).min(shown);
     for (pos, row) in state.rows.iter().enumerate().take(end).skip(state.offset) {
         let line = match *row {
-            Row::Cluster(c) => cluster_line(state, c, theme),
+            Row::Cluster(c) => cluster_line(state, c, w, theme),
             Row::Instance(i) => instance_line(state, i, w, theme),
             Row::Entry(i, o) => entry_line(state, i, o, theme),
         };
@@ -71,6 +84,20 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         lines.push(Line::styled("  nothing matches", theme.dim));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// What the one-letter source columns stand for, on the pane's bottom border.
+fn legend(state: &State, theme: &Theme) -> Line<'static> {
+    let parts: Vec<String> = state
+        .columns
+        .iter()
+        .map(|k| {
+            let name = k.name();
+            let letter = name.chars().next().unwrap_or('?').to_ascii_uppercase();
+            format!("{letter} {name}")
+        })
+        .collect();
+    Line::styled(format!(" {} ", parts.join("  ")), theme.dim)
 }
 
 fn column_header(state: &State, w: Widths, theme: &Theme) -> Line<'static> {
@@ -93,7 +120,7 @@ fn column_header(state: &State, w: Widths, theme: &Theme) -> Line<'static> {
     )
 }
 
-fn cluster_line(state: &State, c: usize, theme: &Theme) -> Line<'static> {
+fn cluster_line(state: &State, c: usize, w: Widths, theme: &Theme) -> Line<'static> {
     let (Some(cluster), Some(info)) = (state.result.fleet.clusters.get(c), state.clusters.get(c))
     else {
         return Line::raw("");
@@ -109,14 +136,36 @@ fn cluster_line(state: &State, c: usize, theme: &Theme) -> Line<'static> {
         }
         None => Span::styled("ok", theme.ok),
     };
-    let mut spans = vec![
-        Span::styled(format!("{marker} {}", clean(&cluster.name)), theme.title),
-        Span::styled(format!("  {} inst  ", cluster.instances.len()), theme.dim),
-    ];
-    spans.extend(primary_spans(info, theme));
-    spans.push(Span::raw("  "));
-    spans.push(drift);
-    Line::from(spans)
+    // The primary as the places name it, as text that can be cut to fit.
+    let pspans = primary_spans(info, theme);
+    let primary: String = pspans.iter().map(|s| s.content.as_ref()).collect();
+    let pstyle = pspans.first().map_or(theme.primary, |s| s.style);
+    // The name under NAME and the drift under DRIFT, as on instance rows; what is
+    // between is cut to fit so the DRIFT column lines up on every row.
+    let name = format!("{marker} {} ", clean(&cluster.name));
+    let name = format!("{name:<nw$}", nw = 4 + w.name + 1);
+    let room = w.drift_at().saturating_sub(name.chars().count());
+    let count = format!("{} inst  ", cluster.instances.len());
+    let count = ellipsis(&count, room);
+    let room = room.saturating_sub(count.chars().count());
+    // A disputed primary is the news on that row: it is shown whole, and its DRIFT
+    // moves right rather than cutting the candidates off.
+    let disputed = primary.starts_with("P?");
+    let primary = if disputed {
+        primary
+    } else {
+        ellipsis(&primary, room.saturating_sub(1))
+    };
+    let pad = room
+        .saturating_sub(primary.chars().count())
+        .max(if disputed { 2 } else { 1 });
+    Line::from(vec![
+        Span::styled(name, theme.title),
+        Span::styled(count, theme.dim),
+        Span::styled(primary, pstyle),
+        Span::raw(" ".repeat(pad)),
+        drift,
+    ])
 }
 
 /// The cluster's primary as the places name it: `P name` when every place that can say
@@ -155,6 +204,19 @@ fn source_letter(kind: SourceKind) -> char {
         .to_ascii_uppercase()
 }
 
+/// The text cut to `max` characters, ending in `…` when cut.
+fn ellipsis(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
 fn role_span(cell: &RoleCell, coverage: Option<&Coverage>, theme: &Theme) -> Span<'static> {
     let style = match cell {
         RoleCell::Absent | RoleCell::NoRole => theme.dim,
@@ -179,11 +241,7 @@ fn instance_line(state: &State, i: usize, w: Widths, theme: &Theme) -> Line<'sta
     let marker = if state.instance_expanded(i) { "v" } else { ">" };
     let mut name = clean(&inst.name);
     if name.chars().count() > name_w {
-        name = name
-            .chars()
-            .take(name_w.saturating_sub(1))
-            .collect::<String>()
-            + "~";
+        name = ellipsis(&name, name_w);
     }
     let mut spans = vec![Span::raw(format!("  {marker} {name:<name_w$} "))];
     spans.extend(
@@ -227,8 +285,9 @@ fn instance_line(state: &State, i: usize, w: Widths, theme: &Theme) -> Line<'sta
             } else {
                 String::new()
             };
+            let room = w.total.saturating_sub(w.drift_at());
             Span::styled(
-                format!("!{} {first}{more}", sev_letter(s)),
+                ellipsis(&format!("!{} {first}{more}", sev_letter(s)), room),
                 theme.severity(s),
             )
         }

@@ -1,0 +1,62 @@
+//! The findings list (`F`, `:findings`): every finding of the fleet in one overlay,
+//! sorted by severity or by place, Enter jumps to its instance in the tree.
+
+use super::{RowId, State};
+use crate::drift::Finding;
+
+/// The findings list while it is open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FindingsList {
+    /// Index into [`State::findings_order`].
+    pub selected: usize,
+    /// Worst first (the default); else in fleet order (cluster, then instance).
+    pub by_place: bool,
+}
+
+impl State {
+    /// The fleet's findings as the list shows them, as indexes into the findings.
+    pub fn findings_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.result.findings.len()).collect();
+        let by_place = self.findings_list.is_some_and(|l| l.by_place);
+        let place = |f: &Finding| (f.cluster.clone(), f.instance.clone());
+        let all = &self.result.findings;
+        if by_place {
+            order.sort_by_key(|&i| place(&all[i]));
+        } else {
+            // Stable: within a severity, fleet order.
+            order.sort_by(|&a, &b| all[b].severity.cmp(&all[a].severity));
+        }
+        order
+    }
+
+    /// Selects the place a finding is about: its instance, or its cluster for a
+    /// cluster-level one. A filter that hides it is dropped, since the user asked to
+    /// see this very row.
+    pub fn reveal_finding(&mut self, finding: usize) {
+        let Some(f) = self.result.findings.get(finding) else {
+            return;
+        };
+        let cluster = f.cluster.clone();
+        let instance = f.instance.clone();
+        let hidden = match &instance {
+            Some(name) => {
+                let key = format!("{cluster}/{name}");
+                self.instances
+                    .iter()
+                    .position(|i| i.key == key)
+                    .is_some_and(|i| !self.instance_visible(i))
+            }
+            None => false,
+        };
+        if hidden {
+            self.drift_only = false;
+            self.clear_filter();
+        }
+        match instance {
+            Some(name) => self.reveal(&cluster, &name),
+            None => self.rebuild_keeping(Some(RowId::Cluster(cluster))),
+        }
+        self.findings_scroll = 0;
+        self.detail_scroll = 0;
+    }
+}

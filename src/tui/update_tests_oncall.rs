@@ -1,0 +1,266 @@
+//! Reducer tests for moving through the drift: opening on it, `n` / `N`, the findings list.
+
+use super::*;
+use crate::fleet::Fleet;
+use crate::report::CheckResult;
+use crate::tui::state::{Options, RowId};
+use crate::tui::testdata::{large, small};
+
+fn state() -> State {
+    State::new(
+        small(),
+        Options {
+            size: (100, 30),
+            ..Options::default()
+        },
+    )
+}
+
+fn apply(s: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
+    actions.into_iter().flat_map(|a| update(s, a)).collect()
+}
+
+fn inst(key: &str) -> Option<RowId> {
+    Some(RowId::Instance(key.into()))
+}
+
+#[test]
+fn the_first_read_opens_on_the_first_drifting_instance() {
+    let loading = CheckResult::new(Fleet::default(), Vec::new());
+    let mut s = State::new(loading, Options::default());
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert_eq!(s.selected_id(), inst("pg-a/pg-a-1"));
+    // Later reads keep the user's selection.
+    apply(&mut s, [Action::Top, Action::Data(Box::new(small()))]);
+    assert_eq!(s.selected_id(), Some(RowId::Cluster("pg-a".into())));
+}
+
+#[test]
+fn a_clean_first_read_stays_on_the_first_row() {
+    let loading = CheckResult::new(Fleet::default(), Vec::new());
+    let mut s = State::new(loading, Options::default());
+    apply(&mut s, [Action::Data(Box::new(large(3, 2)))]);
+    assert_eq!(s.selected, 0);
+    assert_eq!(s.drifting_count(), 0);
+    apply(&mut s, [Action::NextDrift]);
+    assert_eq!(s.selected, 0);
+    assert_eq!(
+        s.status.as_ref().map(|m| m.text.as_str()),
+        Some("no instance drifts")
+    );
+}
+
+#[test]
+fn n_and_shift_n_step_through_the_drift_and_wrap() {
+    let mut s = state();
+    let order = s.drifting_order();
+    assert!(!order.is_empty());
+    let keys: Vec<String> = order.iter().map(|&i| s.instances[i].key.clone()).collect();
+    assert_eq!(keys[0], "pg-a/pg-a-1");
+    // From the first row (a cluster), n goes to every drifting instance in turn, then wraps.
+    for k in &keys {
+        apply(&mut s, [Action::NextDrift]);
+        assert_eq!(s.selected_id(), inst(k));
+    }
+    apply(&mut s, [Action::NextDrift]);
+    assert_eq!(s.selected_id(), inst(&keys[0]));
+    // N from the first wraps to the last.
+    apply(&mut s, [Action::PrevDrift]);
+    assert_eq!(s.selected_id(), inst(&keys[keys.len() - 1]));
+}
+
+#[test]
+fn n_opens_a_collapsed_cluster() {
+    let mut s = state();
+    apply(&mut s, [Action::CollapseAll, Action::Bottom]);
+    apply(&mut s, [Action::NextDrift]);
+    assert_eq!(s.selected_id(), inst("pg-a/pg-a-1"));
+    assert!(s.expanded.contains("c:pg-a"));
+}
+
+#[test]
+fn the_findings_list_jumps_to_the_finding_s_instance() {
+    let mut s = state();
+    apply(&mut s, [Action::ToggleFindings]);
+    assert!(s.findings_list.is_some());
+    let order = s.findings_order();
+    assert_eq!(order.len(), s.findings().len());
+    // Worst first.
+    let sev: Vec<_> = order.iter().map(|&i| s.findings()[i].severity).collect();
+    assert!(sev.windows(2).all(|w| w[0] >= w[1]), "{sev:?}");
+    let want = order
+        .iter()
+        .position(|&i| s.findings()[i].instance.as_deref() == Some("pg-a-1"));
+    let Some(want) = want else {
+        panic!("no finding of pg-a-1");
+    };
+    // A filter that hides the instance is dropped by the jump.
+    s.set_filter("pg-b".into());
+    let down = isize::try_from(want).unwrap_or(0);
+    apply(&mut s, [Action::FindingsMove(down), Action::FindingsJump]);
+    assert!(s.findings_list.is_none());
+    assert_eq!(s.selected_id(), inst("pg-a/pg-a-1"));
+    assert!(s.filter_text.is_empty());
+}
+
+#[test]
+fn the_findings_list_sorts_by_place_keeping_the_selection() {
+    let mut s = state();
+    apply(&mut s, [Action::ToggleFindings, Action::FindingsMove(1)]);
+    let before = s.findings_order()[1];
+    apply(&mut s, [Action::FindingsSort]);
+    let l = s.findings_list.unwrap_or_default();
+    assert!(l.by_place);
+    assert_eq!(s.findings_order()[l.selected], before);
+    let places: Vec<_> = s
+        .findings_order()
+        .iter()
+        .map(|&i| s.findings()[i].cluster.clone())
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] <= w[1]), "{places:?}");
+    apply(
+        &mut s,
+        [Action::FindingsMove(-100), Action::FindingsMove(100)],
+    );
+    assert_eq!(
+        s.findings_list.map(|l| l.selected),
+        Some(s.findings().len() - 1)
+    );
+}
+
+#[test]
+fn the_findings_command_opens_the_list() {
+    let mut s = state();
+    apply(
+        &mut s,
+        [Action::StartCommand]
+            .into_iter()
+            .chain("findings".chars().map(Action::CommandInput))
+            .chain([Action::RunCommand]),
+    );
+    assert!(s.findings_list.is_some());
+}
+
+fn at(secs: u64) -> Action {
+    Action::Tick(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+#[test]
+fn reads_leave_events_of_what_changed() {
+    use crate::tui::testdata::small_fixed;
+    let mut s = state();
+    // 03:12:07 UTC.
+    apply(&mut s, [at(3 * 3600 + 12 * 60 + 7)]);
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert!(s.events.is_empty(), "an unchanged read is no event");
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    let lines: Vec<String> = s.events.iter().map(|e| e.line()).collect();
+    assert!(
+        lines.contains(&"03:12:07 targets: pg-a/pg-a-1 role replica -> primary".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("03:12:07 resolved: W role-mismatch pg-a-1")),
+        "{lines:?}"
+    );
+    apply(&mut s, [at(3 * 3600 + 15 * 60 + 40)]);
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    let lines: Vec<String> = s.events.iter().map(|e| e.line()).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("03:15:40 appeared: W role-mismatch")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn the_first_read_is_the_start_not_a_change() {
+    let loading = CheckResult::new(Fleet::default(), Vec::new());
+    let mut s = State::new(loading, Options::default());
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert!(s.events.is_empty());
+}
+
+#[test]
+fn y_in_the_events_pane_copies_the_timeline() {
+    use crate::tui::testdata::small_fixed;
+    let mut s = state();
+    assert!(apply(&mut s, [Action::ToggleEvents, Action::Copy]).is_empty());
+    assert_eq!(
+        s.status.as_ref().map(|m| m.text.as_str()),
+        Some("no events yet to copy")
+    );
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    let effects = apply(&mut s, [Action::Copy]);
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(text, &s.events_text());
+    assert!(text.contains("--:--:-- targets: pg-a/pg-a-1 role replica -> primary"));
+    assert_eq!(text.lines().count(), s.events.len());
+}
+
+#[test]
+fn a_fix_leaves_an_event() {
+    let mut s = state();
+    apply(&mut s, [Action::NextDrift, Action::FixOpen]);
+    apply(
+        &mut s,
+        [Action::FixApplied {
+            ok: true,
+            lines: vec!["targets pg-a.yml: pg-a-1 re-registered".into()],
+        }],
+    );
+    let last = s.events.last().map(|e| e.text.clone()).unwrap_or_default();
+    assert!(last.starts_with("fix applied: pg-a-1 in "), "{last}");
+    apply(&mut s, [Action::StartCommand]);
+    apply(&mut s, "events".chars().map(Action::CommandInput));
+    apply(&mut s, [Action::RunCommand]);
+    assert_eq!(s.events_view.map(|v| v.selected), Some(s.events.len() - 1));
+}
+
+fn typed(s: &mut State, text: &str) {
+    apply(s, [Action::StartCommand]);
+    apply(s, text.chars().map(Action::CommandInput));
+}
+
+#[test]
+fn the_command_line_completes_and_remembers() {
+    let mut s = state();
+    typed(&mut s, "fi");
+    apply(&mut s, [Action::CommandComplete]);
+    // :filter, :findings: the common prefix, and both listed.
+    assert_eq!(s.command.as_deref(), Some("fi"));
+    let listed = s
+        .status
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    assert!(
+        listed.contains(":filter") && listed.contains(":findings"),
+        "{listed}"
+    );
+    apply(&mut s, [Action::CommandInput('n'), Action::CommandComplete]);
+    assert_eq!(s.command.as_deref(), Some("findings"));
+    apply(&mut s, [Action::RunCommand, Action::ToggleFindings]);
+    typed(&mut s, "sor");
+    apply(&mut s, [Action::CommandComplete]);
+    assert_eq!(s.command.as_deref(), Some("sort "));
+    apply(&mut s, "drift".chars().map(Action::CommandInput));
+    apply(&mut s, [Action::RunCommand]);
+    // Up walks back, Down forward, past the newest the line is empty again.
+    apply(&mut s, [Action::StartCommand, Action::CommandHistory(-1)]);
+    assert_eq!(s.command.as_deref(), Some("sort drift"));
+    apply(&mut s, [Action::CommandHistory(-1)]);
+    assert_eq!(s.command.as_deref(), Some("findings"));
+    apply(&mut s, [Action::CommandHistory(-1)]);
+    assert_eq!(s.command.as_deref(), Some("findings"));
+    apply(
+        &mut s,
+        [Action::CommandHistory(1), Action::CommandHistory(1)],
+    );
+    assert_eq!(s.command.as_deref(), Some(""));
+}
