@@ -87,9 +87,8 @@ impl Endpoint {
         match self {
             Endpoint::Unix(_) => true,
             Endpoint::Http(u) => match u.host() {
-                // Linux connects to the unspecified address on this machine.
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
                 Some(url::Host::Domain(d)) => d == "localhost",
                 None => false,
             },
@@ -159,7 +158,6 @@ mod tests {
         assert!(Endpoint::parse("127.0.0.1:8500", false).unwrap().is_local());
         assert!(Endpoint::parse("localhost:8500", false).unwrap().is_local());
         assert!(!Endpoint::parse("10.1.1.1:8500", false).unwrap().is_local());
-        assert!(Endpoint::parse("0.0.0.0:8500", false).unwrap().is_local());
     }
 
     #[test]
