@@ -252,9 +252,15 @@ impl ConsulClient {
             return Err(status_error(shown, status.as_u16(), &body));
         }
         let limit = self.config.max_response_bytes;
-        let (body, complete) = read_capped(&mut resp, limit)
-            .await
-            .map_err(|e| transport_error(shown, &e, timeout))?;
+        // An announced length over the limit is refused without reading anything.
+        let announced_over = resp.content_length().is_some_and(|n| n > limit);
+        let (body, complete) = if announced_over {
+            (Vec::new(), false)
+        } else {
+            read_capped(&mut resp, limit)
+                .await
+                .map_err(|e| transport_error(shown, &e, timeout))?
+        };
         if !complete {
             return Err(ConsulError::TooLarge {
                 url: shown.to_string(),
@@ -314,9 +320,6 @@ async fn read_capped(
     resp: &mut reqwest::Response,
     limit: u64,
 ) -> Result<(Vec<u8>, bool), reqwest::Error> {
-    if resp.content_length().is_some_and(|n| n > limit) {
-        return Ok((Vec::new(), false));
-    }
     let hint = resp.content_length().unwrap_or(0).min(limit).min(1 << 24);
     let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
     while let Some(chunk) = resp.chunk().await? {
