@@ -1,5 +1,8 @@
 use super::*;
-use crate::tui::state::{Options, RowId, Sort};
+use crate::drift::Finding;
+use crate::fix::plan::Destination;
+use crate::fix::simulate::short;
+use crate::tui::state::{FixButton, Options, RowId, Sort, VERIFY_WAIT};
 use crate::tui::testdata::{large, small, small_fixed, small_two_primaries, small_with_consul};
 use std::time::Duration;
 
