@@ -531,7 +531,7 @@ fn health(inst: &Instance, out: &mut Vec<Finding>) {
     let mut critical: BTreeMap<String, String> = BTreeMap::new();
     for o in inst.by_source(SourceKind::Consul) {
         if let Origin::Consul(c) = &o.origin {
-            for ch in c.checks.iter().filter(|ch| ch.status == "critical") {
+            for ch in c.checks().filter(|ch| ch.status == "critical") {
                 let key = if ch.node_check {
                     format!("node {}/{}", c.node, ch.id)
                 } else {

@@ -165,7 +165,7 @@ impl Instance {
         let mut worst: Option<&str> = None;
         for o in self.by_source(SourceKind::Consul) {
             if let Origin::Consul(c) = &o.origin {
-                for ch in &c.checks {
+                for ch in c.checks() {
                     if rank(&ch.status) > worst.map(rank).unwrap_or(0) {
                         worst = Some(ch.status.as_str());
                     }

@@ -171,9 +171,22 @@ impl ConsulClient {
     /// GETs a JSON answer; with `blocking`, as a blocking query.
     pub async fn get<T: DeserializeOwned>(
         &self,
-        mut url: Url,
+        url: Url,
         blocking: Option<Blocking>,
     ) -> Result<(T, QueryMeta), ConsulError> {
+        let shown = display_url(&url);
+        let (body, meta) = self.get_body(url, blocking).await?;
+        let value = decode(&shown, &body)?;
+        Ok((value, meta))
+    }
+
+    /// GETs an answer's body, undecoded, so that the caller can decode it borrowing
+    /// strings from it; with `blocking`, as a blocking query.
+    pub async fn get_body(
+        &self,
+        mut url: Url,
+        blocking: Option<Blocking>,
+    ) -> Result<(bytes::Bytes, QueryMeta), ConsulError> {
         let mut timeout = self.config.timeout;
         if let Some(b) = blocking {
             let mut q = url.query_pairs_mut();
@@ -201,11 +214,7 @@ impl ConsulClient {
         if !status.is_success() {
             return Err(status_error(&shown, status.as_u16(), &body));
         }
-        let value = serde_json::from_slice(&body).map_err(|e| ConsulError::Decode {
-            url: shown.clone(),
-            reason: e.to_string(),
-        })?;
-        Ok((value, meta))
+        Ok((body, meta))
     }
 
     /// PUTs a JSON body and returns the raw answer body.
@@ -262,11 +271,34 @@ impl ConsulClient {
         Ok((entries.unwrap_or_default(), meta))
     }
 
+    /// `GET /v1/health/service/<name>`, undecoded (see [`crate::consul::wire::HealthEntryRef`]).
+    pub async fn health_service_body(
+        &self,
+        name: &str,
+        blocking: Option<Blocking>,
+    ) -> Result<(bytes::Bytes, QueryMeta), ConsulError> {
+        let url = self.url_segments(&["health", "service", name])?;
+        self.get_body(url, blocking).await
+    }
+
     /// `GET /v1/agent/self`.
     pub async fn agent_self(&self) -> Result<AgentSelf, ConsulError> {
         let url = self.url_segments(&["agent", "self"])?;
         Ok(self.get(url, None).await?.0)
     }
+}
+
+/// Decodes a JSON body read from `url` (as shown in messages).
+///
+/// The body's UTF-8 is checked once, up front: checking each string as the parser
+/// meets it costs more on the large answers of a big catalog.
+pub fn decode<'a, T: serde::Deserialize<'a>>(url: &str, body: &'a [u8]) -> Result<T, ConsulError> {
+    let error = |reason: String| ConsulError::Decode {
+        url: url.to_string(),
+        reason,
+    };
+    let text = std::str::from_utf8(body).map_err(|e| error(e.to_string()))?;
+    serde_json::from_str(text).map_err(|e| error(e.to_string()))
 }
 
 /// The URL as shown in messages: scheme, host, port and path, no query secrets.

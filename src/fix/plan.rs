@@ -306,8 +306,7 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
         // A node without serfHealth has no agent (registered through the catalog, e.g.
         // by consul-esm): there the catalog is the place to write, and only there.
         if !c
-            .checks
-            .iter()
+            .checks()
             .any(|ch| ch.node_check && ch.id == "serfHealth")
         {
             let consul = ConsulClient::new(config.clone()).map_err(FixError::from)?;
@@ -317,9 +316,9 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
             let after = reregister_body(&before, &change)?;
             if before != after {
                 plan.steps.push(Step::CatalogRegister {
-                    node: c.node.clone(),
-                    address: c.node_address.clone(),
-                    service_id: c.service_id.clone(),
+                    node: c.node.to_string(),
+                    address: c.node_address.to_string(),
+                    service_id: c.service_id.to_string(),
                     before,
                     after,
                 });
@@ -344,8 +343,8 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
         let after = reregister_body(&before, &change)?;
         if before != after {
             plan.steps.push(Step::ConsulRegister {
-                node: c.node.clone(),
-                service_id: c.service_id.clone(),
+                node: c.node.to_string(),
+                service_id: c.service_id.to_string(),
                 agent: agent_url.to_string().trim_end_matches('/').to_string(),
                 before,
                 after,
@@ -520,7 +519,7 @@ fn plan_command(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Result<()
     let node = inst
         .by_source(SourceKind::Consul)
         .find_map(|o| match &o.origin {
-            Origin::Consul(c) => Some(c.node.clone()),
+            Origin::Consul(c) => Some(c.node.to_string()),
             _ => None,
         })
         .unwrap_or_else(|| inst.name.clone());

@@ -1,6 +1,7 @@
 //! Identity sources: each turns one place into observations and never compares.
 
 pub mod consul;
+pub mod consul_compact;
 pub mod file_error;
 pub mod file_text;
 pub mod inventory;

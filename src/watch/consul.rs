@@ -11,7 +11,10 @@ use super::{CONFIRMING, LIVE, RETRYING, STANDING, WatchHandle};
 use crate::consul::{Blocking, ConsulClient};
 use crate::fleet::consul_service_name;
 use crate::observation::{Observation, SourceOutput, SourceReport, SourceStatus};
-use crate::source::consul::{ConsulIndices, read_service, read_services, sort_observations};
+use crate::source::consul::{
+    ConsulIndices, SharedCompactor, read_service, read_services, sort_observations,
+};
+use crate::source::consul_compact::Compactor;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -58,6 +61,8 @@ type SharedRef = Arc<Mutex<Shared>>;
 struct Ctx {
     client: ConsulClient,
     shared: SharedRef,
+    /// Shared with every read of the watch, so re-read services share the seed's strings.
+    compactor: SharedCompactor,
     notify: Arc<Notify>,
     options: WatchOptions,
     refresh: watch::Receiver<()>,
@@ -91,6 +96,7 @@ async fn supervise(
     tx: mpsc::Sender<SourceOutput>,
     refresh: watch::Receiver<()>,
 ) {
+    let compactor = Arc::new(Mutex::new(Compactor::adopting(&seed)));
     let mut services: BTreeMap<String, Vec<Arc<Observation>>> = BTreeMap::new();
     for o in seed.observations {
         if let Some(name) = consul_service_name(&o) {
@@ -116,6 +122,7 @@ async fn supervise(
     report.stale = false;
     let ctx = Ctx {
         client,
+        compactor,
         shared: Arc::new(Mutex::new(Shared {
             read_at: report.read_at,
             report,
@@ -129,6 +136,7 @@ async fn supervise(
     let mut tasks = JoinSet::new();
     tasks.spawn(publish(
         ctx.shared.clone(),
+        ctx.compactor.clone(),
         ctx.notify.clone(),
         ctx.options.clone(),
         tx,
@@ -227,7 +235,7 @@ async fn catalog_changed(
     let mut to_read = added;
     to_read.extend(unwatched);
     *known = names.clone();
-    for (name, result) in read_services(&ctx.client, to_read).await {
+    for (name, result) in read_services(&ctx.client, to_read, &ctx.compactor).await {
         let room = !watched.contains_key(&name) && watched.len() < ctx.options.limit;
         match result {
             Ok((obs, index)) => {
@@ -277,7 +285,12 @@ async fn watch_service(ctx: Ctx, name: String, mut index: u64, retry: bool) {
         }
         pace(last, ctx.options.min_interval).await;
         last = Some(Instant::now());
-        let read = read_service(&ctx.client, &name, blocking(index, ctx.options.wait));
+        let read = read_service(
+            &ctx.client,
+            &name,
+            blocking(index, ctx.options.wait),
+            &ctx.compactor,
+        );
         let Some(result) = unless_refreshed(read, &mut refresh).await else {
             index = 0;
             continue;
@@ -400,6 +413,7 @@ fn confirming(ctx: &Ctx, key: &str) {
 /// Sends one update per burst of changes.
 async fn publish(
     shared: SharedRef,
+    compactor: SharedCompactor,
     notify: Arc<Notify>,
     options: WatchOptions,
     tx: mpsc::Sender<SourceOutput>,
@@ -408,6 +422,8 @@ async fn publish(
         notify.notified().await;
         tokio::time::sleep(options.coalesce).await;
         let output = snapshot(&mut lock(&shared), SystemTime::now());
+        // Replaced observations let go of what only they held.
+        compactor.lock().unwrap_or_else(|p| p.into_inner()).sweep();
         if tx.send(output).await.is_err() {
             return;
         }
