@@ -3,6 +3,7 @@
 use super::address::Endpoint;
 use super::error::ConsulError;
 use super::secret::Secret;
+use super::stream::{ArraySplitter, SplitError};
 use super::tls::{TlsOptions, client_config};
 use super::wire::{AgentSelf, HealthEntry};
 use crate::encoding::base64;
@@ -187,16 +188,7 @@ impl ConsulClient {
         mut url: Url,
         blocking: Option<Blocking>,
     ) -> Result<(bytes::Bytes, QueryMeta), ConsulError> {
-        let mut timeout = self.config.timeout;
-        if let Some(b) = blocking {
-            let mut q = url.query_pairs_mut();
-            if b.index > 0 {
-                q.append_pair("index", &b.index.to_string());
-            }
-            q.append_pair("wait", &format!("{}ms", b.wait.as_millis()));
-            // The server may add up to wait/16 of jitter before answering.
-            timeout += b.wait + b.wait / 16;
-        }
+        let timeout = self.blocking_query(&mut url, blocking);
         let shown = display_url(&url);
         let resp = self
             .http
@@ -271,14 +263,74 @@ impl ConsulClient {
         Ok((entries.unwrap_or_default(), meta))
     }
 
-    /// `GET /v1/health/service/<name>`, undecoded (see [`crate::consul::wire::HealthEntryRef`]).
-    pub async fn health_service_body(
+    /// GETs a JSON array answer and hands each element's text to `each` as it arrives,
+    /// so that no answer is ever held whole; with `blocking`, as a blocking query.
+    pub async fn get_each(
         &self,
-        name: &str,
+        mut url: Url,
         blocking: Option<Blocking>,
-    ) -> Result<(bytes::Bytes, QueryMeta), ConsulError> {
-        let url = self.url_segments(&["health", "service", name])?;
-        self.get_body(url, blocking).await
+        mut each: impl FnMut(&str) -> Result<(), String>,
+    ) -> Result<QueryMeta, ConsulError> {
+        let timeout = self.blocking_query(&mut url, blocking);
+        let shown = display_url(&url);
+        let mut resp = self
+            .http
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| transport_error(&shown, &e, timeout))?;
+        let status = resp.status();
+        let meta = query_meta(resp.headers());
+        if !status.is_success() {
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| transport_error(&shown, &e, timeout))?;
+            return Err(status_error(&shown, status.as_u16(), &body));
+        }
+        let mut splitter = ArraySplitter::default();
+        let mut count = 0usize;
+        let mut element = |raw: &[u8]| {
+            count += 1;
+            std::str::from_utf8(raw)
+                .map_err(|e| e.to_string())
+                .and_then(&mut each)
+                .map_err(|e| format!("element {count}: {e}"))
+        };
+        let decode_error = |e: SplitError<String>| ConsulError::Decode {
+            url: shown.clone(),
+            reason: match e {
+                SplitError::Syntax(s) => s.to_string(),
+                SplitError::Element(e) => e,
+            },
+        };
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&shown, &e, timeout))?
+        {
+            splitter
+                .feed(&chunk, &mut element)
+                .map_err(decode_error)?;
+        }
+        splitter.end().map_err(decode_error)?;
+        Ok(meta)
+    }
+
+    /// Adds a blocking query's parameters to `url`; the request timeout that allows for it.
+    fn blocking_query(&self, url: &mut Url, blocking: Option<Blocking>) -> Duration {
+        let mut timeout = self.config.timeout;
+        if let Some(b) = blocking {
+            let mut q = url.query_pairs_mut();
+            if b.index > 0 {
+                q.append_pair("index", &b.index.to_string());
+            }
+            q.append_pair("wait", &format!("{}ms", b.wait.as_millis()));
+            // The server may add up to wait/16 of jitter before answering.
+            timeout += b.wait + b.wait / 16;
+        }
+        timeout
     }
 
     /// `GET /v1/agent/self`.

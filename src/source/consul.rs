@@ -1,7 +1,6 @@
 //! Consul service registrations as an identity source.
 
 use super::consul_compact::Compactor;
-use crate::consul::client::decode;
 use crate::consul::wire::{HealthEntry, HealthEntryRef};
 use crate::consul::{Blocking, ConsulClient, ConsulError};
 use crate::observation::{Observation, Origin, SourceKind, SourceOutput, SourceReport};
@@ -111,31 +110,29 @@ pub async fn read_services(
 
 /// Reads one service (optionally as a blocking query) into observations.
 ///
-/// The body is decoded borrowing its strings, outside the compactor's lock, which is
-/// held only while the entries become observations.
+/// Each instance is decoded as it arrives, borrowing its strings, and turned into an
+/// observation at once; the compactor's lock is held for one instance at a time.
 pub async fn read_service(
     client: &ConsulClient,
     name: &str,
     blocking: Option<Blocking>,
     compactor: &SharedCompactor,
 ) -> ServiceRead {
-    let (body, meta) = client
-        .health_service_body(name, blocking)
+    let url = client
+        .url_segments(&["health", "service", name])
+        .map_err(|e| e.to_string())?;
+    let mut observations = Vec::new();
+    let meta = client
+        .get_each(url, blocking, |text| {
+            let entry: HealthEntryRef<'_> =
+                serde_json::from_str(text).map_err(|e| e.to_string())?;
+            let mut compactor = compactor.lock().unwrap_or_else(|p| p.into_inner());
+            observations.extend(compactor.observe(entry));
+            Ok(())
+        })
         .await
         .map_err(|e| e.to_string())?;
-    let entries: Option<Vec<HealthEntryRef<'_>>> = decode(&service_url(client, name), &body)
-        .map_err(|e: ConsulError| e.to_string())?;
-    let mut compactor = compactor.lock().unwrap_or_else(|p| p.into_inner());
-    let observations = compactor.observe_all(entries.unwrap_or_default());
     Ok((observations, meta.index))
-}
-
-/// The URL of a service's health, as messages show it.
-fn service_url(client: &ConsulClient, name: &str) -> String {
-    client
-        .url_segments(&["health", "service", name])
-        .map(|u| u.to_string())
-        .unwrap_or_else(|_| name.to_string())
 }
 
 /// Orders observations by cluster, seq, node and service, so output is stable.
