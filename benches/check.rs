@@ -133,7 +133,10 @@ async fn run(instances: usize) {
     let floor = best(&sequential).min(best(&parallel));
 
     println!("\n{RUNS} runs each, median (min..max):");
-    report("floor: curl, sequential, one keep-alive connection", &sequential);
+    report(
+        "floor: curl, sequential, one keep-alive connection",
+        &sequential,
+    );
     report(
         &format!("floor: {CURLS} curls in parallel, keep-alive"),
         &parallel,
@@ -143,8 +146,14 @@ async fn run(instances: usize) {
         "`roster check` binary, Consul + target files + inventory",
         &binary_all,
     );
-    report("in process: gather + drift + JSON, Consul only", &in_process);
-    report("in process: gather + drift + JSON, all three", &in_process_all);
+    report(
+        "in process: gather + drift + JSON, Consul only",
+        &in_process,
+    );
+    report(
+        "in process: gather + drift + JSON, all three",
+        &in_process_all,
+    );
     println!(
         "\nfloor (best of sequential and parallel): {:.1} ms\n\
          ratio `roster check` (Consul only) / floor: median {:.2}x, best {:.2}x\n\

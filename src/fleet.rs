@@ -2,8 +2,9 @@
 
 use crate::identity::{Role, instance_name};
 use crate::observation::{Observation, Origin, SourceKind, SourceOutput, SourceReport};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// How an instance is told apart inside its cluster, strongest first.
@@ -273,12 +274,12 @@ impl Fleet {
             sources.push(out.report);
         }
         let mut merger = Merger::default();
-        for o in anchored {
-            let seq = stated_seq(&o).unwrap_or_default();
+        for o in &anchored {
+            let seq = stated_seq(o).unwrap_or_default();
             merger.place(InstanceId::Seq(seq), o);
         }
-        for o in loose {
-            let id = merger.find_home(&o);
+        for o in &loose {
+            let id = merger.find_home(o);
             merger.place(id, o);
         }
         let mut fleet = Fleet {
@@ -408,39 +409,41 @@ fn home(o: &Observation, only_at_address: Option<&InstanceId>) -> InstanceId {
     InstanceId::Ip(o.ip.clone().unwrap_or_default())
 }
 
+/// Groups observations by instance, borrowing the keys from the observations (which
+/// outlive it) instead of copying a cluster name and an address for each.
 #[derive(Default)]
-struct Merger {
-    instances: HashMap<(String, InstanceId), Vec<Arc<Observation>>>,
-    by_ip: HashMap<(String, String), BTreeSet<InstanceId>>,
+struct Merger<'a> {
+    instances: FxHashMap<(&'a str, InstanceId), Vec<Arc<Observation>>>,
+    by_ip: FxHashMap<(&'a str, &'a str), BTreeSet<InstanceId>>,
 }
 
-impl Merger {
-    fn place(&mut self, id: InstanceId, o: Arc<Observation>) {
+impl<'a> Merger<'a> {
+    fn place(&mut self, id: InstanceId, o: &'a Arc<Observation>) {
         if let Some(ip) = &o.ip {
-            self.by_ip
-                .entry((o.cluster.clone(), ip.clone()))
-                .or_default()
-                .insert(id.clone());
+            let ids = self.by_ip.entry((&o.cluster, ip)).or_default();
+            if !ids.contains(&id) {
+                ids.insert(id.clone());
+            }
         }
         self.instances
-            .entry((o.cluster.clone(), id))
+            .entry((&o.cluster, id))
             .or_default()
-            .push(o);
+            .push(o.clone());
     }
 
     fn find_home(&self, o: &Observation) -> InstanceId {
         let only =
-            o.ip.as_ref()
-                .and_then(|ip| self.by_ip.get(&(o.cluster.clone(), ip.clone())))
+            o.ip.as_deref()
+                .and_then(|ip| self.by_ip.get(&(o.cluster.as_str(), ip)))
                 .filter(|ids| ids.len() == 1)
                 .and_then(|ids| ids.iter().next());
         home(o, only)
     }
 
     fn finish(self) -> Vec<Cluster> {
-        let mut clusters: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+        let mut clusters: BTreeMap<&str, Vec<Instance>> = BTreeMap::new();
         for ((cluster, id), observations) in self.instances {
-            let mut instance = Instance::new(cluster.clone(), id);
+            let mut instance = Instance::new(cluster.to_string(), id);
             instance.observations = observations;
             clusters.entry(cluster).or_default().push(instance);
         }
@@ -448,7 +451,10 @@ impl Merger {
             .into_iter()
             .map(|(name, mut instances)| {
                 instances.sort_by(|a, b| a.id.cmp(&b.id));
-                Cluster { name, instances }
+                Cluster {
+                    name: name.to_string(),
+                    instances,
+                }
             })
             .collect()
     }

@@ -196,8 +196,9 @@ pub enum Origin {
     Targets(TargetOrigin),
     /// A host in the inventory.
     Inventory(InventoryOrigin),
-    /// A live probe of an instance.
-    Live(LiveOrigin),
+    /// A live probe of an instance (boxed: it is the largest origin, and every
+    /// observation of every source would otherwise be as large as it).
+    Live(Box<LiveOrigin>),
 }
 
 impl Origin {

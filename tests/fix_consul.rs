@@ -166,7 +166,10 @@ async fn promoting_pg_test_1_through_its_agent_changes_only_the_role() {
         *cluster_primary.tags,
         ["pg-test-primary", "pg-test", "primary"]
     );
-    assert_eq!(cluster_primary.meta.get("service").unwrap(), "pg-test-primary");
+    assert_eq!(
+        cluster_primary.meta.get("service").unwrap(),
+        "pg-test-primary"
+    );
     // Nothing on the other nodes moved.
     assert_eq!(origins(&after, "pg-test-2"), origins(&before, "pg-test-2"));
     demo.stop().await;

@@ -310,9 +310,7 @@ impl ConsulClient {
             .await
             .map_err(|e| transport_error(&shown, &e, timeout))?
         {
-            splitter
-                .feed(&chunk, &mut element)
-                .map_err(decode_error)?;
+            splitter.feed(&chunk, &mut element).map_err(decode_error)?;
         }
         splitter.end().map_err(decode_error)?;
         Ok(meta)

@@ -140,10 +140,9 @@ impl ArraySplitter {
         self.in_element = false;
         let result = match (start, self.element.is_empty()) {
             // The whole element arrived in this chunk: no copy.
-            (Some(s), true) => each(&chunk[s..end]),
+            (Some(s), true) => each(trim(&chunk[s..end])),
             (s, _) => {
-                self.element
-                    .extend_from_slice(&chunk[s.unwrap_or(0)..end]);
+                self.element.extend_from_slice(&chunk[s.unwrap_or(0)..end]);
                 let r = each(trim(&self.element));
                 self.element.clear();
                 r
@@ -171,7 +170,10 @@ impl ArraySplitter {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     let end = b
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())

@@ -249,11 +249,7 @@ fn cow<'de, D: Deserializer<'de>>(d: D) -> Result<Cow<'de, str>, D::Error> {
 /// A list of borrowed strings; `null` reads as empty.
 fn cows<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Cow<'de, str>>, D::Error> {
     let list: Option<Vec<Str<'de>>> = Option::deserialize(d)?;
-    Ok(list
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| s.0)
-        .collect())
+    Ok(list.unwrap_or_default().into_iter().map(|s| s.0).collect())
 }
 
 impl HealthEntry {
@@ -271,7 +267,12 @@ impl HealthEntry {
                 service: s(&self.service.service),
                 tags: self.service.tags.iter().map(|t| s(t)).collect(),
                 address: s(&self.service.address),
-                meta: self.service.meta.iter().map(|(k, v)| (s(k), s(v))).collect(),
+                meta: self
+                    .service
+                    .meta
+                    .iter()
+                    .map(|(k, v)| (s(k), s(v)))
+                    .collect(),
                 port: self.service.port,
             },
             checks: self

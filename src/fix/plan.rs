@@ -305,10 +305,7 @@ async fn plan_consul(inst: &Instance, ctx: &FixContext, plan: &mut Plan) -> Resu
         let Some(change) = change else { continue };
         // A node without serfHealth has no agent (registered through the catalog, e.g.
         // by consul-esm): there the catalog is the place to write, and only there.
-        if !c
-            .checks()
-            .any(|ch| ch.node_check && ch.id == "serfHealth")
-        {
+        if !c.checks().any(|ch| ch.node_check && ch.id == "serfHealth") {
             let consul = ConsulClient::new(config.clone()).map_err(FixError::from)?;
             let before =
                 super::consul::catalog_service(&consul, &c.service_name, &c.node, &c.service_id)

@@ -169,11 +169,8 @@ fn sanitize_short(text: &str) -> String {
     crate::text::sanitize(text, 80)
 }
 
-fn kv<K, V>(
-    name: &str,
-    map: impl IntoIterator<Item = (K, V)>,
-    out: &mut Vec<Line<'static>>,
-) where
+fn kv<K, V>(name: &str, map: impl IntoIterator<Item = (K, V)>, out: &mut Vec<Line<'static>>)
+where
     K: AsRef<str>,
     V: AsRef<str>,
 {
