@@ -73,11 +73,11 @@ pub async fn read_consul_indexed(client: &ConsulClient) -> (SourceOutput, Consul
         report.error(e);
     }
     sort_observations(&mut observations);
-    (SourceOutput::new(report, observations), indices)
+    (SourceOutput::shared(report, observations), indices)
 }
 
 /// One service's identity-bearing observations and the index of the answer.
-pub type ServiceRead = Result<(Vec<Observation>, u64), String>;
+pub type ServiceRead = Result<(Vec<Arc<Observation>>, u64), String>;
 
 /// Reads `health/service` for each name with bounded concurrency.
 ///
@@ -127,7 +127,7 @@ pub async fn read_service(
             let entry: HealthEntryRef<'_> =
                 serde_json::from_str(text).map_err(|e| e.to_string())?;
             let mut compactor = compactor.lock().unwrap_or_else(|p| p.into_inner());
-            observations.extend(compactor.observe(entry));
+            observations.extend(compactor.observe(entry).map(Arc::new));
             Ok(())
         })
         .await

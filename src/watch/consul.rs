@@ -243,7 +243,7 @@ async fn catalog_changed(
                 {
                     let mut s = lock(&ctx.shared);
                     s.services
-                        .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
+                        .insert(name.clone(), obs);
                     s.loops.answered(&name);
                 }
                 if has_identity && room {
@@ -301,7 +301,7 @@ async fn watch_service(ctx: Ctx, name: String, mut index: u64, retry: bool) {
                 if new_index != index {
                     lock(&ctx.shared)
                         .services
-                        .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
+                        .insert(name.clone(), obs);
                     ctx.notify.notify_one();
                 }
                 index = next_index(index, new_index);
