@@ -3,6 +3,7 @@
 
 use super::catalog::{CatalogError, NodeDef, State};
 use super::decode;
+use super::node_reads;
 use super::query::Query;
 use super::server::{DropConnection, Shared};
 use super::wire::{self, AgentServiceOut, CatalogServiceOut, HealthEntryOut, NodeOut};
@@ -24,7 +25,7 @@ pub(crate) struct Ctx<'a> {
     pub local: IpAddr,
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(super) type Resp = Response<Full<Bytes>>;
 
 const MAX_BODY: usize = 4 << 20;
 const DEFAULT_WAIT: Duration = Duration::from_secs(300);
@@ -55,7 +56,7 @@ pub(crate) fn plain(ctx: &Ctx<'_>, code: u16, body: impl Into<String>) -> Resp {
 }
 
 /// An error answer (status + plain text), turned into a response at the end.
-struct Fail {
+pub(super) struct Fail {
     code: u16,
     body: String,
 }
@@ -66,7 +67,7 @@ impl Fail {
     }
 }
 
-fn fail(code: u16, body: impl Into<String>) -> Fail {
+pub(super) fn fail(code: u16, body: impl Into<String>) -> Fail {
     Fail {
         code,
         body: body.into(),
@@ -102,7 +103,10 @@ fn json(ctx: &Ctx<'_>, body: Bytes, index: Option<u64>) -> Resp {
     r
 }
 
-fn encode<T: Serialize + ?Sized>(v: &T, pretty: bool) -> Result<Vec<u8>, serde_json::Error> {
+pub(super) fn encode<T: Serialize + ?Sized>(
+    v: &T,
+    pretty: bool,
+) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(256);
     if pretty {
         let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
@@ -141,6 +145,9 @@ enum Endpoint {
     CatalogService(String),
     CatalogNodes,
     HealthService(String),
+    HealthState(String),
+    HealthNode(String),
+    CatalogNodeServices(String),
     AgentSelf,
     AgentServices,
     StatusLeader,
@@ -168,6 +175,12 @@ impl Endpoint {
                     Endpoint::CatalogService(n)
                 } else if let Some(n) = arg("health/service/") {
                     Endpoint::HealthService(n)
+                } else if let Some(s) = arg("health/state/") {
+                    Endpoint::HealthState(s)
+                } else if let Some(n) = arg("health/node/") {
+                    Endpoint::HealthNode(n)
+                } else if let Some(n) = arg("catalog/node-services/") {
+                    Endpoint::CatalogNodeServices(n)
                 } else if let Some(n) = arg("agent/service/deregister/") {
                     Endpoint::AgentDeregister(n)
                 } else {
@@ -189,7 +202,7 @@ impl Endpoint {
 }
 
 /// How the request's token stands against the ACL.
-enum Token {
+pub(super) enum Token {
     Allowed,
     Anonymous,
 }
@@ -230,7 +243,7 @@ fn resolve(ctx: &Ctx<'_>, token: Option<String>) -> Result<Token, Fail> {
     }
 }
 
-fn require(t: &Token, perm: &str, on: &str) -> Result<(), Fail> {
+pub(super) fn require(t: &Token, perm: &str, on: &str) -> Result<(), Fail> {
     match t {
         Token::Allowed => Ok(()),
         Token::Anonymous => Err(fail(
@@ -305,6 +318,9 @@ pub(crate) async fn route(ctx: &Ctx<'_>, req: Request<Incoming>) -> Result<Resp,
         Endpoint::CatalogService(name) => service_read(ctx, &q, &token, name, false).await,
         Endpoint::HealthService(name) => service_read(ctx, &q, &token, name, true).await,
         Endpoint::CatalogNodes => catalog_nodes(ctx, &q, &token).await,
+        Endpoint::HealthState(s) => node_reads::health_state(ctx, &q, &token, s).await,
+        Endpoint::HealthNode(n) => node_reads::health_node(ctx, &q, &token, n).await,
+        Endpoint::CatalogNodeServices(n) => node_reads::node_services(ctx, &q, &token, n).await,
         Endpoint::AgentSelf => agent_self(ctx, &q, &token, &agent()?),
         Endpoint::AgentServices => agent_services(ctx, &q, &token, &agent()?),
         Endpoint::StatusLeader => {
@@ -384,7 +400,7 @@ async fn block(ctx: &Ctx<'_>, min: u64, wait: Duration, index_of: &(dyn Fn(&Stat
 }
 
 /// A blocking read answered from the body cache when the index has not moved.
-async fn blocking_read(
+pub(super) async fn blocking_read(
     ctx: &Ctx<'_>,
     q: &Query,
     key: String,

@@ -242,8 +242,7 @@ async fn catalog_changed(
                 let has_identity = !obs.is_empty();
                 {
                     let mut s = lock(&ctx.shared);
-                    s.services
-                        .insert(name.clone(), obs);
+                    s.services.insert(name.clone(), obs);
                     s.loops.answered(&name);
                 }
                 if has_identity && room {
@@ -299,9 +298,7 @@ async fn watch_service(ctx: Ctx, name: String, mut index: u64, retry: bool) {
             Ok((obs, new_index)) => {
                 backoff.reset();
                 if new_index != index {
-                    lock(&ctx.shared)
-                        .services
-                        .insert(name.clone(), obs);
+                    lock(&ctx.shared).services.insert(name.clone(), obs);
                     ctx.notify.notify_one();
                 }
                 index = next_index(index, new_index);
