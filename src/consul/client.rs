@@ -5,7 +5,7 @@ use super::error::ConsulError;
 use super::secret::Secret;
 use super::stream::{ArraySplitter, SplitError};
 use super::tls::{TlsOptions, client_config};
-use super::wire::{AgentSelf, HealthEntry};
+use super::wire::{AgentSelf, HealthEntry, NodeServices, StateCheck};
 use crate::encoding::base64;
 use crate::text::sanitize;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -329,6 +329,25 @@ impl ConsulClient {
             timeout += b.wait + b.wait / 16;
         }
         timeout
+    }
+
+    /// `GET /v1/health/state/<state>`: every check in that state, datacenter-wide (a
+    /// blocking query on it wakes on any check change).
+    pub async fn health_state(
+        &self,
+        state: &str,
+        blocking: Option<Blocking>,
+    ) -> Result<(Vec<StateCheck>, QueryMeta), ConsulError> {
+        let url = self.url_segments(&["health", "state", state])?;
+        let (checks, meta): (Option<Vec<StateCheck>>, _) = self.get(url, blocking).await?;
+        Ok((checks.unwrap_or_default(), meta))
+    }
+
+    /// `GET /v1/catalog/node-services/<node>`: the names of the services on one node.
+    pub async fn node_services(&self, node: &str) -> Result<NodeServices, ConsulError> {
+        let url = self.url_segments(&["catalog", "node-services", node])?;
+        let (services, _): (Option<NodeServices>, _) = self.get(url, None).await?;
+        Ok(services.unwrap_or_default())
     }
 
     /// `GET /v1/agent/self`.

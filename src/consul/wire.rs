@@ -138,7 +138,7 @@ pub struct ServiceRef<'a> {
     pub address: Cow<'a, str>,
     /// Meta, in the order sent.
     #[serde(borrow, default, deserialize_with = "pairs")]
-    pub meta: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub meta: MetaPairs<'a>,
     /// Port; Consul omits it when 0.
     #[serde(default, deserialize_with = "nullable")]
     pub port: u16,
@@ -154,6 +154,9 @@ impl ServiceRef<'_> {
             .map(|(_, v)| v.as_ref())
     }
 }
+
+/// Meta as borrowed (key, value) pairs, in the order sent.
+pub type MetaPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
 /// One check of a health entry, borrowed.
 #[derive(Debug, Default, Deserialize)]
@@ -177,13 +180,13 @@ pub struct CheckRef<'a> {
 }
 
 /// A JSON object of strings (or `null`) as borrowed pairs, without building a map.
-fn pairs<'de, D>(d: D) -> Result<Vec<(Cow<'de, str>, Cow<'de, str>)>, D::Error>
+fn pairs<'de, D>(d: D) -> Result<MetaPairs<'de>, D::Error>
 where
     D: Deserializer<'de>,
 {
     struct Pairs;
     impl<'de> Visitor<'de> for Pairs {
-        type Value = Vec<(Cow<'de, str>, Cow<'de, str>)>;
+        type Value = MetaPairs<'de>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an object of strings or null")
         }
@@ -288,6 +291,48 @@ impl HealthEntry {
                 .collect(),
         }
     }
+}
+
+/// One element of `GET /v1/health/state/<state>` (and of `/v1/health/node/<node>`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct StateCheck {
+    /// The node the check runs on.
+    #[serde(default, deserialize_with = "nullable")]
+    pub node: String,
+    /// Check ID.
+    #[serde(rename = "CheckID", default, deserialize_with = "nullable")]
+    pub check_id: String,
+    /// `passing`, `warning` or `critical`.
+    #[serde(default, deserialize_with = "nullable")]
+    pub status: String,
+    /// Last output.
+    #[serde(default, deserialize_with = "nullable")]
+    pub output: String,
+    /// The service instance it belongs to; empty for node checks.
+    #[serde(rename = "ServiceID", default, deserialize_with = "nullable")]
+    pub service_id: String,
+    /// The name of that service.
+    #[serde(default, deserialize_with = "nullable")]
+    pub service_name: String,
+}
+
+/// `GET /v1/catalog/node-services/<node>`, the part roster needs: which services run there.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeServices {
+    /// The services on the node (`null` or absent for an unknown node).
+    #[serde(default, deserialize_with = "nullable")]
+    pub services: Vec<NodeService>,
+}
+
+/// One service of `catalog/node-services`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeService {
+    /// Service name.
+    #[serde(default, deserialize_with = "nullable")]
+    pub service: String,
 }
 
 /// `GET /v1/agent/self`, the part roster needs.

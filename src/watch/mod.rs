@@ -4,6 +4,7 @@
 
 pub mod backoff;
 pub mod consul;
+mod consul_nodes;
 pub mod files;
 pub mod live;
 pub mod loops;
