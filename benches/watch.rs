@@ -75,7 +75,12 @@ async fn cost(server: &SimServer, mark: u64) -> (u64, u64) {
     let mut paths: std::collections::BTreeMap<String, usize> = Default::default();
     for r in &log {
         let kind = r.path.rsplit_once('/').map_or(r.path.as_str(), |(p, _)| p);
-        *paths.entry(format!("{kind}/{}", if r.has_index() { "(blocking)" } else { "" })).or_default() += 1;
+        *paths
+            .entry(format!(
+                "{kind}/{}",
+                if r.has_index() { "(blocking)" } else { "" }
+            ))
+            .or_default() += 1;
     }
     println!("  requests by endpoint: {paths:?}");
     let mut bytes = 0;
@@ -112,9 +117,10 @@ async fn run(clusters: usize) {
     )
     .await
     .expect("simulator");
-    let client =
-        ConsulClient::new(ConsulConfig::new(Endpoint::parse(&server.url(), false).unwrap()))
-            .unwrap();
+    let client = ConsulClient::new(ConsulConfig::new(
+        Endpoint::parse(&server.url(), false).unwrap(),
+    ))
+    .unwrap();
     let (seed, indices) = read_consul_indexed(&client).await;
     println!(
         "{clusters} clusters: {} services, {} observations, read in {:.1} s",
@@ -139,7 +145,10 @@ async fn run(clusters: usize) {
     ]
     .iter()
     .map(|s| s.to_string())
-    .chain([format!("{}-primary", cls.name), format!("{}-replica", cls.name)])
+    .chain([
+        format!("{}-primary", cls.name),
+        format!("{}-replica", cls.name),
+    ])
     .collect();
     let mark = server.request_count();
     let t = Instant::now();
