@@ -1,20 +1,39 @@
-//! `roster check` end to end against the simulator with a generated fleet, next to the
-//! raw fetch of the same endpoints. Run: `cargo bench --bench check` (add `-- 50000` to
-//! change the number of instances).
+//! `roster check` end to end against `roster sim --generate` in another process, next to
+//! the floor: the same requests made by curl over keep-alive connections, in the same run.
+//! Run: `cargo bench --profile profiling --bench check` (add `-- 4000` to change the
+//! number of instances; 10,000 by default).
+//!
+//! The floor is the best of a sequential curl (one connection) and four curls in parallel
+//! (a quarter of the services each), over every run: what fetching the bodies costs
+//! without decoding them. The ratio is the `roster check` binary (Consul only, JSON
+//! output, process start to exit) over that floor; the in-process phases follow.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
 
-use futures::stream::{self, StreamExt};
 use roster::config::{ConsulSetting, Settings};
 use roster::consul::{ConsulConfig, Endpoint};
 use roster::fleet::Fleet;
 use roster::gather::gather;
 use roster::report::{CheckResult, Format};
-use roster::sim::{Catalog, FleetSpec, GenerateOptions, SimOptions, SimServer, TargetLayout};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 5;
 const CONCURRENCY: usize = 16;
+const MEMBERS: usize = 4;
+const CURLS: usize = 4;
+
+/// The simulator child; killed (by its own pid) on drop.
+struct SimChild(Child);
+
+impl Drop for SimChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 fn main() {
     let instances: usize = std::env::args()
@@ -29,34 +48,37 @@ fn main() {
 }
 
 async fn run(instances: usize) {
-    let members = 4;
-    let clusters = instances.div_ceil(members);
-    let spec = FleetSpec::generate(
-        clusters,
-        &GenerateOptions {
-            members,
-            drift_every: Some(10),
-            seed: 7,
-        },
-    );
+    let clusters = instances.div_ceil(MEMBERS);
     let dir = tempfile::tempdir().expect("tempdir");
     let targets = dir.path().join("targets");
-    std::fs::create_dir_all(&targets).expect("targets dir");
-    spec.write_targets(&targets, TargetLayout::PerCluster)
-        .expect("targets");
     let inventory = dir.path().join("pigsty.yml");
-    spec.write_inventory(&inventory).expect("inventory");
-    let server = SimServer::start(
-        ([127, 0, 0, 1], 0).into(),
-        Catalog::from_spec(&spec),
-        SimOptions::default(),
-    )
-    .await
-    .expect("simulator");
-    let url = server.url();
+    let bin = env!("CARGO_BIN_EXE_roster");
+    let mut child = SimChild(
+        Command::new(bin)
+            .args(["sim", "--listen", "127.0.0.1:0", "--generate"])
+            .arg(clusters.to_string())
+            .args(["--members", &MEMBERS.to_string(), "--drift-every", "10"])
+            .arg("--write-targets")
+            .arg(&targets)
+            .arg("--write-inventory")
+            .arg(&inventory)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("roster sim"),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().expect("sim stdout"))
+        .read_line(&mut line)
+        .expect("sim banner");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("roster sim said {line:?}"))
+        .to_string();
     println!(
-        "fleet: {clusters} clusters x {members} = {} instances, simulator at {url}",
-        spec.instance_count()
+        "fleet: {clusters} clusters x {MEMBERS} = {} instances, `roster sim` (pid {}) at {url}",
+        clusters * MEMBERS,
+        child.0.id()
     );
 
     let mut consul_cfg = ConsulConfig::new(Endpoint::parse(&url, false).expect("url"));
@@ -74,73 +96,162 @@ async fn run(instances: usize) {
     all.targets = vec![targets.display().to_string()];
     all.inventory = Some(inventory.clone());
 
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-
-    // Warm both paths once (connection pool, simulator response cache).
-    let raw_bytes = raw_fetch(&http, &url).await;
+    // Warm the simulator's response cache and learn the service names.
+    let names = service_names(&url).await;
+    let lists = curl_lists(dir.path(), &url, &names);
     let warm = check(&consul_only).await;
     phases(&consul_only).await;
+    let body_bytes = curl(&lists[..1]).1;
     println!(
-        "one check reads {} services ({} MB of JSON), finds {} instances and {} findings",
+        "one check reads {} services ({} requests, {} MB of JSON), finds {} instances and {} findings",
         warm.0,
-        raw_bytes / 1_000_000,
+        names.len() + 1,
+        body_bytes / 1_000_000,
         warm.1,
         warm.2
     );
 
-    let before = server.request_count();
-    let raw = time(RUNS, || async {
-        raw_fetch(&http, &url).await;
-    })
-    .await;
-    let per_raw = (server.request_count() - before) / RUNS as u64;
-    let before = server.request_count();
-    let consul = time(RUNS, || async {
+    let mut sequential = Vec::new();
+    let mut parallel = Vec::new();
+    let mut binary = Vec::new();
+    let mut binary_all = Vec::new();
+    let mut in_process = Vec::new();
+    let mut in_process_all = Vec::new();
+    // Interleaved, so that a change in the machine's load hits every figure alike.
+    for _ in 0..RUNS {
+        sequential.push(curl(&lists[..1]).0);
+        parallel.push(curl(&lists[1..]).0);
+        binary.push(roster_check(bin, &url, None));
+        binary_all.push(roster_check(bin, &url, Some((&targets, &inventory))));
+        let t = Instant::now();
         check(&consul_only).await;
-    })
-    .await;
-    let per_check = (server.request_count() - before) / RUNS as u64;
-    let full = time(RUNS, || async {
+        in_process.push(t.elapsed());
+        let t = Instant::now();
         check(&all).await;
-    })
-    .await;
-    let bin = env!("CARGO_BIN_EXE_roster");
-    let binary = time(3, || async {
-        let out = tokio::process::Command::new(bin)
-            .args(["check", "--consul", &url, "--format", "json"])
-            .arg("--targets")
-            .arg(&targets)
-            .arg("--inventory")
-            .arg(&inventory)
-            .output()
-            .await
-            .expect("binary runs");
-        assert!(out.status.code().is_some());
-    })
-    .await;
+        in_process_all.push(t.elapsed());
+    }
+    let floor = best(&sequential).min(best(&parallel));
 
-    println!("\nmedian of {RUNS} runs (min..max):");
+    println!("\n{RUNS} runs each, median (min..max):");
     report(
-        "raw fetch (GET catalog/services + every health/service, bodies read)",
-        raw,
+        "floor: curl, sequential, one keep-alive connection",
+        &sequential,
     );
     report(
-        "roster check, Consul only (fetch+decode+merge+drift+JSON)",
-        consul,
+        &format!("floor: {CURLS} curls in parallel, keep-alive"),
+        &parallel,
     );
-    report("roster check, Consul + target files + inventory", full);
+    report("`roster check` binary, Consul only, JSON", &binary);
     report(
-        "roster check binary, all sources, process start to exit",
-        binary,
+        "`roster check` binary, Consul + target files + inventory",
+        &binary_all,
+    );
+    report(
+        "in process: gather + drift + JSON, Consul only",
+        &in_process,
+    );
+    report(
+        "in process: gather + drift + JSON, all three",
+        &in_process_all,
     );
     println!(
-        "\nratio check/raw fetch (Consul only): {:.2}x; HTTP requests per run: raw {per_raw}, check {per_check}",
-        consul.0.as_secs_f64() / raw.0.as_secs_f64()
+        "\nfloor (best of sequential and parallel): {:.1} ms\n\
+         ratio `roster check` (Consul only) / floor: median {:.2}x, best {:.2}x\n\
+         ratio in process (Consul only) / floor: median {:.2}x",
+        ms(floor),
+        median(&binary).as_secs_f64() / floor.as_secs_f64(),
+        best(&binary).as_secs_f64() / floor.as_secs_f64(),
+        median(&in_process).as_secs_f64() / floor.as_secs_f64(),
     );
-    server.shutdown().await;
+    println!("load average: {}", load());
+    drop(child);
+}
+
+/// Every service name, from `catalog/services`, read with curl as the floor reads it.
+async fn service_names(url: &str) -> Vec<String> {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail", &format!("{url}/v1/catalog/services")])
+        .output()
+        .expect("curl is installed");
+    assert!(out.status.success(), "curl failed: {out:?}");
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("catalog JSON");
+    map.into_iter().map(|(k, _)| k).collect()
+}
+
+/// curl config files: [0] every request in one list, [1..] the same split in CURLS parts
+/// (the catalog read goes with the first part).
+fn curl_lists(dir: &Path, url: &str, names: &[String]) -> Vec<std::path::PathBuf> {
+    let entry = |path: &str| format!("url = \"{url}{path}\"\noutput = \"/dev/null\"\n");
+    let health: Vec<String> = names
+        .iter()
+        .map(|n| entry(&format!("/v1/health/service/{}", escape(n))))
+        .collect();
+    let catalog = entry("/v1/catalog/services");
+    let mut files = Vec::new();
+    let mut write = |i: usize, body: String| {
+        let p = dir.join(format!("curl-{i}.conf"));
+        std::fs::File::create(&p)
+            .and_then(|mut f| f.write_all(body.as_bytes()))
+            .expect("curl config");
+        files.push(p);
+    };
+    write(0, format!("{catalog}{}", health.concat()));
+    let part = health.len().div_ceil(CURLS).max(1);
+    for (i, chunk) in health.chunks(part).enumerate() {
+        let head = if i == 0 { catalog.as_str() } else { "" };
+        write(i + 1, format!("{head}{}", chunk.concat()));
+    }
+    files
+}
+
+fn escape(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Runs one curl per config file at once; (wall time, bytes downloaded).
+fn curl(configs: &[std::path::PathBuf]) -> (Duration, u64) {
+    let t = Instant::now();
+    let children: Vec<Child> = configs
+        .iter()
+        .map(|c| {
+            Command::new("curl")
+                .args(["-sS", "--fail", "-w", "%{size_download}\n", "-K"])
+                .arg(c)
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("curl")
+        })
+        .collect();
+    let mut bytes = 0;
+    for c in children {
+        let out = c.wait_with_output().expect("curl ran");
+        assert!(out.status.success(), "curl failed: {out:?}");
+        bytes += String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    (t.elapsed(), bytes)
+}
+
+/// The `roster check` binary, process start to exit.
+fn roster_check(bin: &str, url: &str, files: Option<(&Path, &Path)>) -> Duration {
+    let mut cmd = Command::new(bin);
+    cmd.args(["check", "--consul", url, "--format", "json"]);
+    if let Some((targets, inventory)) = files {
+        cmd.arg("--targets")
+            .arg(targets)
+            .arg("--inventory")
+            .arg(inventory);
+    }
+    let t = Instant::now();
+    let out = cmd.output().expect("roster check runs");
+    let spent = t.elapsed();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{out:?}");
+    spent
 }
 
 /// Returns (services, instances, findings) so the work cannot be optimised away.
@@ -187,57 +298,35 @@ async fn phases(settings: &Settings) {
     );
 }
 
-async fn raw_fetch(http: &reqwest::Client, url: &str) -> usize {
-    let names: serde_json::Map<String, serde_json::Value> = http
-        .get(format!("{url}/v1/catalog/services"))
-        .send()
-        .await
-        .expect("services")
-        .json()
-        .await
-        .expect("services json");
-    stream::iter(names.keys().cloned().collect::<Vec<_>>())
-        .map(|n| async move {
-            let u = format!("{url}/v1/health/service/{n}");
-            http.get(u)
-                .send()
-                .await
-                .expect("health")
-                .bytes()
-                .await
-                .expect("body")
-                .len()
-        })
-        .buffer_unordered(CONCURRENCY)
-        .fold(0usize, |a, b| async move { a + b })
-        .await
-}
-
-/// (median, min, max)
-async fn time<F, Fut>(runs: usize, mut f: F) -> (Duration, Duration, Duration)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut v = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let t = Instant::now();
-        f().await;
-        v.push(t.elapsed());
-    }
+fn median(v: &[Duration]) -> Duration {
+    let mut v = v.to_vec();
     v.sort();
-    (v[runs / 2], v[0], v[runs - 1])
+    v[v.len() / 2]
 }
 
-fn report(what: &str, (med, min, max): (Duration, Duration, Duration)) {
+fn best(v: &[Duration]) -> Duration {
+    v.iter().copied().min().unwrap_or_default()
+}
+
+fn report(what: &str, v: &[Duration]) {
+    let max = v.iter().copied().max().unwrap_or_default();
     println!(
-        "  {what:<72} {:>8.1} ms  ({:.1}..{:.1})",
-        ms(med),
-        ms(min),
+        "  {what:<60} {:>8.1} ms  ({:.1}..{:.1})",
+        ms(median(v)),
+        ms(best(v)),
         ms(max)
     );
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

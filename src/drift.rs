@@ -416,16 +416,20 @@ fn names(inst: &Instance, out: &mut Vec<Finding>) {
     let mut wrong: BTreeMap<String, String> = BTreeMap::new();
     let mut reasons: BTreeSet<String> = BTreeSet::new();
     for o in &inst.observations {
-        let place = place_of(o);
+        // Names are compared in place: formatting the expected ones for every
+        // observation of a large fleet showed in the profile.
         if let Some(recorded) = &o.instance {
-            match expected_instance(inst, o) {
-                Some(expected) if recorded != &expected => {
+            match expected_seq(inst, o) {
+                Some(seq) if !names_instance(recorded, &o.cluster, seq) => {
+                    let place = place_of(o);
+                    let expected = instance_name(&o.cluster, seq);
                     wrong.insert(place.clone(), recorded.clone());
                     reasons.insert(format!(
                         "{place} records instance {recorded}, expected {expected}"
                     ));
                 }
                 None if seq_from_instance(&o.cluster, recorded).is_none() => {
+                    let place = place_of(o);
                     wrong.insert(place.clone(), recorded.clone());
                     reasons.insert(format!(
                         "{place} records instance {recorded}, which is not of the form {}-<seq>",
@@ -437,14 +441,14 @@ fn names(inst: &Instance, out: &mut Vec<Finding>) {
         }
         if let (Some(recorded), Some(claim)) = (&o.service, &o.role)
             && !claim.role.is_unknown()
+            && !names_service(recorded, &o.cluster, &claim.role)
         {
+            let place = place_of(o);
             let expected = service_name(&o.cluster, &claim.role);
-            if recorded != &expected {
-                wrong.insert(format!("{place} service"), recorded.clone());
-                reasons.insert(format!(
-                    "{place} records service {recorded}, expected {expected}"
-                ));
-            }
+            wrong.insert(format!("{place} service"), recorded.clone());
+            reasons.insert(format!(
+                "{place} records service {recorded}, expected {expected}"
+            ));
         }
     }
     if wrong.is_empty() {
@@ -459,19 +463,36 @@ fn names(inst: &Instance, out: &mut Vec<Finding>) {
     ));
 }
 
-/// The instance name an observation should carry: from the seq it states, else the
-/// instance's seq. `None` when no seq is known anywhere.
-fn expected_instance(inst: &Instance, o: &Observation) -> Option<String> {
+/// `name == instance_name(cluster, seq)`, without building the expected name.
+fn names_instance(name: &str, cluster: &str, seq: u32) -> bool {
+    let Some(rest) = name.strip_prefix(cluster).and_then(|r| r.strip_prefix('-')) else {
+        return false;
+    };
+    let canonical = !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit())
+        && (rest == "0" || !rest.starts_with('0'));
+    canonical && rest.parse::<u32>().ok() == Some(seq)
+}
+
+/// `name == service_name(cluster, role)`, without building the expected name.
+fn names_service(name: &str, cluster: &str, role: &Role) -> bool {
+    name.strip_prefix(cluster)
+        .and_then(|r| r.strip_prefix('-'))
+        .is_some_and(|r| r == role.as_str())
+}
+
+/// The seq of the instance name an observation should carry: the seq it states, else
+/// the instance's seq. `None` when no seq is known anywhere.
+fn expected_seq(inst: &Instance, o: &Observation) -> Option<u32> {
     let stated = match o.source {
         // A target group's seq is read off its own `ins`, so it proves nothing.
         SourceKind::Targets => None,
         _ => o.seq,
     };
-    let seq = stated.or(match inst.id {
+    stated.or(match inst.id {
         InstanceId::Seq(s) => Some(s),
         _ => None,
-    })?;
-    Some(instance_name(&o.cluster, seq))
+    })
 }
 
 fn place_of(o: &Observation) -> String {
@@ -569,7 +590,7 @@ fn health(inst: &Instance, out: &mut Vec<Finding>) {
     let mut critical: BTreeMap<String, String> = BTreeMap::new();
     for o in inst.by_source(SourceKind::Consul) {
         if let Origin::Consul(c) = &o.origin {
-            for ch in c.checks.iter().filter(|ch| ch.status == "critical") {
+            for ch in c.checks().filter(|ch| ch.status == "critical") {
                 let key = if ch.node_check {
                     format!("node {}/{}", c.node, ch.id)
                 } else {
@@ -605,7 +626,7 @@ fn health(inst: &Instance, out: &mut Vec<Finding>) {
 fn live_origin(inst: &Instance) -> Option<(&Observation, &crate::observation::LiveOrigin)> {
     inst.by_source(SourceKind::Live)
         .find_map(|o| match &o.origin {
-            Origin::Live(l) => Some((o, l)),
+            Origin::Live(l) => Some((o, &**l)),
             _ => None,
         })
 }

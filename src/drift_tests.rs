@@ -455,7 +455,7 @@ fn live(cls: &str, seq: u32, ip: &str, role: Option<&str>, standbys: &[&str]) ->
     let o = Observation::test(SourceKind::Live, cls)
         .seq(seq)
         .ip(ip)
-        .origin(Origin::Live(LiveOrigin {
+        .origin(Origin::Live(Box::new(LiveOrigin {
             address: format!("{ip}:5432"),
             via: "postgres",
             reachable: role.is_some(),
@@ -464,7 +464,7 @@ fn live(cls: &str, seq: u32, ip: &str, role: Option<&str>, standbys: &[&str]) ->
                 .then(|| "unreachable: connection refused".to_string()),
             standbys: standbys.iter().map(|s| s.to_string()).collect(),
             ..LiveOrigin::default()
-        }));
+        })));
     match role {
         Some(r) => o.role(r),
         None => o,

@@ -2,8 +2,9 @@
 
 use crate::identity::{Role, instance_name};
 use crate::observation::{Observation, Origin, ReadState, SourceKind, SourceOutput, SourceReport};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// How an instance is told apart inside its cluster, strongest first.
@@ -220,7 +221,7 @@ impl Instance {
         let mut worst: Option<&str> = None;
         for o in self.by_source(SourceKind::Consul) {
             if let Origin::Consul(c) = &o.origin {
-                for ch in &c.checks {
+                for ch in c.checks() {
                     if rank(&ch.status) > worst.map(rank).unwrap_or(0) {
                         worst = Some(ch.status.as_str());
                     }
@@ -346,12 +347,12 @@ impl Fleet {
             sources.push(out.report);
         }
         let mut merger = Merger::default();
-        for o in anchored {
-            let seq = stated_seq(&o).unwrap_or_default();
+        for o in &anchored {
+            let seq = stated_seq(o).unwrap_or_default();
             merger.place(InstanceId::Seq(seq), o);
         }
-        for o in loose {
-            let id = merger.find_home(&o);
+        for o in &loose {
+            let id = merger.find_home(o);
             merger.place(id, o);
         }
         let mut fleet = Fleet {
@@ -512,18 +513,20 @@ struct AtAddress {
     one_of_several: bool,
 }
 
+/// Groups observations by instance, borrowing the keys from the observations (which
+/// outlive it) instead of copying a cluster name and an address for each.
 #[derive(Default)]
-struct Merger {
-    instances: HashMap<(String, InstanceId), Vec<Arc<Observation>>>,
-    by_ip: HashMap<(String, String), BTreeMap<InstanceId, AtAddress>>,
+struct Merger<'a> {
+    instances: FxHashMap<(&'a str, InstanceId), Vec<Arc<Observation>>>,
+    by_ip: FxHashMap<(&'a str, &'a str), BTreeMap<InstanceId, AtAddress>>,
 }
 
-impl Merger {
-    fn place(&mut self, id: InstanceId, o: Arc<Observation>) {
+impl<'a> Merger<'a> {
+    fn place(&mut self, id: InstanceId, o: &'a Arc<Observation>) {
         if let Some(ip) = &o.ip {
             let at = self
                 .by_ip
-                .entry((o.cluster.clone(), ip.clone()))
+                .entry((&o.cluster, ip))
                 .or_default()
                 .entry(id.clone())
                 .or_default();
@@ -531,9 +534,9 @@ impl Merger {
             at.one_of_several |= matches!(&o.origin, Origin::Inventory(i) if i.port.is_some());
         }
         self.instances
-            .entry((o.cluster.clone(), id))
+            .entry((&o.cluster, id))
             .or_default()
-            .push(o);
+            .push(o.clone());
     }
 
     /// The instance an observation's address names: ip + port, where ports tell the
@@ -541,8 +544,8 @@ impl Merger {
     fn find_home(&self, o: &Observation) -> InstanceId {
         let ports = o.ports();
         let at =
-            o.ip.as_ref()
-                .and_then(|ip| self.by_ip.get(&(o.cluster.clone(), ip.clone())));
+            o.ip.as_deref()
+                .and_then(|ip| self.by_ip.get(&(o.cluster.as_str(), ip)));
         let only = at.and_then(|ids| {
             let meets = |a: &AtAddress| !a.ports.is_disjoint(&ports);
             if ids.len() == 1 {
@@ -564,9 +567,9 @@ impl Merger {
     }
 
     fn finish(self) -> Vec<Cluster> {
-        let mut clusters: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+        let mut clusters: BTreeMap<&str, Vec<Instance>> = BTreeMap::new();
         for ((cluster, id), observations) in self.instances {
-            let mut instance = Instance::new(cluster.clone(), id);
+            let mut instance = Instance::new(cluster.to_string(), id);
             instance.observations = observations;
             clusters.entry(cluster).or_default().push(instance);
         }
@@ -575,7 +578,7 @@ impl Merger {
             .map(|(name, mut instances)| {
                 instances.sort_by(|a, b| a.id.cmp(&b.id));
                 Cluster {
-                    name,
+                    name: name.to_string(),
                     datacenter: None,
                     instances,
                 }

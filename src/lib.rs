@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod gather;
 pub mod go_syntax;
 pub mod identity;
+pub mod intern;
 pub mod logging;
 pub mod observation;
 pub mod report;

@@ -1,6 +1,7 @@
 //! What one source says about one instance, and how a source's read went.
 
 use crate::identity::Role;
+use crate::intern::{Meta, Text};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -70,43 +71,55 @@ impl RoleClaim {
 }
 
 /// The status of one Consul health check attached to a service instance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct CheckState {
     /// Consul's CheckID.
-    pub id: String,
+    pub id: Text,
     /// Human name of the check.
-    pub name: String,
+    pub name: Text,
     /// `passing`, `warning` or `critical` (kept as sent).
-    pub status: String,
+    pub status: Text,
     /// Check output (may be long; remote text).
-    pub output: String,
+    pub output: Text,
     /// True for node-level checks such as `serfHealth`.
     pub node_check: bool,
 }
 
 /// Where a Consul observation was read: node, service and everything attached to it.
+///
+/// Strings, tag lists, meta and the node's checks are shared between the service
+/// instances that carry equal ones (see `source::consul_compact`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConsulOrigin {
     /// Consul node name.
-    pub node: String,
+    pub node: Text,
     /// The node's address.
-    pub node_address: String,
+    pub node_address: Text,
     /// Service ID on that node.
-    pub service_id: String,
+    pub service_id: Text,
     /// Service name.
-    pub service_name: String,
+    pub service_name: Text,
     /// Service address (empty means the node address).
-    pub service_address: String,
+    pub service_address: Text,
     /// Service port (0 when Consul omitted it).
     pub port: u16,
     /// Service tags as registered.
-    pub tags: Vec<String>,
+    pub tags: Arc<[Text]>,
     /// Service meta as registered.
-    pub meta: BTreeMap<String, String>,
-    /// Health checks of the service and of its node.
-    pub checks: Vec<CheckState>,
+    pub meta: Arc<Meta>,
+    /// Health checks of the node (`serfHealth`), the same for every service on it.
+    pub node_checks: Arc<[CheckState]>,
+    /// Health checks of the service itself.
+    pub service_checks: Box<[CheckState]>,
     /// Datacenter of the node.
-    pub datacenter: String,
+    pub datacenter: Text,
+}
+
+impl ConsulOrigin {
+    /// Every check of the instance as Consul lists them: the node's, then the service's.
+    pub fn checks(&self) -> impl Iterator<Item = &CheckState> {
+        self.node_checks.iter().chain(self.service_checks.iter())
+    }
 }
 
 /// Where a target-file observation was read: one target group of one file.
@@ -204,8 +217,9 @@ pub enum Origin {
     Targets(TargetOrigin),
     /// A host in the inventory.
     Inventory(InventoryOrigin),
-    /// A live probe of an instance.
-    Live(LiveOrigin),
+    /// A live probe of an instance (boxed: it is the largest origin, and every
+    /// observation of every source would otherwise be as large as it).
+    Live(Box<LiveOrigin>),
 }
 
 impl Origin {
@@ -522,15 +536,16 @@ impl Observation {
         let address = self.ip.clone().unwrap_or_default();
         let node = self.cluster.clone();
         self.origin(Origin::Consul(Arc::new(ConsulOrigin {
-            node,
-            node_address: address,
+            node: node.into(),
+            node_address: address.into(),
             service_id: service.into(),
             service_name: service.into(),
-            service_address: String::new(),
+            service_address: Text::default(),
             port,
-            tags: Vec::new(),
-            meta: BTreeMap::new(),
-            checks: Vec::new(),
+            tags: Arc::from([]),
+            meta: Arc::default(),
+            node_checks: Arc::from([]),
+            service_checks: Box::from([]),
             datacenter: "dc1".into(),
         })))
     }

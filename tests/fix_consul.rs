@@ -86,7 +86,7 @@ async fn promoting_pg_test_1_through_its_agent_changes_only_the_role() {
     );
     let node_address = services[0].node_address.clone();
     let agent = agent_for(&consul, &node_address);
-    assert!(agent.endpoint().to_string().contains(&node_address));
+    assert!(agent.endpoint().to_string().contains(node_address.as_str()));
 
     let mut defs_before = BTreeMap::new();
     for s in &services {
@@ -126,12 +126,13 @@ async fn promoting_pg_test_1_through_its_agent_changes_only_the_role() {
             (s.port, &s.service_address, &s.node_address)
         );
         assert_eq!(
-            new.checks, s.checks,
+            new.checks().collect::<Vec<_>>(),
+            s.checks().collect::<Vec<_>>(),
             "{}: every check survives",
             s.service_id
         );
         assert!(
-            !new.checks.iter().all(|c| c.node_check),
+            !new.checks().all(|c| c.node_check),
             "{} has its own check",
             s.service_id
         );
@@ -144,19 +145,25 @@ async fn promoting_pg_test_1_through_its_agent_changes_only_the_role() {
                 .map(|t| {
                     t.strip_suffix("replica")
                         .or_else(|| t.strip_suffix("primary"))
-                        .map_or_else(|| t.clone(), |stem| format!("{stem}{route}"))
+                        .map_or_else(|| t.to_string(), |stem| format!("{stem}{route}"))
                 })
                 .collect(),
             None => s.tags.iter().map(|t| expected_rewrite(t)).collect(),
         };
-        assert_eq!(new.tags, want_tags, "{}", s.service_id);
+        let new_tags: Vec<String> = new.tags.iter().map(|t| t.to_string()).collect();
+        assert_eq!(new_tags, want_tags, "{}", s.service_id);
         let want_meta: BTreeMap<String, String> = s
             .meta
             .iter()
-            .map(|(k, v)| (k.clone(), expected_rewrite(v)))
+            .map(|(k, v)| (k.to_string(), expected_rewrite(v)))
             .collect();
-        assert_eq!(new.meta, want_meta, "{}", s.service_id);
-        if s.meta.contains_key("role") || s.meta.contains_key("service") {
+        let new_meta: BTreeMap<String, String> = new
+            .meta
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(new_meta, want_meta, "{}", s.service_id);
+        if s.meta.get("role").is_some() || s.meta.get("service").is_some() {
             assert_eq!(
                 role_of(&before, "pg-test-1", &s.service_id),
                 Some(Role::Replica)
@@ -172,10 +179,13 @@ async fn promoting_pg_test_1_through_its_agent_changes_only_the_role() {
         .find(|o| o.service_name == "pg-test-primary")
         .expect("cluster service");
     assert_eq!(
-        cluster_primary.tags,
+        *cluster_primary.tags,
         ["pg-test-primary", "pg-test", "primary"]
     );
-    assert_eq!(cluster_primary.meta["service"], "pg-test-primary");
+    assert_eq!(
+        cluster_primary.meta.get("service").unwrap(),
+        "pg-test-primary"
+    );
     // Nothing on the other nodes moved.
     assert_eq!(origins(&after, "pg-test-2"), origins(&before, "pg-test-2"));
     demo.stop().await;
@@ -344,9 +354,13 @@ async fn agentless_nodes_are_rewritten_through_the_catalog() {
     let new = origins(&after, "ext-pg-1");
     assert_eq!(new.len(), 1);
     assert_eq!(role_of(&after, "ext-pg-1", "postgres"), Some(Role::Primary));
-    assert_eq!(new[0].tags, ["primary", "pg-ext"]);
-    assert_eq!(new[0].meta["service"], "pg-ext-primary");
-    assert_eq!(new[0].checks, old[0].checks, "checks survive");
+    assert_eq!(*new[0].tags, ["primary", "pg-ext"]);
+    assert_eq!(new[0].meta.get("service").unwrap(), "pg-ext-primary");
+    assert_eq!(
+        new[0].checks().collect::<Vec<_>>(),
+        old[0].checks().collect::<Vec<_>>(),
+        "checks survive"
+    );
     assert_eq!(
         (new[0].port, &new[0].node_address),
         (5432, &old[0].node_address)

@@ -9,12 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test or bench reports failure
 
 use roster::config::{self, Settings};
-use roster::consul::ConsulClient;
+use roster::consul::{ConsulClient, ConsulConfig, Endpoint};
 use roster::demo::Demo;
 use roster::gather::gather;
 use roster::identity::Role;
 use roster::observation::{Origin, SourceKind, SourceOutput};
-use roster::sim::{Catalog, FleetSpec, LoggedRequest, SimOptions, SimServer};
+use roster::sim::{
+    Catalog, CheckStatus, FleetSpec, GenerateOptions, LoggedRequest, SimOptions, SimServer,
+};
 use roster::source::consul::read_consul_indexed;
 use roster::tui::feeds::{Live, LiveEvent};
 use roster::watch::consul::{WatchOptions, spawn};
@@ -415,4 +417,130 @@ async fn refresh_makes_every_loop_read_again_without_an_index() {
     .await;
     drop(live);
     demo.stop().await;
+}
+
+/// The services `pg-register` rewrites on a node of cluster `cls` (all but `haproxy`).
+fn identity_services(cls: &str) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "postgres",
+        "pgbouncer",
+        "patroni",
+        "pg-exporter",
+        "pgbouncer-exporter",
+        "node-exporter",
+    ]
+    .map(String::from)
+    .to_vec();
+    v.push(format!("{cls}-primary"));
+    v.push(format!("{cls}-replica"));
+    v
+}
+
+fn critical_on(out: &SourceOutput, node: &str, service: &str) -> bool {
+    out.observations.iter().any(|o| {
+        matches!(&o.origin, Origin::Consul(c) if c.node == node && c.service_name == service
+            && c.checks().any(|ch| !ch.node_check && ch.status == "critical"))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn above_the_watch_limit_a_node_s_re_registration_costs_a_few_requests() {
+    // 60 clusters of 2: 120 cluster services and the 6 shared identity services, far
+    // more than the 16 loops allowed here.
+    let spec = FleetSpec::generate(
+        60,
+        &GenerateOptions {
+            members: 2,
+            drift_every: None,
+            seed: 1,
+        },
+    );
+    let catalog = Catalog::from_spec(&spec);
+    let server = SimServer::start(
+        ([127, 0, 0, 1], 0).into(),
+        catalog.clone(),
+        SimOptions::default(),
+    )
+    .await
+    .unwrap();
+    let config = ConsulConfig::new(Endpoint::parse(&server.url(), false).unwrap());
+    let client = ConsulClient::new(config).unwrap();
+    let (seed, indices) = read_consul_indexed(&client).await;
+    assert!(seed.report.is_ok(), "{:?}", seed.report.errors);
+    let options = WatchOptions {
+        wait: Duration::from_secs(30),
+        limit: 16,
+        ..WatchOptions::default()
+    };
+    let services = indices.services.len();
+    assert!(services > 4 * options.limit, "{services} services");
+    let (tx, mut rx) = mpsc::channel(64);
+    let _watch = spawn(client, seed, indices, options, tx);
+
+    // Every loop blocks: the catalog, the health states and the 16 services, and the
+    // shared services are among the watched.
+    let shared = [
+        "postgres",
+        "pgbouncer",
+        "patroni",
+        "pg-exporter",
+        "pgbouncer-exporter",
+        "node-exporter",
+    ];
+    let mut paths: BTreeSet<String> = shared
+        .iter()
+        .map(|s| format!("/v1/health/service/{s}"))
+        .collect();
+    paths.insert("/v1/catalog/services".into());
+    paths.insert("/v1/health/state/critical".into());
+    until_blocking(&server, 0, &paths).await;
+    eventually("16 service loops blocking", || {
+        let blocking: BTreeSet<String> = server
+            .requests_since(0)
+            .into_iter()
+            .filter(|r| r.has_index() && r.path.starts_with("/v1/health/service/"))
+            .map(|r| r.path)
+            .collect();
+        blocking.len() == 16
+    })
+    .await;
+
+    // A failover re-registers every identity service of pg-0042's second member.
+    let node = spec.clusters[41].members[1].node_name("pg-0042");
+    let before = server.request_count();
+    for service in identity_services("pg-0042") {
+        reregister_in(&catalog, &node, &service, "primary");
+    }
+    let out = until(&mut rx, |o| {
+        identity_services("pg-0042")
+            .iter()
+            .all(|s| role_of(o, &node, s) == Some(Role::Primary))
+    })
+    .await;
+    assert!(out.report.is_ok(), "{:?}", out.report.errors);
+    // Whatever arrives late is counted too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let spent = server.request_count() - before;
+    let log: Vec<String> = server
+        .requests_since(before)
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    eprintln!("one node's re-registration: {spent} requests: {log:?}");
+    assert!(
+        spent <= 30,
+        "one node's re-registration cost {spent} requests ({services} services): {log:?}"
+    );
+
+    // A check of a service without a loop of its own turns critical, and arrives.
+    let other = spec.clusters[41].members[0].node_name("pg-0042");
+    let before = server.request_count();
+    catalog
+        .set_check_status(&other, "service:pg-0042-replica", CheckStatus::Critical)
+        .unwrap();
+    until(&mut rx, |o| critical_on(o, &other, "pg-0042-replica")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let spent = server.request_count() - before;
+    assert!(spent <= 30, "a check change cost {spent} requests");
+    server.shutdown().await;
 }

@@ -3,8 +3,9 @@
 use super::address::Endpoint;
 use super::error::ConsulError;
 use super::secret::Secret;
+use super::stream::{ArraySplitter, SplitError};
 use super::tls::{TlsOptions, client_config};
-use super::wire::{AgentSelf, HealthEntry};
+use super::wire::{AgentSelf, HealthEntry, NodeServices, StateCheck};
 use crate::encoding::base64;
 use crate::text::sanitize;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -182,19 +183,23 @@ impl ConsulClient {
     /// GETs a JSON answer; with `blocking`, as a blocking query.
     pub async fn get<T: DeserializeOwned>(
         &self,
-        mut url: Url,
+        url: Url,
         blocking: Option<Blocking>,
     ) -> Result<(T, QueryMeta), ConsulError> {
-        let mut timeout = self.config.timeout;
-        if let Some(b) = blocking {
-            let mut q = url.query_pairs_mut();
-            if b.index > 0 {
-                q.append_pair("index", &b.index.to_string());
-            }
-            q.append_pair("wait", &format!("{}ms", b.wait.as_millis()));
-            // The server may add up to wait/16 of jitter before answering.
-            timeout += b.wait + b.wait / 16;
-        }
+        let shown = display_url(&url);
+        let (body, meta) = self.get_body(url, blocking).await?;
+        let value = decode(&shown, &body)?;
+        Ok((value, meta))
+    }
+
+    /// GETs an answer's body, undecoded, so that the caller can decode it borrowing
+    /// strings from it; with `blocking`, as a blocking query.
+    pub async fn get_body(
+        &self,
+        mut url: Url,
+        blocking: Option<Blocking>,
+    ) -> Result<(bytes::Bytes, QueryMeta), ConsulError> {
+        let timeout = self.blocking_query(&mut url, blocking);
         let shown = display_url(&url);
         let resp = self
             .http
@@ -205,12 +210,7 @@ impl ConsulClient {
             .map_err(|e| transport_error(&shown, &e, timeout))?;
         let meta = query_meta(resp.headers());
         let body = self.read_answer(&shown, resp, timeout).await?;
-        let value = serde_json::from_slice(&body).map_err(|e| ConsulError::Decode {
-            url: shown.clone(),
-            // serde_json quotes the values it did not expect, and they are the server's.
-            reason: sanitize(&e.to_string(), 300),
-        })?;
-        Ok((value, meta))
+        Ok((bytes::Bytes::from(body), meta))
     }
 
     /// PUTs a JSON body and returns the raw answer body.
@@ -241,16 +241,7 @@ impl ConsulClient {
         mut resp: reqwest::Response,
         timeout: Duration,
     ) -> Result<Vec<u8>, ConsulError> {
-        let status = resp.status();
-        if status.is_redirection() {
-            return Err(redirect_error(shown, &resp));
-        }
-        if !status.is_success() {
-            let (body, _) = read_capped(&mut resp, ERROR_BODY_BYTES)
-                .await
-                .map_err(|e| transport_error(shown, &e, timeout))?;
-            return Err(status_error(shown, status.as_u16(), &body));
-        }
+        refuse_unsuccessful(shown, &mut resp, timeout).await?;
         let limit = self.config.max_response_bytes;
         // An announced length over the limit is refused without reading anything.
         let announced_over = resp.content_length().is_some_and(|n| n > limit);
@@ -297,11 +288,141 @@ impl ConsulClient {
         Ok((entries.unwrap_or_default(), meta))
     }
 
+    /// GETs a JSON array answer and hands each element's text to `each` as it arrives,
+    /// so that no answer is ever held whole; with `blocking`, as a blocking query.
+    pub async fn get_each(
+        &self,
+        mut url: Url,
+        blocking: Option<Blocking>,
+        mut each: impl FnMut(&str) -> Result<(), String>,
+    ) -> Result<QueryMeta, ConsulError> {
+        let timeout = self.blocking_query(&mut url, blocking);
+        let shown = display_url(&url);
+        let mut resp = self
+            .http
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| transport_error(&shown, &e, timeout))?;
+        let meta = query_meta(resp.headers());
+        refuse_unsuccessful(&shown, &mut resp, timeout).await?;
+        let limit = self.config.max_response_bytes;
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(ConsulError::TooLarge { url: shown, limit });
+        }
+        let mut received = 0u64;
+        let mut splitter = ArraySplitter::default();
+        let mut count = 0usize;
+        let mut element = |raw: &[u8]| {
+            count += 1;
+            std::str::from_utf8(raw)
+                .map_err(|e| e.to_string())
+                .and_then(&mut each)
+                .map_err(|e| format!("element {count}: {e}"))
+        };
+        let decode_error = |e: SplitError<String>| ConsulError::Decode {
+            url: shown.clone(),
+            // serde_json quotes the values it did not expect, and they are the server's.
+            reason: sanitize(
+                &match e {
+                    SplitError::Syntax(s) => s.to_string(),
+                    SplitError::Element(e) => e,
+                },
+                300,
+            ),
+        };
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&shown, &e, timeout))?
+        {
+            received += chunk.len() as u64;
+            if received > limit {
+                return Err(ConsulError::TooLarge {
+                    url: shown.clone(),
+                    limit,
+                });
+            }
+            splitter.feed(&chunk, &mut element).map_err(decode_error)?;
+        }
+        splitter.end().map_err(decode_error)?;
+        Ok(meta)
+    }
+
+    /// Adds a blocking query's parameters to `url`; the request timeout that allows for it.
+    fn blocking_query(&self, url: &mut Url, blocking: Option<Blocking>) -> Duration {
+        let mut timeout = self.config.timeout;
+        if let Some(b) = blocking {
+            let mut q = url.query_pairs_mut();
+            if b.index > 0 {
+                q.append_pair("index", &b.index.to_string());
+            }
+            q.append_pair("wait", &format!("{}ms", b.wait.as_millis()));
+            // The server may add up to wait/16 of jitter before answering.
+            timeout += b.wait + b.wait / 16;
+        }
+        timeout
+    }
+
+    /// `GET /v1/health/state/<state>`: every check in that state, datacenter-wide (a
+    /// blocking query on it wakes on any check change).
+    pub async fn health_state(
+        &self,
+        state: &str,
+        blocking: Option<Blocking>,
+    ) -> Result<(Vec<StateCheck>, QueryMeta), ConsulError> {
+        let url = self.url_segments(&["health", "state", state])?;
+        let (checks, meta): (Option<Vec<StateCheck>>, _) = self.get(url, blocking).await?;
+        Ok((checks.unwrap_or_default(), meta))
+    }
+
+    /// `GET /v1/catalog/node-services/<node>`: the names of the services on one node.
+    pub async fn node_services(&self, node: &str) -> Result<NodeServices, ConsulError> {
+        let url = self.url_segments(&["catalog", "node-services", node])?;
+        let (services, _): (Option<NodeServices>, _) = self.get(url, None).await?;
+        Ok(services.unwrap_or_default())
+    }
+
     /// `GET /v1/agent/self`.
     pub async fn agent_self(&self) -> Result<AgentSelf, ConsulError> {
         let url = self.url_segments(&["agent", "self"])?;
         Ok(self.get(url, None).await?.0)
     }
+}
+
+/// Decodes a JSON body read from `url` (as shown in messages).
+///
+/// The body's UTF-8 is checked once, up front: checking each string as the parser
+/// meets it costs more on the large answers of a big catalog.
+pub fn decode<'a, T: serde::Deserialize<'a>>(url: &str, body: &'a [u8]) -> Result<T, ConsulError> {
+    let error = |reason: String| ConsulError::Decode {
+        url: url.to_string(),
+        reason,
+    };
+    let text = std::str::from_utf8(body).map_err(|e| error(e.to_string()))?;
+    // serde_json quotes the values it did not expect, and they are the server's.
+    serde_json::from_str(text).map_err(|e| error(sanitize(&e.to_string(), 300)))
+}
+
+/// Turns a redirect or an error status into an error carrying the server's words
+/// (read under [`ERROR_BODY_BYTES`]).
+async fn refuse_unsuccessful(
+    shown: &str,
+    resp: &mut reqwest::Response,
+    timeout: Duration,
+) -> Result<(), ConsulError> {
+    let status = resp.status();
+    if status.is_redirection() {
+        return Err(redirect_error(shown, resp));
+    }
+    if !status.is_success() {
+        let (body, _) = read_capped(resp, ERROR_BODY_BYTES)
+            .await
+            .map_err(|e| transport_error(shown, &e, timeout))?;
+        return Err(status_error(shown, status.as_u16(), &body));
+    }
+    Ok(())
 }
 
 /// The URL as shown in messages: scheme, host, port and path, no query secrets.

@@ -4,6 +4,7 @@ pub mod address;
 pub mod client;
 pub mod error;
 pub mod secret;
+pub mod stream;
 pub mod tls;
 pub mod wire;
 

@@ -400,8 +400,7 @@ enum AgentState {
 
 fn agent_state(c: &ConsulOrigin) -> AgentState {
     match c
-        .checks
-        .iter()
+        .checks()
         .find(|ch| ch.node_check && ch.id == "serfHealth")
     {
         None => AgentState::None,
@@ -493,9 +492,9 @@ async fn plan_consul(
                 let after = reregister_body(&before, &change)?;
                 if before != after {
                     plan.steps.push(Step::CatalogRegister {
-                        node: c.node.clone(),
-                        address: c.node_address.clone(),
-                        service_id: c.service_id.clone(),
+                        node: c.node.to_string(),
+                        address: c.node_address.to_string(),
+                        service_id: c.service_id.to_string(),
                         before,
                         after,
                     });
@@ -522,8 +521,8 @@ async fn plan_consul(
             if before != after {
                 through_agent = true;
                 plan.steps.push(Step::ConsulRegister {
-                    node: c.node.clone(),
-                    service_id: c.service_id.clone(),
+                    node: c.node.to_string(),
+                    service_id: c.service_id.to_string(),
                     agent: agent_url.to_string().trim_end_matches('/').to_string(),
                     before,
                     after,
@@ -629,7 +628,7 @@ fn plan_command(members: &[Member<'_>], ctx: &FixContext, plan: &mut Plan) -> Re
         let node = inst
             .by_source(SourceKind::Consul)
             .find_map(|o| match &o.origin {
-                Origin::Consul(c) => Some(c.node.clone()),
+                Origin::Consul(c) => Some(c.node.to_string()),
                 _ => None,
             })
             .unwrap_or_else(|| inst.name.clone());

@@ -324,15 +324,15 @@ pub fn observe_definition(c: &ConsulOrigin, def: &Value) -> Option<Observation> 
         .unwrap_or_default();
     let entry = HealthEntry {
         node: HealthNode {
-            node: c.node.clone(),
-            address: c.node_address.clone(),
-            datacenter: c.datacenter.clone(),
+            node: c.node.to_string(),
+            address: c.node_address.to_string(),
+            datacenter: c.datacenter.to_string(),
         },
         service: HealthService {
-            id: text("ID").unwrap_or_else(|| c.service_id.clone()),
+            id: text("ID").unwrap_or_else(|| c.service_id.to_string()),
             service: text("Name")
                 .or_else(|| text("Service"))
-                .unwrap_or_else(|| c.service_name.clone()),
+                .unwrap_or_else(|| c.service_name.to_string()),
             tags,
             address: text("Address").unwrap_or_default(),
             meta,
@@ -343,17 +343,16 @@ pub fn observe_definition(c: &ConsulOrigin, def: &Value) -> Option<Observation> 
                 .unwrap_or(c.port),
         },
         checks: c
-            .checks
-            .iter()
+            .checks()
             .map(|ch| HealthCheck {
-                check_id: ch.id.clone(),
-                name: ch.name.clone(),
-                status: ch.status.clone(),
-                output: ch.output.clone(),
+                check_id: ch.id.to_string(),
+                name: ch.name.to_string(),
+                status: ch.status.to_string(),
+                output: ch.output.to_string(),
                 service_id: if ch.node_check {
                     String::new()
                 } else {
-                    c.service_id.clone()
+                    c.service_id.to_string()
                 },
             })
             .collect(),

@@ -1,5 +1,10 @@
 //! The simulator's in-memory Consul catalog: nodes, services and checks under one
 //! raft-like index, with change notification for blocking queries.
+//!
+//! As in Consul, each table keeps the index of its last change and each service name
+//! the index of the last change to its instances or their checks: `catalog/services`
+//! moves on registrations only, `health/state/*` on any check, `health/service/<name>`
+//! on that service's instances and checks (a node check counts for every service on it).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -71,7 +76,10 @@ pub(crate) struct State {
     pub epoch: u64,
     pub nodes: BTreeMap<String, Node>,
     pub nodes_index: u64,
+    /// The services table: registrations and deregistrations, not check results.
     pub services_index: u64,
+    /// The checks table: every check registered, changed or removed.
+    pub checks_index: u64,
     /// service name -> (index of the last change touching it, instances as (node, id)).
     pub names: HashMap<String, (u64, BTreeSet<(String, String)>)>,
     /// node address -> node name, for agent nodes.
@@ -97,7 +105,6 @@ impl State {
 
     fn touch_name(&mut self, name: &str, idx: u64) {
         self.names.entry(name.to_string()).or_default().0 = idx;
-        self.services_index = idx;
     }
 
     fn touch_node_services(&mut self, node: &str, idx: u64) {
@@ -165,6 +172,7 @@ impl Catalog {
                 nodes: BTreeMap::new(),
                 nodes_index: START_INDEX,
                 services_index: START_INDEX,
+                checks_index: START_INDEX,
                 names: HashMap::new(),
                 agents: HashMap::new(),
             })),
@@ -270,6 +278,8 @@ impl Catalog {
         }
         if existed {
             st.touch_node_services(&name, idx);
+        } else {
+            st.checks_index = idx;
         }
         st.nodes_index = idx;
         drop(guard);
@@ -298,6 +308,8 @@ impl Catalog {
             }
         }
         st.nodes_index = idx;
+        st.services_index = idx;
+        st.checks_index = idx;
         drop(st);
         self.notify(idx);
         true
@@ -410,6 +422,8 @@ impl Catalog {
             .1
             .insert((node.to_string(), id));
         st.touch_name(&name, idx);
+        st.services_index = idx;
+        st.checks_index = idx;
         drop(guard);
         self.notify(idx);
         Ok(idx)
@@ -441,6 +455,8 @@ impl Catalog {
             e.1.remove(&(node.to_string(), id.to_string()));
         }
         st.touch_name(&name, idx);
+        st.services_index = idx;
+        st.checks_index = idx;
         drop(st);
         self.notify(idx);
         Ok(idx)
@@ -477,6 +493,7 @@ impl Catalog {
         } else {
             st.touch_name(&service_name, idx);
         }
+        st.checks_index = idx;
         drop(st);
         self.notify(idx);
         Ok(idx)
@@ -542,6 +559,7 @@ impl Catalog {
         } else {
             st.touch_name(&name, idx);
         }
+        st.checks_index = idx;
         drop(guard);
         self.notify(idx);
         Ok(idx)
@@ -565,6 +583,7 @@ impl Catalog {
         } else {
             st.touch_name(&c.service_name, idx);
         }
+        st.checks_index = idx;
         drop(guard);
         self.notify(idx);
         Ok(idx)
@@ -577,6 +596,7 @@ impl Catalog {
         st.epoch += 1;
         st.nodes_index = 1;
         st.services_index = 1;
+        st.checks_index = 1;
         for e in st.names.values_mut() {
             e.0 = 1;
         }

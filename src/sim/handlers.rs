@@ -3,6 +3,7 @@
 
 use super::catalog::{CatalogError, NodeDef, State};
 use super::decode;
+use super::node_reads;
 use super::query::Query;
 use super::server::{DropConnection, Shared};
 use super::wire::{self, AgentServiceOut, CatalogServiceOut, HealthEntryOut, NodeOut};
@@ -28,7 +29,7 @@ pub(crate) struct Ctx<'a> {
     pub dc: &'a str,
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(super) type Resp = Response<Full<Bytes>>;
 
 const MAX_BODY: usize = 4 << 20;
 const DEFAULT_WAIT: Duration = Duration::from_secs(300);
@@ -59,7 +60,7 @@ pub(crate) fn plain(ctx: &Ctx<'_>, code: u16, body: impl Into<String>) -> Resp {
 }
 
 /// An error answer (status + plain text), turned into a response at the end.
-struct Fail {
+pub(super) struct Fail {
     code: u16,
     body: String,
 }
@@ -70,7 +71,7 @@ impl Fail {
     }
 }
 
-fn fail(code: u16, body: impl Into<String>) -> Fail {
+pub(super) fn fail(code: u16, body: impl Into<String>) -> Fail {
     Fail {
         code,
         body: body.into(),
@@ -106,7 +107,10 @@ fn json(ctx: &Ctx<'_>, body: Bytes, index: Option<u64>) -> Resp {
     r
 }
 
-fn encode<T: Serialize + ?Sized>(v: &T, pretty: bool) -> Result<Vec<u8>, serde_json::Error> {
+pub(super) fn encode<T: Serialize + ?Sized>(
+    v: &T,
+    pretty: bool,
+) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(256);
     if pretty {
         let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
@@ -146,6 +150,9 @@ enum Endpoint {
     CatalogNodes,
     HealthService(String),
     CatalogDatacenters,
+    HealthState(String),
+    HealthNode(String),
+    CatalogNodeServices(String),
     AgentSelf,
     AgentServices,
     StatusLeader,
@@ -174,6 +181,12 @@ impl Endpoint {
                     Endpoint::CatalogService(n)
                 } else if let Some(n) = arg("health/service/") {
                     Endpoint::HealthService(n)
+                } else if let Some(s) = arg("health/state/") {
+                    Endpoint::HealthState(s)
+                } else if let Some(n) = arg("health/node/") {
+                    Endpoint::HealthNode(n)
+                } else if let Some(n) = arg("catalog/node-services/") {
+                    Endpoint::CatalogNodeServices(n)
                 } else if let Some(n) = arg("agent/service/deregister/") {
                     Endpoint::AgentDeregister(n)
                 } else {
@@ -195,7 +208,7 @@ impl Endpoint {
 }
 
 /// How the request's token stands against the ACL.
-enum Token {
+pub(super) enum Token {
     Allowed,
     Anonymous,
 }
@@ -236,7 +249,7 @@ fn resolve(ctx: &Ctx<'_>, token: Option<String>) -> Result<Token, Fail> {
     }
 }
 
-fn require(t: &Token, perm: &str, on: &str) -> Result<(), Fail> {
+pub(super) fn require(t: &Token, perm: &str, on: &str) -> Result<(), Fail> {
     match t {
         Token::Allowed => Ok(()),
         Token::Anonymous => Err(fail(
@@ -317,6 +330,9 @@ pub(crate) async fn route(ctx: &Ctx<'_>, req: Request<Incoming>) -> Result<Resp,
         Endpoint::CatalogDatacenters => encode(&ctx.shared.datacenters(), q.has("pretty"))
             .map(|b| json(ctx, b.into(), None))
             .map_err(|e| fail(500, e.to_string())),
+        Endpoint::HealthState(s) => node_reads::health_state(ctx, &q, &token, s).await,
+        Endpoint::HealthNode(n) => node_reads::health_node(ctx, &q, &token, n).await,
+        Endpoint::CatalogNodeServices(n) => node_reads::node_services(ctx, &q, &token, n).await,
         Endpoint::AgentSelf => agent_self(ctx, &q, &token, &agent()?),
         Endpoint::AgentServices => agent_services(ctx, &q, &token, &agent()?),
         Endpoint::StatusLeader => {
@@ -396,7 +412,7 @@ async fn block(ctx: &Ctx<'_>, min: u64, wait: Duration, index_of: &(dyn Fn(&Stat
 }
 
 /// A blocking read answered from the body cache when the index has not moved.
-async fn blocking_read(
+pub(super) async fn blocking_read(
     ctx: &Ctx<'_>,
     q: &Query,
     key: String,

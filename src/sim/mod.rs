@@ -11,6 +11,7 @@ mod decode;
 pub mod faults;
 pub mod generate;
 mod handlers;
+mod node_reads;
 pub mod patroni;
 pub mod pigsty;
 pub mod query;

@@ -130,8 +130,9 @@ impl Serialize for CatalogServiceOut<'_> {
     }
 }
 
-/// The `Service` of a `/v1/health/service` entry.
-struct HealthServiceOut<'a>(&'a Service);
+/// The `Service` of a `/v1/health/service` entry (and an element of the `Services` of
+/// `/v1/catalog/node-services/<node>`).
+pub(crate) struct HealthServiceOut<'a>(pub &'a Service);
 
 impl Serialize for HealthServiceOut<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -183,10 +184,10 @@ impl Serialize for DefinitionOut<'_> {
     }
 }
 
-/// One element of `Checks`.
-struct CheckOut<'a> {
-    node: &'a str,
-    check: &'a Check,
+/// One element of `Checks` (and of `health/state`, `health/node`).
+pub(crate) struct CheckOut<'a> {
+    pub node: &'a str,
+    pub check: &'a Check,
 }
 
 impl Serialize for CheckOut<'_> {
@@ -324,4 +325,29 @@ pub(crate) fn instances<'a>(st: &'a State, name: &str) -> Vec<(&'a Node, &'a Ser
             Some((n, n.services.get(id)?))
         })
         .collect()
+}
+
+/// `/v1/catalog/node-services/<node>`: the node and every service on it.
+pub(crate) struct NodeServicesOut<'a> {
+    pub node: Option<&'a Node>,
+    pub dc: &'a str,
+}
+
+impl Serialize for NodeServicesOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("NodeServiceList", 2)?;
+        match self.node {
+            Some(node) => {
+                st.serialize_field("Node", &NodeOut { node, dc: self.dc })?;
+                let services: Vec<HealthServiceOut<'_>> =
+                    node.services.values().map(HealthServiceOut).collect();
+                st.serialize_field("Services", &services)?;
+            }
+            None => {
+                st.serialize_field("Node", &None::<()>)?;
+                st.serialize_field("Services", &[(); 0])?;
+            }
+        }
+        st.end()
+    }
 }

@@ -1,14 +1,12 @@
 //! Consul service registrations as an identity source.
 
-use crate::consul::wire::HealthEntry;
+use super::consul_compact::Compactor;
+use crate::consul::wire::{HealthEntry, HealthEntryRef};
 use crate::consul::{Blocking, ConsulClient, ConsulError};
-use crate::identity::{Role, parse_seq, role_from_service, seq_from_instance};
-use crate::observation::{
-    CheckState, ConsulOrigin, Observation, Origin, RoleClaim, SourceKind, SourceOutput,
-    SourceReport,
-};
+use crate::observation::{Observation, Origin, SourceKind, SourceOutput, SourceReport};
 use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 /// Per-service `X-Consul-Index` values of one read, so a watch can continue from it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,6 +16,9 @@ pub struct ConsulIndices {
     /// Service name -> the index of its `health/service` answer.
     pub services: BTreeMap<String, u64>,
 }
+
+/// A [`Compactor`] shared by the concurrent reads of one source.
+pub type SharedCompactor = Arc<Mutex<Compactor>>;
 
 /// Reads every service from Consul and returns the identity-bearing instances.
 ///
@@ -54,7 +55,8 @@ pub async fn read_consul_indexed(client: &ConsulClient) -> (SourceOutput, Consul
         .facts
         .insert("services".into(), services.len().to_string());
     let names: Vec<String> = services.into_keys().collect();
-    let results = read_services(client, names).await;
+    let compactor = SharedCompactor::default();
+    let results = read_services(client, names, &compactor).await;
     let mut observations = Vec::new();
     let mut failed = Vec::new();
     for (name, result) in results {
@@ -71,11 +73,11 @@ pub async fn read_consul_indexed(client: &ConsulClient) -> (SourceOutput, Consul
         report.error(e);
     }
     sort_observations(&mut observations);
-    (SourceOutput::new(report, observations), indices)
+    (SourceOutput::shared(report, observations), indices)
 }
 
 /// One service's identity-bearing observations and the index of the answer.
-pub type ServiceRead = Result<(Vec<Observation>, u64), String>;
+pub type ServiceRead = Result<(Vec<Arc<Observation>>, u64), String>;
 
 /// Reads `health/service` for each name with bounded concurrency.
 ///
@@ -84,14 +86,16 @@ pub type ServiceRead = Result<(Vec<Observation>, u64), String>;
 pub async fn read_services(
     client: &ConsulClient,
     names: Vec<String>,
+    compactor: &SharedCompactor,
 ) -> Vec<(String, ServiceRead)> {
     stream::iter(names)
         .map(|name| {
             let client = client.clone();
+            let compactor = compactor.clone();
             async move {
                 let task = tokio::spawn({
                     let name = name.clone();
-                    async move { read_service(&client, &name, None).await }
+                    async move { read_service(&client, &name, None, &compactor).await }
                 });
                 let result = task
                     .await
@@ -105,21 +109,30 @@ pub async fn read_services(
 }
 
 /// Reads one service (optionally as a blocking query) into observations.
+///
+/// Each instance is decoded as it arrives, borrowing its strings, and turned into an
+/// observation at once; the compactor's lock is held for one instance at a time.
 pub async fn read_service(
     client: &ConsulClient,
     name: &str,
     blocking: Option<Blocking>,
+    compactor: &SharedCompactor,
 ) -> ServiceRead {
-    client
-        .health_service(name, blocking)
-        .await
-        .map(|(entries, meta)| {
-            (
-                entries.into_iter().filter_map(observe).collect(),
-                meta.index,
-            )
+    let url = client
+        .url_segments(&["health", "service", name])
+        .map_err(|e| e.to_string())?;
+    let mut observations = Vec::new();
+    let meta = client
+        .get_each(url, blocking, |text| {
+            let entry: HealthEntryRef<'_> =
+                serde_json::from_str(text).map_err(|e| e.to_string())?;
+            let mut compactor = compactor.lock().unwrap_or_else(|p| p.into_inner());
+            observations.extend(compactor.observe(entry).map(Arc::new));
+            Ok(())
         })
-        .map_err(|e| e.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((observations, meta.index))
 }
 
 /// Orders observations by cluster, seq, node and service, so output is stable.
@@ -133,96 +146,16 @@ pub fn sort_observations<T: std::borrow::Borrow<Observation>>(observations: &mut
     observations.sort_by(|a, b| key(a.borrow()).cmp(&key(b.borrow())));
 }
 
-/// Turns one health entry into an observation when its meta carries Pigsty identity
-/// (`cluster` plus `instance` or `seq`).
+/// Turns one owned health entry into an observation (see [`Compactor::observe`]); each
+/// call shares nothing with any other.
 pub fn observe(entry: HealthEntry) -> Option<Observation> {
-    let meta = &entry.service.meta;
-    let cluster = meta.get("cluster").filter(|c| !c.is_empty())?.clone();
-    let instance = meta.get("instance").filter(|s| !s.is_empty()).cloned();
-    let seq_raw = meta.get("seq").filter(|s| !s.is_empty());
-    if instance.is_none() && seq_raw.is_none() {
-        return None;
-    }
-    let seq = seq_raw.and_then(|s| parse_seq(s)).or_else(|| {
-        instance
-            .as_deref()
-            .and_then(|i| seq_from_instance(&cluster, i))
-    });
-    let role = role_claim(&cluster, &entry);
-    let service = meta.get("service").cloned();
-    let HealthEntry {
-        node,
-        service: svc,
-        checks,
-    } = entry;
-    let ip = if svc.address.is_empty() {
-        node.address.clone()
-    } else {
-        svc.address.clone()
-    };
-    Some(Observation {
-        source: SourceKind::Consul,
-        cluster,
-        seq,
-        instance,
-        service,
-        role,
-        ip: Some(ip).filter(|s| !s.is_empty()),
-        origin: Origin::Consul(std::sync::Arc::new(ConsulOrigin {
-            node: node.node,
-            node_address: node.address,
-            service_id: svc.id,
-            service_name: svc.service,
-            service_address: svc.address,
-            port: svc.port,
-            tags: svc.tags,
-            meta: svc.meta,
-            checks: checks
-                .into_iter()
-                .map(|c| CheckState {
-                    node_check: c.service_id.is_empty(),
-                    id: c.check_id,
-                    name: c.name,
-                    status: c.status,
-                    output: c.output,
-                })
-                .collect(),
-            datacenter: node.datacenter,
-        })),
-    })
-}
-
-/// The node's role as one service states it, by Pigsty's reader rule: `meta.role`,
-/// else a `meta.service` of the form `<cluster>-<role>`, else (for a service with
-/// neither, and not a cluster service) a tag that is a role word.
-fn role_claim(cluster: &str, entry: &HealthEntry) -> Option<RoleClaim> {
-    let svc = &entry.service;
-    if let Some(role) = svc.meta.get("role").filter(|r| !r.trim().is_empty()) {
-        return Some(RoleClaim::new(role, "meta.role"));
-    }
-    if let Some(service) = svc.meta.get("service") {
-        let suffix = service
-            .strip_prefix(cluster)
-            .and_then(|s| s.strip_prefix('-'));
-        return match (role_from_service(cluster, service), suffix) {
-            (Some(_), Some(word)) => Some(RoleClaim::new(word, "meta.service")),
-            _ => None,
-        };
-    }
-    // The tags of `<cluster>-primary|replica` name the role the service routes to,
-    // which every member registers: reading them would invent a primary on every node.
-    if svc.service.starts_with(&format!("{cluster}-")) {
-        return None;
-    }
-    svc.tags
-        .iter()
-        .find(|t| t.len() > 1 && Role::parse_known(t).is_some())
-        .map(|t| RoleClaim::new(t, "tag"))
+    Compactor::default().observe(entry.borrowed())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::Role;
 
     fn entry(name: &str, tags: &[&str], meta: &[(&str, &str)]) -> HealthEntry {
         HealthEntry::sample("pg-test-1", "10.10.10.11", name, tags, meta)

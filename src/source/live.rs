@@ -173,7 +173,7 @@ fn observe(t: &LiveTarget, probe: Result<LiveProbe, ProbeError>) -> Observation 
         service: None,
         role,
         ip: Some(t.ip.clone()),
-        origin: Origin::Live(origin),
+        origin: Origin::Live(Box::new(origin)),
     }
 }
 

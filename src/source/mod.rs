@@ -2,6 +2,7 @@
 
 pub mod consul;
 pub mod datacenters;
+pub mod consul_compact;
 pub mod file_error;
 pub mod file_text;
 pub mod inventory;

@@ -96,7 +96,7 @@ pub async fn demo_with_live_switchover() -> anyhow::Result<CheckResult> {
         service: None,
         role: Some(RoleClaim::new(role, "pg_is_in_recovery()")),
         ip: Some(format!("127.10.10.4{seq}")),
-        origin: Origin::Live(LiveOrigin {
+        origin: Origin::Live(Box::new(LiveOrigin {
             address: format!("127.10.10.4{seq}:5432"),
             via: "postgres",
             reachable: true,
@@ -104,7 +104,7 @@ pub async fn demo_with_live_switchover() -> anyhow::Result<CheckResult> {
             lag_bytes: Some(0),
             standbys: standbys.iter().map(|s| s.to_string()).collect(),
             ..LiveOrigin::default()
-        }),
+        })),
     };
     outputs.push(crate::observation::SourceOutput::new(
         SourceReport::new(SourceKind::Live, "3 instances"),

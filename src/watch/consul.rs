@@ -1,17 +1,23 @@
 //! Watching Consul with blocking queries: one loop on `catalog/services` for services
-//! that come and go, and one per identity-bearing service, each answered only when that
-//! service changes, so nothing unchanged is fetched again. After a failure, an index
+//! that come and go, and one per identity-bearing service while connections allow (the
+//! services shared by every node first), each answered only when that service changes,
+//! so nothing unchanged is fetched again; the services beyond the limit are re-read
+//! only where a change was seen (`consul_nodes`). After a failure, an index
 //! that went backwards, or a refresh, a loop re-reads without an index first: Consul may
 //! have restarted with lower indexes, and a blocking query on an index it has not reached
 //! would wait out its whole `wait` while Consul answers.
 
 use super::backoff::Backoff;
+use super::consul_nodes::{changed_nodes, refresh_nodes, watch_health};
 use super::loops::{CATALOG, LoopState, Loops};
 use super::{CONFIRMING, LIVE, RETRYING, STANDING, WatchHandle};
 use crate::consul::{Blocking, ConsulClient};
 use crate::fleet::consul_service_name;
 use crate::observation::{Observation, SourceOutput, SourceReport, SourceStatus};
-use crate::source::consul::{ConsulIndices, read_service, read_services, sort_observations};
+use crate::source::consul::{
+    ConsulIndices, SharedCompactor, read_service, read_services, sort_observations,
+};
+use crate::source::consul_compact::Compactor;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -44,23 +50,29 @@ impl Default for WatchOptions {
 }
 
 /// What the watch knows, shared by its loops.
-struct Shared {
+pub(super) struct Shared {
     report: SourceReport,
-    services: BTreeMap<String, Vec<Arc<Observation>>>,
-    loops: Loops,
+    pub(super) services: BTreeMap<String, Vec<Arc<Observation>>>,
+    pub(super) loops: Loops,
     read_at: Option<SystemTime>,
+    /// The services with a blocking loop of their own.
+    pub(super) watched: BTreeSet<String>,
 }
 
 type SharedRef = Arc<Mutex<Shared>>;
 
 /// What every loop of one watch works with.
 #[derive(Clone)]
-struct Ctx {
-    client: ConsulClient,
-    shared: SharedRef,
-    notify: Arc<Notify>,
-    options: WatchOptions,
-    refresh: watch::Receiver<()>,
+pub(super) struct Ctx {
+    pub(super) client: ConsulClient,
+    pub(super) shared: SharedRef,
+    /// Shared with every read of the watch, so re-read services share the seed's strings.
+    pub(super) compactor: SharedCompactor,
+    pub(super) notify: Arc<Notify>,
+    pub(super) options: WatchOptions,
+    pub(super) refresh: watch::Receiver<()>,
+    /// Nodes whose unwatched services must be re-read.
+    nodes: mpsc::UnboundedSender<String>,
 }
 
 /// Starts watching from a completed read (`seed`, with the index of every answer).
@@ -77,7 +89,7 @@ pub fn spawn(
     WatchHandle::refreshable(task, refresh)
 }
 
-fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
+pub(super) fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
     // A loop that panicked while holding the lock left consistent data behind (every
     // update is a single insert), so the poison can be ignored.
     shared.lock().unwrap_or_else(|p| p.into_inner())
@@ -91,6 +103,7 @@ async fn supervise(
     tx: mpsc::Sender<SourceOutput>,
     refresh: watch::Receiver<()>,
 ) {
+    let compactor = Arc::new(Mutex::new(Compactor::adopting(&seed)));
     let mut services: BTreeMap<String, Vec<Arc<Observation>>> = BTreeMap::new();
     for o in seed.observations {
         if let Some(name) = consul_service_name(&o) {
@@ -114,13 +127,17 @@ async fn supervise(
     report.errors.clear();
     report.status = SourceStatus::Ok;
     report.stale = false;
+    let (nodes, nodes_rx) = mpsc::unbounded_channel();
     let ctx = Ctx {
         client,
+        compactor,
+        nodes,
         shared: Arc::new(Mutex::new(Shared {
             read_at: report.read_at,
             report,
             services,
             loops,
+            watched: BTreeSet::new(),
         })),
         notify: Arc::new(Notify::new()),
         options,
@@ -129,25 +146,24 @@ async fn supervise(
     let mut tasks = JoinSet::new();
     tasks.spawn(publish(
         ctx.shared.clone(),
+        ctx.compactor.clone(),
         ctx.notify.clone(),
         ctx.options.clone(),
         tx,
     ));
 
+    tasks.spawn(refresh_nodes(ctx.clone(), nodes_rx));
+
     let mut known: BTreeSet<String> = indices.services.keys().cloned().collect();
     let mut watched: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
-    // The biggest services first: they carry the node roles.
-    let mut identity: Vec<(String, usize)> = lock(&ctx.shared)
-        .services
-        .iter()
-        .map(|(k, v)| (k.clone(), v.len()))
-        .collect();
-    identity.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    for (name, _) in identity.into_iter().take(ctx.options.limit) {
+    let ranked = by_value(&lock(&ctx.shared).services);
+    for name in ranked.into_iter().take(ctx.options.limit) {
         let index = indices.services.get(&name).copied().unwrap_or(0);
         let h = tasks.spawn(watch_service(ctx.clone(), name.clone(), index, false));
         watched.insert(name, h);
     }
+    let mut health = false;
+    follow_the_rest(&ctx, &watched, &mut health, &mut tasks);
 
     let mut refresh = ctx.refresh.clone();
     let mut backoff = Backoff::default();
@@ -177,7 +193,11 @@ async fn supervise(
                         .facts
                         .insert("index".into(), meta.index.to_string());
                     let names: BTreeSet<String> = names.into_keys().collect();
-                    catalog_changed(&ctx, &names, &mut known, &mut watched, &mut tasks).await;
+                    // A read without an index may follow a failure or a restart: then
+                    // every unwatched service is read again, not only the new ones.
+                    let full = asked == 0;
+                    catalog_changed(&ctx, &names, full, &mut known, &mut watched, &mut tasks).await;
+                    follow_the_rest(&ctx, &watched, &mut health, &mut tasks);
                 }
                 // An index that went backwards leaves the catalog in doubt until re-read.
                 if index != 0 {
@@ -195,11 +215,45 @@ async fn supervise(
     }
 }
 
-/// Services that appeared are read (and watched while there is room), services that
-/// went away are dropped, and identity services without a loop of their own are re-read.
+/// The identity services, those that carry the most nodes' roles first: the shared
+/// services (on every node of many clusters) name the nodes that change, a cluster's
+/// own services only that cluster's.
+fn by_value(services: &BTreeMap<String, Vec<Arc<Observation>>>) -> Vec<String> {
+    let mut ranked: Vec<(usize, usize, &String)> = services
+        .iter()
+        .map(|(name, obs)| {
+            let clusters: BTreeSet<&str> = obs.iter().map(|o| o.cluster.as_str()).collect();
+            (clusters.len(), obs.len(), name)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
+    ranked.into_iter().map(|(_, _, n)| n.clone()).collect()
+}
+
+/// Records which services have a loop, and starts the health loop once some do not.
+fn follow_the_rest(
+    ctx: &Ctx,
+    watched: &HashMap<String, tokio::task::AbortHandle>,
+    health: &mut bool,
+    tasks: &mut JoinSet<()>,
+) {
+    let mut s = lock(&ctx.shared);
+    s.watched = watched.keys().cloned().collect();
+    let unwatched = s.services.keys().any(|n| !s.watched.contains(n));
+    drop(s);
+    if unwatched && !*health {
+        *health = true;
+        tasks.spawn(watch_health(ctx.clone(), ctx.nodes.clone()));
+    }
+}
+
+/// Services that appeared are read (and watched while there is room) and services that
+/// went away are dropped; after a read without an index (`full`), identity services
+/// without a loop of their own are re-read too.
 async fn catalog_changed(
     ctx: &Ctx,
     names: &BTreeSet<String>,
+    full: bool,
     known: &mut BTreeSet<String>,
     watched: &mut HashMap<String, tokio::task::AbortHandle>,
     tasks: &mut JoinSet<()>,
@@ -221,21 +275,20 @@ async fn catalog_changed(
     let unwatched: Vec<String> = lock(&ctx.shared)
         .services
         .keys()
-        .filter(|n| !watched.contains_key(*n) && names.contains(*n))
+        .filter(|n| full && !watched.contains_key(*n) && names.contains(*n))
         .cloned()
         .collect();
     let mut to_read = added;
     to_read.extend(unwatched);
     *known = names.clone();
-    for (name, result) in read_services(&ctx.client, to_read).await {
+    for (name, result) in read_services(&ctx.client, to_read, &ctx.compactor).await {
         let room = !watched.contains_key(&name) && watched.len() < ctx.options.limit;
         match result {
             Ok((obs, index)) => {
                 let has_identity = !obs.is_empty();
                 {
                     let mut s = lock(&ctx.shared);
-                    s.services
-                        .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
+                    s.services.insert(name.clone(), obs);
                     s.loops.answered(&name);
                 }
                 if has_identity && room {
@@ -277,7 +330,12 @@ async fn watch_service(ctx: Ctx, name: String, mut index: u64, retry: bool) {
         }
         pace(last, ctx.options.min_interval).await;
         last = Some(Instant::now());
-        let read = read_service(&ctx.client, &name, blocking(index, ctx.options.wait));
+        let read = read_service(
+            &ctx.client,
+            &name,
+            blocking(index, ctx.options.wait),
+            &ctx.compactor,
+        );
         let Some(result) = unless_refreshed(read, &mut refresh).await else {
             index = 0;
             continue;
@@ -286,9 +344,16 @@ async fn watch_service(ctx: Ctx, name: String, mut index: u64, retry: bool) {
             Ok((obs, new_index)) => {
                 backoff.reset();
                 if new_index != index {
-                    lock(&ctx.shared)
-                        .services
-                        .insert(name.clone(), obs.into_iter().map(Arc::new).collect());
+                    let mut s = lock(&ctx.shared);
+                    // The nodes this answer changed have their unwatched services re-read.
+                    if s.services.len() > s.watched.len() {
+                        let old = s.services.get(&name).map(Vec::as_slice).unwrap_or(&[]);
+                        for node in changed_nodes(old, &obs) {
+                            let _ = ctx.nodes.send(node);
+                        }
+                    }
+                    s.services.insert(name.clone(), obs);
+                    drop(s);
                     ctx.notify.notify_one();
                 }
                 index = next_index(index, new_index);
@@ -307,7 +372,7 @@ async fn watch_service(ctx: Ctx, name: String, mut index: u64, retry: bool) {
 
 /// A blocking query on `index`, or, at 0, a plain read that answers at once with the
 /// current index (and the short request timeout, not the long wait's).
-fn blocking(index: u64, wait: Duration) -> Option<Blocking> {
+pub(super) fn blocking(index: u64, wait: Duration) -> Option<Blocking> {
     (index > 0).then_some(Blocking { index, wait })
 }
 
@@ -328,7 +393,7 @@ pub fn next_index(previous: u64, returned: u64) -> u64 {
 }
 
 /// True (once) when a refresh was asked for since the last look.
-fn take_refresh(refresh: &mut watch::Receiver<()>) -> bool {
+pub(super) fn take_refresh(refresh: &mut watch::Receiver<()>) -> bool {
     let asked = refresh.has_changed().unwrap_or(false);
     if asked {
         refresh.borrow_and_update();
@@ -345,7 +410,7 @@ async fn refreshed(refresh: &mut watch::Receiver<()>) {
 
 /// The read's result, or None when a refresh cut it short (the read is dropped, which
 /// closes its connection).
-async fn unless_refreshed<T>(
+pub(super) async fn unless_refreshed<T>(
     read: impl std::future::Future<Output = T>,
     refresh: &mut watch::Receiver<()>,
 ) -> Option<T> {
@@ -356,7 +421,7 @@ async fn unless_refreshed<T>(
     }
 }
 
-async fn sleep_unless_refreshed(delay: Duration, refresh: &mut watch::Receiver<()>) {
+pub(super) async fn sleep_unless_refreshed(delay: Duration, refresh: &mut watch::Receiver<()>) {
     tokio::select! {
         () = tokio::time::sleep(delay) => {}
         () = refreshed(refresh) => {}
@@ -373,7 +438,7 @@ pub async fn pace(last: Option<Instant>, min: Duration) {
     }
 }
 
-fn answered(ctx: &Ctx, key: &str) {
+pub(super) fn answered(ctx: &Ctx, key: &str) {
     let mut s = lock(&ctx.shared);
     let was_failing = matches!(s.loops.get(key), Some(LoopState::Failed(_)));
     if s.loops.answered(key) {
@@ -384,7 +449,7 @@ fn answered(ctx: &Ctx, key: &str) {
     }
 }
 
-fn failed(ctx: &Ctx, key: &str, error: String) {
+pub(super) fn failed(ctx: &Ctx, key: &str, error: String) {
     let mut s = lock(&ctx.shared);
     if s.loops.failed(key, error.clone()) {
         tracing::warn!(watch = key, %error, "Consul watch failing; retrying with backoff");
@@ -392,7 +457,7 @@ fn failed(ctx: &Ctx, key: &str, error: String) {
     }
 }
 
-fn confirming(ctx: &Ctx, key: &str) {
+pub(super) fn confirming(ctx: &Ctx, key: &str) {
     if lock(&ctx.shared).loops.confirming(key) {
         ctx.notify.notify_one();
     }
@@ -401,6 +466,7 @@ fn confirming(ctx: &Ctx, key: &str) {
 /// Sends one update per burst of changes.
 async fn publish(
     shared: SharedRef,
+    compactor: SharedCompactor,
     notify: Arc<Notify>,
     options: WatchOptions,
     tx: mpsc::Sender<SourceOutput>,
@@ -409,6 +475,8 @@ async fn publish(
         notify.notified().await;
         tokio::time::sleep(options.coalesce).await;
         let output = snapshot(&mut lock(&shared), SystemTime::now());
+        // Replaced observations let go of what only they held.
+        compactor.lock().unwrap_or_else(|p| p.into_inner()).sweep();
         if tx.send(output).await.is_err() {
             return;
         }
@@ -460,6 +528,7 @@ mod tests {
             services: BTreeMap::from([("postgres".to_string(), vec![Arc::new(o)])]),
             loops,
             read_at: Some(at(0)),
+            watched: BTreeSet::from(["postgres".to_string()]),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod consul;
 pub mod datacenters;
 pub mod feeds;
+mod consul_nodes;
 pub mod files;
 pub mod live;
 pub mod loops;

@@ -200,7 +200,7 @@ pub(super) fn build(result: &CheckResult) -> Index {
     let datacenter = result
         .fleet
         .source(SourceKind::Consul)
-        .and_then(|r| r.facts.get("datacenter"))
+        .and_then(|r| r.facts.get("datacenter").map(String::as_str))
         .or_else(|| {
             // Without `--dc` the agent's datacenter is only known from what it returned.
             result
@@ -208,7 +208,7 @@ pub(super) fn build(result: &CheckResult) -> Index {
                 .instances()
                 .flat_map(|i| &i.observations)
                 .find_map(|o| match &o.origin {
-                    crate::observation::Origin::Consul(c) => Some(&c.datacenter),
+                    crate::observation::Origin::Consul(c) => Some(c.datacenter.as_str()),
                     _ => None,
                 })
         })

@@ -136,8 +136,8 @@ fn observation_lines(o: &Observation, theme: &Theme, out: &mut Vec<Line<'static>
                 let tags: Vec<String> = c.tags.iter().map(|t| clean(t)).collect();
                 out.push(Line::raw(format!("  tags: {}", tags.join(", "))));
             }
-            kv("meta", &c.meta, out);
-            for ch in &c.checks {
+            kv("meta", c.meta.iter(), out);
+            for ch in c.checks() {
                 out.push(Line::from(vec![
                     Span::raw(format!("  check {}: ", clean(&ch.name))),
                     Span::styled(clean(&ch.status), theme.health(&ch.status)),
@@ -174,13 +174,17 @@ fn sanitize_short(text: &str) -> String {
     crate::text::sanitize(text, 80)
 }
 
-fn kv(name: &str, map: &std::collections::BTreeMap<String, String>, out: &mut Vec<Line<'static>>) {
-    if map.is_empty() {
+fn kv<K, V>(name: &str, map: impl IntoIterator<Item = (K, V)>, out: &mut Vec<Line<'static>>)
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let pairs: Vec<String> = map
+        .into_iter()
+        .map(|(k, v)| format!("{}={}", clean(k.as_ref()), clean(v.as_ref())))
+        .collect();
+    if pairs.is_empty() {
         return;
     }
-    let pairs: Vec<String> = map
-        .iter()
-        .map(|(k, v)| format!("{}={}", clean(k), clean(v)))
-        .collect();
     out.push(Line::raw(format!("  {name}: {}", pairs.join(" "))));
 }

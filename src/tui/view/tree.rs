@@ -303,7 +303,7 @@ pub(super) fn short_place(o: &Observation) -> String {
         format!("{}:{line}", name.unwrap_or_default())
     };
     match &o.origin {
-        Origin::Consul(c) => c.service_id.clone(),
+        Origin::Consul(c) => c.service_id.to_string(),
         Origin::Targets(t) => file(&t.file, t.line),
         Origin::Inventory(i) => file(&i.file, i.line),
         Origin::Live(l) => l.address.clone(),
