@@ -115,6 +115,18 @@ impl Demo {
         }
     }
 
+    /// The source flags of `roster demo`: the demo's own places only (the live source asks
+    /// only its simulated Patroni, unless `live` is false), and the config file given, read
+    /// as the plain UI reads it (its theme and `[keys]` above all).
+    pub fn command_source_args(&self, live: bool, config: Option<PathBuf>) -> SourceArgs {
+        let places = if live {
+            self.live_source_args()
+        } else {
+            self.source_args()
+        };
+        SourceArgs { config, ..places }
+    }
+
     /// The directory holding the target files.
     pub fn targets_dir(&self) -> &std::path::Path {
         &self.targets
