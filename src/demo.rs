@@ -176,4 +176,30 @@ mod tests {
         assert_eq!(live.patroni.map(|p| p.port), Some(demo.patroni().port()));
         demo.stop().await;
     }
+
+    #[tokio::test]
+    async fn the_config_file_given_reaches_the_keymap_and_theme() {
+        use crate::tui::keymap::{Bind, Keymap};
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "theme = \"light\"\n[keys]\nquit = \"x\"\n").expect("write");
+        let demo = Demo::start().await.expect("demo");
+        for live in [true, false] {
+            let args = demo.command_source_args(live, Some(path.clone()));
+            assert_eq!(
+                args.consul,
+                Some(demo.server().url()),
+                "the demo's own Consul"
+            );
+            let s = crate::config::resolve(&args, &|_| None).expect("settings");
+            assert_eq!(s.theme.as_deref(), Some("light"));
+            assert_eq!(s.live.is_some(), live);
+            let keys = Keymap::from_config(s.keys.as_ref()).expect("keymap");
+            let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            assert_eq!(keys.bind_for(key('x')), Some(Bind::Quit));
+            assert_eq!(keys.bind_for(key('q')), None);
+        }
+        demo.stop().await;
+    }
 }
