@@ -365,6 +365,7 @@ pub fn resolve(
             None => false,
         };
         let mut config = ConsulConfig::new(Endpoint::parse(&address, ssl)?);
+        config.port_given = crate::consul::address::names_port(&address);
         config.token = token(args, &env, &fc)?;
         if let Some(auth) = env("CONSUL_HTTP_AUTH") {
             let (user, pass) = auth.split_once(':').unwrap_or((auth.as_str(), ""));

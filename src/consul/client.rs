@@ -1,6 +1,6 @@
 //! A small Consul HTTP API client: configuration, reads (blocking or not) and writes.
 
-use super::address::Endpoint;
+use super::address::{Endpoint, with_port};
 use super::error::ConsulError;
 use super::secret::Secret;
 use super::tls::{TlsOptions, client_config};
@@ -36,6 +36,9 @@ pub struct ConsulConfig {
     pub concurrency: usize,
     /// Most bytes read from one answer; a bigger one is an error for that request.
     pub max_response_bytes: u64,
+    /// False when the address as written named no port (so the scheme's default is used),
+    /// which a failed connection then points out.
+    pub port_given: bool,
 }
 
 /// The default answer limit: a catalog of 50,000 instances answers in tens of megabytes.
@@ -58,6 +61,7 @@ impl ConsulConfig {
             timeout: Duration::from_secs(10),
             concurrency: 16,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            port_given: true,
         }
     }
 }
@@ -195,14 +199,14 @@ impl ConsulClient {
             // The server may add up to wait/16 of jitter before answering.
             timeout += b.wait + b.wait / 16;
         }
-        let shown = display_url(&url);
+        let shown = self.display_url(&url);
         let resp = self
             .http
             .get(url)
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| transport_error(&shown, &e, timeout))?;
+            .map_err(|e| self.transport_error(&shown, &e, timeout))?;
         let meta = query_meta(resp.headers());
         let body = self.read_answer(&shown, resp, timeout).await?;
         let value = serde_json::from_slice(&body).map_err(|e| ConsulError::Decode {
@@ -219,7 +223,7 @@ impl ConsulClient {
         url: Url,
         body: &serde_json::Value,
     ) -> Result<bytes::Bytes, ConsulError> {
-        let shown = display_url(&url);
+        let shown = self.display_url(&url);
         let timeout = self.config.timeout;
         let resp = self
             .http
@@ -228,7 +232,7 @@ impl ConsulClient {
             .json(body)
             .send()
             .await
-            .map_err(|e| transport_error(&shown, &e, timeout))?;
+            .map_err(|e| self.transport_error(&shown, &e, timeout))?;
         let body = self.read_answer(&shown, resp, timeout).await?;
         Ok(bytes::Bytes::from(body))
     }
@@ -248,7 +252,7 @@ impl ConsulClient {
         if !status.is_success() {
             let (body, _) = read_capped(&mut resp, ERROR_BODY_BYTES)
                 .await
-                .map_err(|e| transport_error(shown, &e, timeout))?;
+                .map_err(|e| self.transport_error(shown, &e, timeout))?;
             return Err(status_error(shown, status.as_u16(), &body));
         }
         let limit = self.config.max_response_bytes;
@@ -259,7 +263,7 @@ impl ConsulClient {
         } else {
             read_capped(&mut resp, limit)
                 .await
-                .map_err(|e| transport_error(shown, &e, timeout))?
+                .map_err(|e| self.transport_error(shown, &e, timeout))?
         };
         if !complete {
             return Err(ConsulError::TooLarge {
@@ -302,14 +306,53 @@ impl ConsulClient {
         let url = self.url_segments(&["agent", "self"])?;
         Ok(self.get(url, None).await?.0)
     }
-}
 
-/// The URL as shown in messages: scheme, host, port and path, no query secrets.
-fn display_url(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.to_string()
+    /// The URL as shown in messages: scheme, host, port (also a default one) and path,
+    /// no credentials.
+    fn display_url(&self, url: &Url) -> String {
+        let mut u = url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        match self.config.endpoint {
+            Endpoint::Http(_) => with_port(&u),
+            // The socket path is what matters; the URL's host is a placeholder.
+            Endpoint::Unix(_) => u.to_string(),
+        }
+    }
+
+    fn transport_error(&self, url: &str, e: &reqwest::Error, timeout: Duration) -> ConsulError {
+        if e.is_timeout() {
+            return ConsulError::Timeout {
+                url: url.to_string(),
+                secs: timeout.as_secs_f64(),
+            };
+        }
+        if e.is_body() || e.is_decode() {
+            return ConsulError::Body {
+                url: url.to_string(),
+                reason: innermost(e),
+            };
+        }
+        let tls = tls_error(e);
+        let mut reason = match tls {
+            // rustls' words ("received corrupt message of type InvalidContentType") for
+            // the commonest mistake: https:// to a plain-http Consul.
+            Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+                "the server does not speak TLS (is it plain http://?)".to_string()
+            }
+            _ => innermost(e),
+        };
+        if let Some(hint) = tls.and_then(tls_hint) {
+            reason = format!("{reason} ({hint})");
+        }
+        if let (false, Endpoint::Http(base)) = (self.config.port_given, &self.config.endpoint) {
+            reason = format!("{reason} ({})", no_port_hint(base));
+        }
+        ConsulError::Connect {
+            url: url.to_string(),
+            reason,
+        }
+    }
 }
 
 /// Reads at most `limit` bytes of a body as it streams in; `false` when there was more.
@@ -380,27 +423,19 @@ fn status_error(url: &str, status: u16, body: &[u8]) -> ConsulError {
     }
 }
 
-fn transport_error(url: &str, e: &reqwest::Error, timeout: Duration) -> ConsulError {
-    if e.is_timeout() {
-        ConsulError::Timeout {
-            url: url.to_string(),
-            secs: timeout.as_secs_f64(),
-        }
-    } else if e.is_body() || e.is_decode() {
-        ConsulError::Body {
-            url: url.to_string(),
-            reason: innermost(e),
-        }
+/// Where Consul usually is when the address named no port and the scheme's default was
+/// tried: 8500 for http, 8501 for https.
+fn no_port_hint(base: &Url) -> String {
+    let (port, scheme) = if base.scheme() == "https" {
+        (8501, "https://")
     } else {
-        let mut reason = innermost(e);
-        if let Some(hint) = tls_error(e).and_then(tls_hint) {
-            reason = format!("{reason} ({hint})");
-        }
-        ConsulError::Connect {
-            url: url.to_string(),
-            reason,
-        }
-    }
+        (8500, "")
+    };
+    let host = base.host_str().unwrap_or("127.0.0.1");
+    format!(
+        "no port given: Consul's {} API usually listens on :{port}, e.g. --consul {scheme}{host}:{port}",
+        if scheme.is_empty() { "HTTP" } else { "HTTPS" }
+    )
 }
 
 /// The rustls error somewhere in a chain, also inside (nested) `io::Error`s, whose
