@@ -17,67 +17,99 @@ pub const DEFAULT_CONSUL: &str = "http://127.0.0.1:8500";
 /// The conventional target directory tried when nothing is configured.
 pub const DEFAULT_TARGETS: &str = "/etc/prometheus/targets";
 
-/// Flags that say where the fleet's identity is read from, shared by every command.
+/// Flags that say where the fleet's identity is read from, taken by the UI and by every
+/// command that reads the sources (`check`, `serve`, `fix`).
 ///
 /// The default is no flag given: every place comes from the environment, the config file
 /// or the conventional defaults.
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+#[command(next_help_heading = "Source options")]
 pub struct SourceArgs {
     /// Consul HTTP address [env: CONSUL_HTTP_ADDR] (host:port, http(s)://…, unix:///path)
-    #[arg(long, value_name = "URL", global = true)]
+    #[arg(long, value_name = "URL")]
     pub consul: Option<String>,
     /// Do not read Consul, even when CONSUL_HTTP_ADDR or the config file name one
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_consul: bool,
     /// File holding the Consul ACL token [env: CONSUL_HTTP_TOKEN_FILE, CONSUL_HTTP_TOKEN]
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Consul datacenter to query (default: the agent's own)
-    #[arg(long, value_name = "DC", global = true)]
+    #[arg(long, value_name = "DC")]
     pub dc: Option<String>,
     /// Read every datacenter Consul lists (/v1/catalog/datacenters), through the same agent
-    #[arg(long, global = true, conflicts_with = "dc")]
+    #[arg(long, conflicts_with = "dc")]
     pub all_datacenters: bool,
     /// Prometheus static target files: a directory, a file or a glob; repeatable
-    #[arg(long = "targets", value_name = "PATH", global = true)]
+    #[arg(long = "targets", value_name = "PATH")]
     pub targets: Vec<String>,
     /// Prometheus' configuration: read the target files its pg/pgsql job reads [default: /etc/prometheus/prometheus.yml when present]
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub prometheus_config: Option<PathBuf>,
     /// Pigsty inventory (pigsty.yml): the declared identity
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
     /// Config file [default: $XDG_CONFIG_HOME/roster/config.toml]
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Time limit for one Consul request (e.g. 500ms, 10s, 1m)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, global = true)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
     /// How many Consul requests may run at once
-    #[arg(long, value_name = "N", global = true)]
+    #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Also ask each instance its real role (PostgreSQL, else Patroni's REST API)
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = "Live role options")]
     pub live: bool,
     /// PostgreSQL user for --live [env: PGUSER] [default: dbuser_monitor]
-    #[arg(long, value_name = "USER", global = true)]
+    #[arg(long, help_heading = "Live role options", value_name = "USER")]
     pub pg_user: Option<String>,
     /// Database for --live [env: PGDATABASE] [default: postgres]
-    #[arg(long, value_name = "DB", global = true)]
+    #[arg(long, help_heading = "Live role options", value_name = "DB")]
     pub pg_dbname: Option<String>,
     /// disable, allow, prefer, require, verify-ca or verify-full [env: PGSSLMODE] [default: prefer]
-    #[arg(long, value_name = "MODE", global = true)]
+    #[arg(long, help_heading = "Live role options", value_name = "MODE")]
     pub pg_sslmode: Option<String>,
     /// Root certificates (PEM) for --pg-sslmode verify-ca/verify-full, or `system`
     /// [env: PGSSLROOTCERT] [default: ~/.postgresql/root.crt]
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, help_heading = "Live role options", value_name = "FILE")]
     pub pg_sslrootcert: Option<PathBuf>,
     /// Patroni REST API port for --live (0: do not ask Patroni)
-    #[arg(long, value_name = "PORT", global = true)]
+    #[arg(long, help_heading = "Live role options", value_name = "PORT")]
     pub patroni_port: Option<u16>,
     /// Ask only Patroni for the live role, never PostgreSQL (set by the demo, not a flag).
     #[arg(skip)]
     pub live_patroni_only: bool,
+}
+
+impl SourceArgs {
+    /// These flags, each one not given taken from `outer` (the flags given before the
+    /// command name, as in `roster --consul ADDR check`).
+    pub fn or(self, outer: &SourceArgs) -> SourceArgs {
+        let list = |v: Vec<String>, o: &Vec<String>| if v.is_empty() { o.clone() } else { v };
+        SourceArgs {
+            consul: self.consul.or_else(|| outer.consul.clone()),
+            no_consul: self.no_consul || outer.no_consul,
+            token_file: self.token_file.or_else(|| outer.token_file.clone()),
+            dc: self.dc.or_else(|| outer.dc.clone()),
+            all_datacenters: self.all_datacenters || outer.all_datacenters,
+            targets: list(self.targets, &outer.targets),
+            prometheus_config: self
+                .prometheus_config
+                .or_else(|| outer.prometheus_config.clone()),
+            inventory: self.inventory.or_else(|| outer.inventory.clone()),
+            config: self.config.or_else(|| outer.config.clone()),
+            timeout: self.timeout.or(outer.timeout),
+            concurrency: self.concurrency.or(outer.concurrency),
+            live: self.live || outer.live,
+            pg_user: self.pg_user.or_else(|| outer.pg_user.clone()),
+            pg_dbname: self.pg_dbname.or_else(|| outer.pg_dbname.clone()),
+            pg_sslmode: self.pg_sslmode.or_else(|| outer.pg_sslmode.clone()),
+            pg_sslrootcert: self.pg_sslrootcert.or_else(|| outer.pg_sslrootcert.clone()),
+            patroni_port: self.patroni_port.or(outer.patroni_port),
+            live_patroni_only: self.live_patroni_only || outer.live_patroni_only,
+        }
+    }
 }
 
 /// Configuration problems, each saying which setting is wrong.
@@ -333,6 +365,7 @@ pub fn resolve(
             None => false,
         };
         let mut config = ConsulConfig::new(Endpoint::parse(&address, ssl)?);
+        config.port_given = crate::consul::address::names_port(&address);
         config.token = token(args, &env, &fc)?;
         if let Some(auth) = env("CONSUL_HTTP_AUTH") {
             let (user, pass) = auth.split_once(':').unwrap_or((auth.as_str(), ""));

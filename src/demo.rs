@@ -115,6 +115,18 @@ impl Demo {
         }
     }
 
+    /// The source flags of `roster demo`: the demo's own places only (the live source asks
+    /// only its simulated Patroni, unless `live` is false), and the config file given, read
+    /// as the plain UI reads it (its theme and `[keys]` above all).
+    pub fn command_source_args(&self, live: bool, config: Option<PathBuf>) -> SourceArgs {
+        let places = if live {
+            self.live_source_args()
+        } else {
+            self.source_args()
+        };
+        SourceArgs { config, ..places }
+    }
+
     /// The directory holding the target files.
     pub fn targets_dir(&self) -> &std::path::Path {
         &self.targets
@@ -162,6 +174,32 @@ mod tests {
         let live = s.live.expect("live is on");
         assert!(live.pg.is_none(), "never a PostgreSQL that may listen here");
         assert_eq!(live.patroni.map(|p| p.port), Some(demo.patroni().port()));
+        demo.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_config_file_given_reaches_the_keymap_and_theme() {
+        use crate::tui::keymap::{Bind, Keymap};
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "theme = \"light\"\n[keys]\nquit = \"x\"\n").expect("write");
+        let demo = Demo::start().await.expect("demo");
+        for live in [true, false] {
+            let args = demo.command_source_args(live, Some(path.clone()));
+            assert_eq!(
+                args.consul,
+                Some(demo.server().url()),
+                "the demo's own Consul"
+            );
+            let s = crate::config::resolve(&args, &|_| None).expect("settings");
+            assert_eq!(s.theme.as_deref(), Some("light"));
+            assert_eq!(s.live.is_some(), live);
+            let keys = Keymap::from_config(s.keys.as_ref()).expect("keymap");
+            let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            assert_eq!(keys.bind_for(key('x')), Some(Bind::Quit));
+            assert_eq!(keys.bind_for(key('q')), None);
+        }
         demo.stop().await;
     }
 }

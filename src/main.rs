@@ -83,10 +83,13 @@ Examples:
 #[derive(Parser, Debug)]
 #[command(name = "roster", version, about, after_help = EXAMPLES)]
 struct Cli {
-    #[command(flatten)]
-    sources: SourceArgs,
+    // Sources last: their help heading holds for the flags flattened after them.
     #[command(flatten)]
     ui: UiArgs,
+    #[command(flatten)]
+    log: LogArgs,
+    #[command(flatten)]
+    sources: SourceArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -95,16 +98,46 @@ struct Cli {
 enum Command {
     /// Read every source once, report drift, exit 0/1/2 (for scripts, cron and alerting)
     #[command(after_help = CHECK_HELP)]
-    Check(CheckArgs),
+    Check {
+        #[command(flatten)]
+        args: CheckArgs,
+        #[command(flatten)]
+        log: LogArgs,
+        #[command(flatten)]
+        sources: SourceArgs,
+    },
     /// Watch the sources and serve the drift as Prometheus metrics, JSON and a health check
     #[command(after_help = SERVE_HELP)]
-    Serve(roster::serve::ServeArgs),
+    Serve {
+        #[command(flatten)]
+        args: roster::serve::ServeArgs,
+        #[command(flatten)]
+        log: LogArgs,
+        #[command(flatten)]
+        sources: SourceArgs,
+    },
     /// Re-register drifting instances: plan, show, confirm, apply, verify
     #[command(after_help = FIX_HELP)]
-    Fix(Box<roster::fix::cli::FixArgs>),
+    Fix {
+        #[command(flatten)]
+        args: Box<roster::fix::cli::FixArgs>,
+        #[command(flatten)]
+        write: WriteArgs,
+        #[command(flatten)]
+        log: LogArgs,
+        #[command(flatten)]
+        sources: Box<SourceArgs>,
+    },
     /// The built-in demo fleet (a simulated Consul and Patroni, target files, an inventory) in the UI
     #[command(after_help = DEMO_HELP)]
-    Demo(DemoArgs),
+    Demo {
+        #[command(flatten)]
+        args: DemoArgs,
+        #[command(flatten)]
+        ui: UiArgs,
+        #[command(flatten)]
+        log: LogArgs,
+    },
     /// Run the Consul-compatible simulator standalone
     #[command(after_help = SIM_HELP)]
     Sim(Box<roster::sim::SimArgs>),
@@ -116,17 +149,56 @@ enum Command {
     },
 }
 
-#[derive(clap::Args, Debug)]
+/// The flags of the interactive UI (the demo's too).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
 struct UiArgs {
     /// Colour theme of the UI: dark, light or none (NO_COLOR also turns colour off)
-    #[arg(long, value_name = "THEME", global = true)]
+    #[arg(long, value_name = "THEME")]
     theme: Option<String>,
+    #[command(flatten)]
+    write: WriteArgs,
+}
+
+/// The flag that turns writing off, for the commands that can write.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+struct WriteArgs {
     /// Turn every write path off (shown as READ-ONLY in the header)
-    #[arg(long, global = true)]
+    #[arg(long)]
     read_only: bool,
+}
+
+/// Where the log goes, for every command that logs.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+struct LogArgs {
     /// Log file [default for the UI: $XDG_STATE_HOME/roster/roster.log; level: ROSTER_LOG]
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     log_file: Option<std::path::PathBuf>,
+}
+
+impl UiArgs {
+    /// These flags, each one not given taken from `outer` (given before the command name).
+    fn or(self, outer: &UiArgs) -> UiArgs {
+        UiArgs {
+            theme: self.theme.or_else(|| outer.theme.clone()),
+            write: self.write.or(&outer.write),
+        }
+    }
+}
+
+impl WriteArgs {
+    fn or(self, outer: &WriteArgs) -> WriteArgs {
+        WriteArgs {
+            read_only: self.read_only || outer.read_only,
+        }
+    }
+}
+
+impl LogArgs {
+    fn or(self, outer: &LogArgs) -> LogArgs {
+        LogArgs {
+            log_file: self.log_file.or_else(|| outer.log_file.clone()),
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -137,6 +209,12 @@ struct DemoArgs {
     /// Leave the live source (the simulated Patroni) out
     #[arg(long)]
     no_live: bool,
+    /// The default, kept so that `roster demo --live` still reads
+    #[arg(long, hide = true)]
+    live: bool,
+    /// Config file for the UI's theme and [keys] [default: $XDG_CONFIG_HOME/roster/config.toml]
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(flatten)]
     out: CheckArgs,
 }
@@ -180,14 +258,52 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> u8 {
     let env = |k: &str| std::env::var(k).ok();
+    let Cli {
+        sources: outer,
+        ui: outer_ui,
+        log: outer_log,
+        command,
+    } = cli;
+    // Flags given before a command name count as the command's own when it takes them;
+    // one it does not take is an error rather than silently ignored.
+    let stray = match &command {
+        None => None,
+        Some(Command::Check { .. } | Command::Serve { .. }) => {
+            (outer_ui != UiArgs::default()).then_some("--theme and --read-only")
+        }
+        Some(Command::Fix { .. }) => (outer_ui.theme.is_some()).then_some("--theme"),
+        Some(Command::Demo { .. }) => (SourceArgs {
+            config: None,
+            ..outer.clone()
+        } != SourceArgs::default())
+        .then_some("source flags"),
+        Some(Command::Sim(_) | Command::Completions { .. }) => (outer != SourceArgs::default()
+            || outer_ui != UiArgs::default()
+            || outer_log != LogArgs::default())
+        .then_some("roster's source, UI and log flags"),
+    };
+    if let (Some(what), Some(name)) = (stray, command.as_ref().map(Command::name)) {
+        eprintln!("roster: `roster {name}` takes no {what} (see `roster {name} --help`)");
+        return 2;
+    }
     let interactive =
-        matches!(cli.command, None | Some(Command::Demo(_))) && std::io::stdout().is_terminal();
-    let log_file = cli.ui.log_file.clone().or_else(|| {
+        matches!(command, None | Some(Command::Demo { .. })) && std::io::stdout().is_terminal();
+    let log_file = match &command {
+        Some(
+            Command::Check { log, .. }
+            | Command::Serve { log, .. }
+            | Command::Fix { log, .. }
+            | Command::Demo { log, .. },
+        ) => log.clone().or(&outer_log),
+        _ => outer_log.clone(),
+    }
+    .log_file
+    .or_else(|| {
         interactive
             .then(|| roster::logging::default_path(&env))
             .flatten()
     });
-    let service = matches!(cli.command, Some(Command::Serve(_)));
+    let service = matches!(command, Some(Command::Serve { .. }));
     let logging = match log_file {
         Some(path) => Some(roster::logging::init(&path, env("ROSTER_LOG").as_deref())),
         None if service => Some(roster::logging::init_stderr(env("ROSTER_LOG").as_deref())),
@@ -196,15 +312,15 @@ async fn run(cli: Cli) -> u8 {
     if let Some(Err(e)) = logging {
         eprintln!("roster: warning: not logging: {e}");
     }
-    match cli.command {
+    match command {
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "roster", &mut std::io::stdout());
             0
         }
-        Some(Command::Check(args)) => check(&cli.sources, &args).await,
-        Some(Command::Serve(args)) => {
-            let Some(settings) = settings(&cli.sources) else {
+        Some(Command::Check { args, sources, .. }) => check(&sources.or(&outer), &args).await,
+        Some(Command::Serve { args, sources, .. }) => {
+            let Some(settings) = settings(&sources.or(&outer)) else {
                 return 2;
             };
             for w in &settings.warnings {
@@ -212,14 +328,22 @@ async fn run(cli: Cli) -> u8 {
             }
             roster::serve::run(settings, &args).await
         }
-        Some(Command::Fix(args)) => {
-            let Some(settings) = settings(&cli.sources) else {
+        Some(Command::Fix {
+            args,
+            write,
+            sources,
+            ..
+        }) => {
+            let Some(settings) = settings(&sources.or(&outer)) else {
                 return 2;
             };
-            let read_only = cli.ui.read_only || settings.read_only;
+            let read_only = write.or(&outer_ui.write).read_only || settings.read_only;
             roster::fix::cli::run(&settings, &args, read_only).await
         }
-        Some(Command::Demo(args)) => demo(&args, &cli.ui).await,
+        Some(Command::Demo { mut args, ui, .. }) => {
+            args.config = args.config.or(outer.config);
+            demo(&args, &ui.or(&outer_ui)).await
+        }
         Some(Command::Sim(args)) => match roster::sim::run(*args).await {
             Ok(()) => 0,
             Err(e) => {
@@ -234,7 +358,21 @@ async fn run(cli: Cli) -> u8 {
                 );
                 return 2;
             }
-            ui(&cli.sources, &cli.ui).await
+            ui(&outer, &outer_ui).await
+        }
+    }
+}
+
+impl Command {
+    /// The command's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Check { .. } => "check",
+            Command::Serve { .. } => "serve",
+            Command::Fix { .. } => "fix",
+            Command::Demo { .. } => "demo",
+            Command::Sim(_) => "sim",
+            Command::Completions { .. } => "completions",
         }
     }
 }
@@ -273,13 +411,7 @@ async fn demo(args: &DemoArgs, ui_args: &UiArgs) -> u8 {
             return 2;
         }
     };
-    // The demo's own places only: `--live` (the default) and its settings would point at
-    // real databases, so they are accepted and ignored.
-    let sources = if args.no_live {
-        demo.source_args()
-    } else {
-        demo.live_source_args()
-    };
+    let sources = demo.command_source_args(!args.no_live, args.config.clone());
     let code = if args.check || !std::io::stdout().is_terminal() {
         check(&sources, &args.out).await
     } else {
@@ -296,7 +428,7 @@ async fn ui(sources: &SourceArgs, ui_args: &UiArgs) -> u8 {
     let theme_name = ui_args.theme.as_deref().or(settings.theme.as_deref());
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let options = Options {
-        read_only: ui_args.read_only || settings.read_only,
+        read_only: ui_args.write.read_only || settings.read_only,
         theme: ThemeKind::resolve(theme_name, no_color),
         size: crossterm::terminal::size().unwrap_or((80, 24)),
     };

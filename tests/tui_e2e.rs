@@ -379,3 +379,51 @@ async fn n_walks_the_drift_and_events_record_a_live_change() {
     .await;
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_reads_the_keys_of_the_config_file_it_is_given() {
+    if !tmux_available() {
+        skip_or_panic("tmux not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    // `x` is bound to nothing by default: only the file can make it quit.
+    std::fs::write(&config, "[keys]\nquit = \"x\"\n").unwrap();
+    let tmux = Tmux::start().await;
+    tmux.wait_for("the shell prompt", WAIT, |s| s.contains("e2e$"))
+        .await;
+    let line = format!(
+        "{} demo --config {}; echo roster-''exit=$?",
+        common::tmux::quote(env!("CARGO_BIN_EXE_roster")),
+        common::tmux::quote(&config.display().to_string())
+    );
+    tmux.type_text(&line).await;
+    tmux.key("Enter").await;
+    tmux.wait_for("the demo fleet", WAIT, loaded).await;
+
+    tmux.key("?").await;
+    let help = tmux
+        .wait_for("the help overlay", WAIT, |s| {
+            s.lines().any(|l| l.contains("quit") && l.contains('x'))
+        })
+        .await;
+    assert!(
+        !help
+            .lines()
+            .any(|l| l.contains(" q ") && l.contains("quit")),
+        "q still listed for quit:\n{help}"
+    );
+    tmux.key("?").await;
+    tmux.wait_for("the help overlay closed", WAIT, |s| {
+        !s.lines().any(|l| l.contains("this help"))
+    })
+    .await;
+    tmux.key("x").await;
+    let shell = tmux
+        .wait_for("the shell after quitting with x", WAIT, |s| {
+            s.contains("roster-exit=")
+        })
+        .await;
+    assert!(shell.contains("roster-exit=0"), "{shell}");
+}

@@ -101,9 +101,35 @@ impl Endpoint {
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Endpoint::Http(u) => f.write_str(u.as_str().trim_end_matches('/')),
+            Endpoint::Http(u) => f.write_str(with_port(u).trim_end_matches('/')),
             Endpoint::Unix(p) => write!(f, "unix://{p}"),
         }
+    }
+}
+
+/// The URL with its port written out even when it is the scheme's default, which the
+/// URL form leaves out: `http://127.0.0.1/` is shown as `http://127.0.0.1:80/`, so a message
+/// says where roster really knocked.
+pub fn with_port(url: &Url) -> String {
+    let (Some(host), None, Some(port)) = (url.host_str(), url.port(), url.port_or_known_default())
+    else {
+        return url.to_string();
+    };
+    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{}://{host}:{port}{}{query}", url.scheme(), url.path())
+}
+
+/// True when an address as written (`host:port`, `http://host:port/…`) names a port; the
+/// Consul CLI, like roster, reads a bare host as the scheme's default port (80 or 443).
+pub fn names_port(raw: &str) -> bool {
+    let raw = raw.trim();
+    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.rsplit_once(']') {
+        // An IPv6 literal: a port only after the closing bracket.
+        Some((_, after)) => after.starts_with(':'),
+        None => host_port.contains(':'),
     }
 }
 
@@ -126,6 +152,39 @@ mod tests {
             Ok(Endpoint::Http(u)) => u.to_string(),
             other => panic!("{raw}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn tells_whether_a_port_was_given() {
+        for given in [
+            "127.0.0.1:8500",
+            "http://127.0.0.1:80",
+            "https://consul:443/prefix",
+            "[::1]:8500",
+            "http://[::1]:8500/",
+        ] {
+            assert!(names_port(given), "{given}");
+        }
+        for bare in [
+            "127.0.0.1",
+            "http://127.0.0.1",
+            "https://consul/prefix:x",
+            "[::1]",
+            "http://[::1]/",
+        ] {
+            assert!(!names_port(bare), "{bare}");
+        }
+    }
+
+    #[test]
+    fn shows_the_default_port_it_uses() {
+        let shown = |raw: &str| Endpoint::parse(raw, false).unwrap().to_string();
+        assert_eq!(shown("127.0.0.1"), "http://127.0.0.1:80");
+        assert_eq!(shown("http://127.0.0.1:80"), "http://127.0.0.1:80");
+        assert_eq!(shown("https://consul/prefix"), "https://consul:443/prefix");
+        assert_eq!(shown("127.0.0.1:8500"), "http://127.0.0.1:8500");
+        assert_eq!(shown("http://[::1]"), "http://[::1]:80");
+        assert_eq!(shown("unix:///run/consul.sock"), "unix:///run/consul.sock");
     }
 
     #[test]

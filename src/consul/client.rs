@@ -1,6 +1,6 @@
 //! A small Consul HTTP API client: configuration, reads (blocking or not) and writes.
 
-use super::address::Endpoint;
+use super::address::{Endpoint, with_port};
 use super::error::ConsulError;
 use super::secret::Secret;
 use super::stream::{ArraySplitter, SplitError};
@@ -37,6 +37,9 @@ pub struct ConsulConfig {
     pub concurrency: usize,
     /// Most bytes read from one answer; a bigger one is an error for that request.
     pub max_response_bytes: u64,
+    /// False when the address as written named no port (so the scheme's default is used),
+    /// which a failed connection then points out.
+    pub port_given: bool,
 }
 
 /// The default answer limit: a catalog of 50,000 instances answers in tens of megabytes.
@@ -59,6 +62,7 @@ impl ConsulConfig {
             timeout: Duration::from_secs(10),
             concurrency: 16,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            port_given: true,
         }
     }
 }
@@ -186,7 +190,7 @@ impl ConsulClient {
         url: Url,
         blocking: Option<Blocking>,
     ) -> Result<(T, QueryMeta), ConsulError> {
-        let shown = display_url(&url);
+        let shown = self.display_url(&url);
         let (body, meta) = self.get_body(url, blocking).await?;
         let value = decode(&shown, &body)?;
         Ok((value, meta))
@@ -200,14 +204,14 @@ impl ConsulClient {
         blocking: Option<Blocking>,
     ) -> Result<(bytes::Bytes, QueryMeta), ConsulError> {
         let timeout = self.blocking_query(&mut url, blocking);
-        let shown = display_url(&url);
+        let shown = self.display_url(&url);
         let resp = self
             .http
             .get(url)
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| transport_error(&shown, &e, timeout))?;
+            .map_err(|e| self.transport_error(&shown, &e, timeout))?;
         let meta = query_meta(resp.headers());
         let body = self.read_answer(&shown, resp, timeout).await?;
         Ok((bytes::Bytes::from(body), meta))
@@ -219,7 +223,7 @@ impl ConsulClient {
         url: Url,
         body: &serde_json::Value,
     ) -> Result<bytes::Bytes, ConsulError> {
-        let shown = display_url(&url);
+        let shown = self.display_url(&url);
         let timeout = self.config.timeout;
         let resp = self
             .http
@@ -228,7 +232,7 @@ impl ConsulClient {
             .json(body)
             .send()
             .await
-            .map_err(|e| transport_error(&shown, &e, timeout))?;
+            .map_err(|e| self.transport_error(&shown, &e, timeout))?;
         let body = self.read_answer(&shown, resp, timeout).await?;
         Ok(bytes::Bytes::from(body))
     }
@@ -241,7 +245,7 @@ impl ConsulClient {
         mut resp: reqwest::Response,
         timeout: Duration,
     ) -> Result<Vec<u8>, ConsulError> {
-        refuse_unsuccessful(shown, &mut resp, timeout).await?;
+        self.refuse_unsuccessful(shown, &mut resp, timeout).await?;
         let limit = self.config.max_response_bytes;
         // An announced length over the limit is refused without reading anything.
         let announced_over = resp.content_length().is_some_and(|n| n > limit);
@@ -250,7 +254,7 @@ impl ConsulClient {
         } else {
             read_capped(&mut resp, limit)
                 .await
-                .map_err(|e| transport_error(shown, &e, timeout))?
+                .map_err(|e| self.transport_error(shown, &e, timeout))?
         };
         if !complete {
             return Err(ConsulError::TooLarge {
@@ -297,16 +301,16 @@ impl ConsulClient {
         mut each: impl FnMut(&str) -> Result<(), String>,
     ) -> Result<QueryMeta, ConsulError> {
         let timeout = self.blocking_query(&mut url, blocking);
-        let shown = display_url(&url);
+        let shown = self.display_url(&url);
         let mut resp = self
             .http
             .get(url)
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| transport_error(&shown, &e, timeout))?;
+            .map_err(|e| self.transport_error(&shown, &e, timeout))?;
         let meta = query_meta(resp.headers());
-        refuse_unsuccessful(&shown, &mut resp, timeout).await?;
+        self.refuse_unsuccessful(&shown, &mut resp, timeout).await?;
         let limit = self.config.max_response_bytes;
         if resp.content_length().is_some_and(|n| n > limit) {
             return Err(ConsulError::TooLarge { url: shown, limit });
@@ -335,7 +339,7 @@ impl ConsulClient {
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| transport_error(&shown, &e, timeout))?
+            .map_err(|e| self.transport_error(&shown, &e, timeout))?
         {
             received += chunk.len() as u64;
             if received > limit {
@@ -389,6 +393,74 @@ impl ConsulClient {
         let url = self.url_segments(&["agent", "self"])?;
         Ok(self.get(url, None).await?.0)
     }
+
+    /// The URL as shown in messages: scheme, host, port (also a default one) and path,
+    /// no credentials.
+    fn display_url(&self, url: &Url) -> String {
+        let mut u = url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        match self.config.endpoint {
+            Endpoint::Http(_) => with_port(&u),
+            // The socket path is what matters; the URL's host is a placeholder.
+            Endpoint::Unix(_) => u.to_string(),
+        }
+    }
+
+    fn transport_error(&self, url: &str, e: &reqwest::Error, timeout: Duration) -> ConsulError {
+        if e.is_timeout() {
+            return ConsulError::Timeout {
+                url: url.to_string(),
+                secs: timeout.as_secs_f64(),
+            };
+        }
+        if e.is_body() || e.is_decode() {
+            return ConsulError::Body {
+                url: url.to_string(),
+                reason: innermost(e),
+            };
+        }
+        let tls = tls_error(e);
+        let mut reason = match tls {
+            // rustls' words ("received corrupt message of type InvalidContentType") for
+            // the commonest mistake: https:// to a plain-http Consul.
+            Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+                "the server does not speak TLS (is it plain http://?)".to_string()
+            }
+            _ => innermost(e),
+        };
+        if let Some(hint) = tls.and_then(tls_hint) {
+            reason = format!("{reason} ({hint})");
+        }
+        if let (false, Endpoint::Http(base)) = (self.config.port_given, &self.config.endpoint) {
+            reason = format!("{reason} ({})", no_port_hint(base));
+        }
+        ConsulError::Connect {
+            url: url.to_string(),
+            reason,
+        }
+    }
+
+    /// Turns a redirect or an error status into an error carrying the server's words
+    /// (read under [`ERROR_BODY_BYTES`]).
+    async fn refuse_unsuccessful(
+        &self,
+        shown: &str,
+        resp: &mut reqwest::Response,
+        timeout: Duration,
+    ) -> Result<(), ConsulError> {
+        let status = resp.status();
+        if status.is_redirection() {
+            return Err(redirect_error(shown, resp));
+        }
+        if !status.is_success() {
+            let (body, _) = read_capped(resp, ERROR_BODY_BYTES)
+                .await
+                .map_err(|e| self.transport_error(shown, &e, timeout))?;
+            return Err(status_error(shown, status.as_u16(), &body));
+        }
+        Ok(())
+    }
 }
 
 /// Decodes a JSON body read from `url` (as shown in messages).
@@ -403,34 +475,6 @@ pub fn decode<'a, T: serde::Deserialize<'a>>(url: &str, body: &'a [u8]) -> Resul
     let text = std::str::from_utf8(body).map_err(|e| error(e.to_string()))?;
     // serde_json quotes the values it did not expect, and they are the server's.
     serde_json::from_str(text).map_err(|e| error(sanitize(&e.to_string(), 300)))
-}
-
-/// Turns a redirect or an error status into an error carrying the server's words
-/// (read under [`ERROR_BODY_BYTES`]).
-async fn refuse_unsuccessful(
-    shown: &str,
-    resp: &mut reqwest::Response,
-    timeout: Duration,
-) -> Result<(), ConsulError> {
-    let status = resp.status();
-    if status.is_redirection() {
-        return Err(redirect_error(shown, resp));
-    }
-    if !status.is_success() {
-        let (body, _) = read_capped(resp, ERROR_BODY_BYTES)
-            .await
-            .map_err(|e| transport_error(shown, &e, timeout))?;
-        return Err(status_error(shown, status.as_u16(), &body));
-    }
-    Ok(())
-}
-
-/// The URL as shown in messages: scheme, host, port and path, no query secrets.
-fn display_url(url: &Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.to_string()
 }
 
 /// Reads at most `limit` bytes of a body as it streams in; `false` when there was more.
@@ -501,27 +545,19 @@ fn status_error(url: &str, status: u16, body: &[u8]) -> ConsulError {
     }
 }
 
-fn transport_error(url: &str, e: &reqwest::Error, timeout: Duration) -> ConsulError {
-    if e.is_timeout() {
-        ConsulError::Timeout {
-            url: url.to_string(),
-            secs: timeout.as_secs_f64(),
-        }
-    } else if e.is_body() || e.is_decode() {
-        ConsulError::Body {
-            url: url.to_string(),
-            reason: innermost(e),
-        }
+/// Where Consul usually is when the address named no port and the scheme's default was
+/// tried: 8500 for http, 8501 for https.
+fn no_port_hint(base: &Url) -> String {
+    let (port, scheme) = if base.scheme() == "https" {
+        (8501, "https://")
     } else {
-        let mut reason = innermost(e);
-        if let Some(hint) = tls_error(e).and_then(tls_hint) {
-            reason = format!("{reason} ({hint})");
-        }
-        ConsulError::Connect {
-            url: url.to_string(),
-            reason,
-        }
-    }
+        (8500, "")
+    };
+    let host = base.host_str().unwrap_or("127.0.0.1");
+    format!(
+        "no port given: Consul's {} API usually listens on :{port}, e.g. --consul {scheme}{host}:{port}",
+        if scheme.is_empty() { "HTTP" } else { "HTTPS" }
+    )
 }
 
 /// The rustls error somewhere in a chain, also inside (nested) `io::Error`s, whose

@@ -41,13 +41,13 @@ fn live(roles: &str) -> SourceOutput {
             let o = Observation::test(SourceKind::Live, CLS)
                 .seq(seq)
                 .ip(&ip(seq))
-                .origin(Origin::Live(LiveOrigin {
+                .origin(Origin::Live(Box::new(LiveOrigin {
                     address: format!("{}:5432", ip(seq)),
                     via: "postgres",
                     reachable,
                     error: (!reachable).then(|| "unreachable: connection refused".into()),
                     ..LiveOrigin::default()
-                }));
+                })));
             match r {
                 'P' => o.role("primary"),
                 'R' => o.role("replica"),

@@ -23,7 +23,7 @@ fn pg(seq: u32, role: &str, f: impl FnOnce(&mut LiveOrigin)) -> Observation {
         .seq(seq)
         .ip(&ip(seq))
         .role(role)
-        .origin(Origin::Live(l))
+        .origin(Origin::Live(Box::new(l)))
 }
 
 /// A member answered through Patroni, which says nothing of streaming.
@@ -32,12 +32,12 @@ fn patroni(seq: u32, role: &str) -> Observation {
         .seq(seq)
         .ip(&ip(seq))
         .role(role)
-        .origin(Origin::Live(LiveOrigin {
+        .origin(Origin::Live(Box::new(LiveOrigin {
             address: format!("http://{}:8008/patroni", ip(seq)),
             via: "patroni",
             reachable: true,
             ..LiveOrigin::default()
-        }))
+        })))
 }
 
 fn streams(l: &mut LiveOrigin, from: &str) {
@@ -180,13 +180,13 @@ fn witnesses_that_cannot_see_streaming_make_no_verdict() {
         Observation::test(SourceKind::Live, "pg-a")
             .seq(3)
             .ip(&ip(3))
-            .origin(Origin::Live(LiveOrigin {
+            .origin(Origin::Live(Box::new(LiveOrigin {
                 address: format!("{}:5432", ip(3)),
                 via: "postgres",
                 reachable: false,
                 error: Some("unreachable: connection refused".into()),
                 ..LiveOrigin::default()
-            })),
+            }))),
     ];
     assert_eq!(judge(obs, 2), Streaming::Unknown);
 }

@@ -47,7 +47,7 @@ pub struct FixArgs {
     #[arg(long, value_enum)]
     pub to: Destination,
     /// The place to believe [default: live, then consul; never the destination]
-    #[arg(long, value_name = "SOURCE", value_parser = parse_authority)]
+    #[arg(long, value_name = "SOURCE", value_parser = authority_parser())]
     pub authority: Option<SourceKind>,
     /// With --to targets: add a group for an instance the target files lack (to the file
     /// holding its cluster's other groups)
@@ -89,11 +89,33 @@ pub struct FixArgs {
     pub audit_log: Option<PathBuf>,
 }
 
-fn parse_authority(s: &str) -> Result<SourceKind, String> {
-    SourceKind::ALL
-        .into_iter()
-        .find(|k| k.name() == s)
-        .ok_or_else(|| format!("{s:?} is not one of live, consul, targets, inventory"))
+/// The values of `--authority`, each with the line `roster fix --help` shows for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Authority {
+    /// The roles the databases report themselves (read with --live)
+    Live,
+    /// The services registered in Consul
+    Consul,
+    /// The Prometheus target files
+    Targets,
+    /// The Pigsty inventory (pigsty.yml)
+    Inventory,
+}
+
+impl From<Authority> for SourceKind {
+    fn from(a: Authority) -> SourceKind {
+        match a {
+            Authority::Live => SourceKind::Live,
+            Authority::Consul => SourceKind::Consul,
+            Authority::Targets => SourceKind::Targets,
+            Authority::Inventory => SourceKind::Inventory,
+        }
+    }
+}
+
+fn authority_parser() -> impl clap::builder::TypedValueParser<Value = SourceKind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::EnumValueParser::<Authority>::new().map(SourceKind::from)
 }
 
 fn parse_demote_to(s: &str) -> Result<Role, String> {

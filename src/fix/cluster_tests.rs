@@ -69,13 +69,13 @@ fn live(roles: &[Option<&str>]) -> SourceOutput {
                 Some(r) => o.role(r),
                 None => o,
             };
-            o.origin(Origin::Live(LiveOrigin {
+            o.origin(Origin::Live(Box::new(LiveOrigin {
                 address: format!("{ip}:8008"),
                 via: "patroni",
                 reachable: role.is_some(),
                 error: role.is_none().then(|| "connection refused".to_string()),
                 ..LiveOrigin::default()
-            }))
+            })))
         })
         .collect();
     SourceOutput::test(SourceKind::Live, obs)

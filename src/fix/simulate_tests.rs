@@ -4,7 +4,8 @@ use super::*;
 use crate::drift::Kind;
 use crate::fix::plan::{Desired, MemberChange};
 use crate::identity::Role;
-use std::collections::BTreeMap;
+use crate::intern::{Meta, Text};
+use std::sync::Arc;
 
 fn finding(kind: Kind, severity: Severity, instance: Option<&str>, sources: &[&str]) -> Finding {
     Finding {
@@ -70,14 +71,14 @@ fn origin(service: &str, tags: &[&str], meta: &[(&str, &str)]) -> ConsulOrigin {
         node_address: "10.0.0.2".into(),
         service_id: service.into(),
         service_name: service.into(),
-        service_address: String::new(),
+        service_address: "".into(),
         port: 5433,
-        tags: tags.iter().map(|t| t.to_string()).collect(),
-        meta: meta
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-        checks: Vec::new(),
+        tags: tags.iter().map(|t| Text::from(*t)).collect(),
+        meta: Arc::new(Meta::new(
+            meta.iter().map(|(k, v)| (Text::from(*k), Text::from(*v))).collect(),
+        )),
+        node_checks: Arc::new([]),
+        service_checks: Box::new([]),
         datacenter: "dc1".into(),
     }
 }
@@ -121,8 +122,8 @@ fn consul_fleet() -> Fleet {
         ];
         let meta: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut c = origin("postgres", &[role, "pg-test"], &meta);
-        c.node = format!("pg-test-{seq}");
-        c.node_address = ip.clone();
+        c.node = format!("pg-test-{seq}").into();
+        c.node_address = ip.clone().into();
         observe_definition(&c, &definition(&c)).unwrap()
     };
     Fleet::build(vec![SourceOutput::test(
@@ -166,8 +167,8 @@ fn consul_writes_and_node_commands_are_simulated() {
         desired(1, Role::Replica),
     );
     plan.steps.push(Step::ConsulRegister {
-        node: c.node.clone(),
-        service_id: c.service_id.clone(),
+        node: c.node.to_string(),
+        service_id: c.service_id.to_string(),
         agent: "http://10.0.0.1:8500".into(),
         before: definition(c),
         after,

@@ -101,12 +101,12 @@ pub fn inventory_of(path: &std::path::Path, dc: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Writes the requested files, serves the catalog and blocks until Ctrl-C.
-pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    let spec = load_spec(&args)?;
-    let layout = TargetLayout::parse(&args.target_layout)
-        .with_context(|| format!("unknown target layout {}", args.target_layout))?;
-    let acl_token = args.acl_token_file.as_ref().map(read_token).transpose()?;
+/// Writes the target files and inventories asked for; says what it wrote.
+fn write_files(
+    args: &SimArgs,
+    spec: &FleetSpec,
+    layout: TargetLayout,
+) -> anyhow::Result<Vec<String>> {
     let mut wrote = Vec::new();
     let remotes = !spec.datacenters.is_empty();
     // An unreachable datacenter has nothing anyone could have rendered files from.
@@ -141,6 +141,15 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
             wrote.push(format!("inventory {}", path.display()));
         }
     }
+    Ok(wrote)
+}
+
+/// Writes the requested files, serves the catalog and blocks until Ctrl-C.
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    let spec = load_spec(&args)?;
+    let layout = TargetLayout::parse(&args.target_layout)
+        .with_context(|| format!("unknown target layout {}", args.target_layout))?;
+    let acl_token = args.acl_token_file.as_ref().map(read_token).transpose()?;
     let catalog = Catalog::from_spec(&spec);
     let acl = acl_token.is_some();
     let opts = SimOptions {
@@ -148,14 +157,39 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         remote_datacenters: RemoteDatacenter::from_spec(&spec),
         ..SimOptions::default()
     };
+    // Listen first: an address in use must fail before any file is written, so that a
+    // second `roster sim` cannot overwrite the files the running one serves.
     let server = SimServer::start(args.listen, catalog, opts)
         .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (`--listen ADDR` picks another); no file written",
+                args.listen
+            )
+        })?;
     let patroni = match args.patroni {
-        Some(port) => Some(PatroniSim::start(&spec, port).await.with_context(|| {
-            format!("serving Patroni's REST API on port {port} (`--patroni PORT` picks another)")
-        })?),
+        Some(port) => match PatroniSim::start(&spec, port).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                server.shutdown().await;
+                return Err(e).with_context(|| {
+                    format!(
+                        "serving Patroni's REST API on port {port} (`--patroni PORT` picks another); no file written"
+                    )
+                });
+            }
+        },
         None => None,
+    };
+    let wrote = match write_files(&args, &spec, layout) {
+        Ok(w) => w,
+        Err(e) => {
+            if let Some(p) = patroni {
+                p.shutdown().await;
+            }
+            server.shutdown().await;
+            return Err(e);
+        }
     };
     let cat = server.catalog();
     let mut line = format!(
