@@ -79,6 +79,8 @@ pub enum Action {
     ToggleEvents,
     /// Move the events pane's selection.
     EventsMove(isize),
+    /// Undo the fix of the event selected in the events pane (emits [`Effect::PlanUndo`]).
+    Undo,
     /// Read the sources again now.
     Refresh,
     /// Copy the selected identity to the clipboard (emits [`Effect::Copy`]).
@@ -144,6 +146,10 @@ pub enum Action {
     },
     /// The outcome of [`Effect::ApplyFix`].
     FixApplied {
+        /// The id of the plan applied; an undo names it.
+        plan_id: u64,
+        /// At least one write was made (so there is something to undo).
+        wrote: bool,
         /// Every write succeeded.
         ok: bool,
         /// What happened, one line per write (the server's message on failure).
@@ -174,6 +180,14 @@ pub enum Effect {
         instance: Option<String>,
         /// Where to write.
         target: Destination,
+    },
+    /// Compute the plan putting back what an applied fix wrote; answer with
+    /// [`Action::FixPreview`] carrying `plan_id`, as [`Effect::PlanFix`] does.
+    PlanUndo {
+        /// The id the answer must echo.
+        plan_id: u64,
+        /// The id of the applied plan to undo (from [`Action::FixApplied`]).
+        applied: u64,
     },
     /// Apply the plan previewed under this id (the user confirmed it); answer with
     /// [`Action::FixApplied`], then re-read the sources.

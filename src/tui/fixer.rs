@@ -1,5 +1,6 @@
-//! The UI's side of re-registration: plans and applies in background tasks, answering
-//! the dialog with actions; the plans themselves stay here, the dialog sees only text.
+//! The UI's side of re-registration: plans, applies and undoes in background tasks,
+//! answering the dialog with actions; the plans, and the writes of the fixes applied this
+//! session, stay here, the dialog sees only text.
 
 use super::action::Action;
 use crate::config::Settings;
@@ -9,12 +10,14 @@ use crate::fix::cli::{audit_for, context_with};
 use crate::fix::cluster::{PlanOptions, plan_cluster, sources_for, stale_reason};
 use crate::fix::plan::{Destination, FixContext, Plan};
 use crate::fix::simulate::short;
+use crate::fix::undo::{AppliedFix, plan_undo};
 use crate::fleet::Fleet;
 use crate::gather::gather;
 use crate::identity::Role;
 use crate::observation::SourceKind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 /// Plans and applies fixes for the dialog.
@@ -24,6 +27,8 @@ pub struct Fixer {
     audit: Audit,
     read_only: bool,
     plans: Arc<Mutex<HashMap<u64, Plan>>>,
+    /// The writes of every plan applied this session, by plan id, for an undo.
+    applied: Arc<Mutex<HashMap<u64, AppliedFix>>>,
     actions: mpsc::Sender<Action>,
 }
 
@@ -36,6 +41,7 @@ impl Fixer {
             audit: audit_for(settings, None),
             read_only,
             plans: Arc::new(Mutex::new(HashMap::new())),
+            applied: Arc::new(Mutex::new(HashMap::new())),
             actions,
         }
     }
@@ -94,38 +100,42 @@ impl Fixer {
                     None => planned(&fleet, &cluster, instance.as_deref(), target, &ctx).await,
                 },
             };
-            let action = match outcome {
-                Ok(p) => {
-                    let lines = preview(&p);
-                    let writes = p.steps.len();
-                    let risks = p.hazards.iter().map(|h| h.message.clone()).collect();
-                    let resolves = p
-                        .outcome
-                        .as_ref()
-                        .map(|o| o.resolves.clone())
-                        .unwrap_or_default();
-                    if let Ok(mut m) = plans.lock() {
-                        m.insert(plan_id, p);
-                    }
-                    Action::FixPreview {
-                        plan_id,
-                        lines,
-                        writes,
-                        error: None,
-                        risks,
-                        resolves,
-                    }
+            let _ = tx.send(answer(plan_id, outcome, &plans)).await;
+        });
+    }
+
+    /// Plans the undo of the fix applied under `applied` in the background, on the places
+    /// as they are now; answers with `FixPreview` like [`Fixer::plan`].
+    pub fn plan_undo(&self, plan_id: u64, fleet: &Fleet, applied: u64) {
+        let tx = self.actions.clone();
+        let fix = self
+            .applied
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&applied).cloned());
+        let stale = fix
+            .as_ref()
+            .and_then(|f| stale_reason(fleet, &sources_for(f.plan.destination, None)));
+        let fleet = stale.is_none().then(|| fleet.clone());
+        let settings = self.settings.clone();
+        let ctx = self.ctx.clone();
+        let plans = self.plans.clone();
+        tokio::spawn(async move {
+            let outcome = match (fix, ctx) {
+                (None, _) => Err("the record of that fix is gone; nothing to undo".to_string()),
+                (_, Err(e)) => Err(e),
+                (Some(fix), Ok(ctx)) => {
+                    // The simulation of what the undo resolves and creates wants fresh data.
+                    let fleet = match fleet {
+                        Some(f) => f,
+                        None => gather(&settings).await.fleet,
+                    };
+                    plan_undo(&fix, &fleet, &ctx)
+                        .await
+                        .map_err(|e| e.to_string())
                 }
-                Err(e) => Action::FixPreview {
-                    plan_id,
-                    lines: Vec::new(),
-                    writes: 0,
-                    error: Some(e),
-                    risks: Vec::new(),
-                    resolves: Vec::new(),
-                },
             };
-            let _ = tx.send(action).await;
+            let _ = tx.send(answer(plan_id, outcome, &plans)).await;
         });
     }
 
@@ -152,15 +162,23 @@ impl Fixer {
         };
         let ctx = self.ctx.clone();
         let audit = self.audit.clone();
+        let applied = self.applied.clone();
         tokio::spawn(async move {
             let action = match (plan, ctx) {
                 (Err(e), _) | (_, Err(e)) => Action::FixApplied {
+                    plan_id,
+                    wrote: false,
                     ok: false,
                     lines: vec![e],
                 },
                 (Ok(plan), Ok(ctx)) => {
                     let mut session = ApplySession::default();
                     let report = apply(&plan, &ctx, &audit, &mut session).await;
+                    let done = AppliedFix::from_report(&plan, &report, SystemTime::now());
+                    let wrote = done.wrote();
+                    if wrote && let Ok(mut m) = applied.lock() {
+                        m.insert(plan_id, done);
+                    }
                     let mut lines: Vec<String> = report
                         .results
                         .iter()
@@ -177,6 +195,8 @@ impl Fixer {
                         lines.push(format!("{} write(s) not run", report.skipped));
                     }
                     Action::FixApplied {
+                        plan_id,
+                        wrote,
                         ok: report.ok(),
                         lines,
                     }
@@ -186,6 +206,45 @@ impl Fixer {
             // Read everything again so the dialog can tell whether the finding is gone.
             let _ = tx.send(Action::Refresh).await;
         });
+    }
+}
+
+/// The dialog's answer to a plan request; a plan is kept under its id for Apply.
+fn answer(
+    plan_id: u64,
+    outcome: Result<Plan, String>,
+    plans: &Mutex<HashMap<u64, Plan>>,
+) -> Action {
+    match outcome {
+        Ok(p) => {
+            let lines = preview(&p);
+            let writes = p.steps.len();
+            let risks = p.hazards.iter().map(|h| h.message.clone()).collect();
+            let resolves = p
+                .outcome
+                .as_ref()
+                .map(|o| o.resolves.clone())
+                .unwrap_or_default();
+            if let Ok(mut m) = plans.lock() {
+                m.insert(plan_id, p);
+            }
+            Action::FixPreview {
+                plan_id,
+                lines,
+                writes,
+                error: None,
+                risks,
+                resolves,
+            }
+        }
+        Err(e) => Action::FixPreview {
+            plan_id,
+            lines: Vec::new(),
+            writes: 0,
+            error: Some(e),
+            risks: Vec::new(),
+            resolves: Vec::new(),
+        },
     }
 }
 
@@ -248,7 +307,12 @@ fn findings_list(list: &[crate::drift::Finding]) -> String {
 /// The plan as the dialog's lines: what it believes, the cluster event, each write and
 /// its diff, notes, warnings, and what it resolves and creates.
 pub fn preview(p: &Plan) -> Vec<String> {
-    let mut lines = vec![if p.instance == p.cluster {
+    let mut lines = vec![if let Some(fix) = &p.undoes {
+        format!(
+            "undo {fix}: put back in {} what was there before",
+            p.destination.name()
+        )
+    } else if p.instance == p.cluster {
         format!(
             "make {} agree with {} for every member of {}",
             p.destination.name(),

@@ -176,6 +176,9 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                     instance.as_deref(),
                     target,
                 ),
+                Effect::PlanUndo { plan_id, applied } => {
+                    fixer.plan_undo(plan_id, &state.result.fleet, applied);
+                }
                 Effect::ApplyFix {
                     plan_id,
                     accept_risks,

@@ -705,6 +705,8 @@ async fn fix_dialog_after_applying() {
     update(
         &mut s,
         Action::FixApplied {
+            plan_id: id,
+            wrote: true,
             ok: true,
             lines: vec![
                 "PUT http://127.10.10.21:8500/v1/agent/service/register (pg-src-1 postgres): 200 OK".into(),

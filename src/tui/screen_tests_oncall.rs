@@ -184,6 +184,7 @@ async fn a_clipped_fix_dialog_says_more_is_below_and_keeps_the_warning() {
         applying: false,
         result: None,
         confirm_risks: false,
+        undo: None,
     });
     let screen = text(&render(&s));
     assert!(screen.contains("more (j/k scroll)"), "{screen}");
@@ -229,4 +230,91 @@ async fn the_footer_shows_the_keys_of_what_is_on_top() {
     assert!(out.contains("unknown filter key bogus:"), "{out}");
     assert!(out.contains("Tab pane"), "{out}");
     insta::assert_snapshot!("footers_160x45", out);
+}
+
+#[tokio::test]
+async fn the_undo_dialog_shows_what_goes_back() {
+    use crate::fix::plan::{Desired, Destination, Plan, Step};
+    use crate::fix::simulate::Outcome;
+    use crate::observation::SourceKind;
+    use crate::tui::state::{FixButton, FixDialog, FixPlan};
+    let mut s = first_screen((80, 24)).await;
+    s.read_only = false;
+    let desired = Desired {
+        cluster: "pg-src".into(),
+        seq: Some(1),
+        instance: "pg-src-1".into(),
+        role: None,
+        ip: None,
+    };
+    let mut plan = Plan::new(
+        "pg-src",
+        "pg-src-1",
+        SourceKind::Consul,
+        Destination::Targets,
+        desired,
+    );
+    plan.undoes = Some("the fix of pg-src-1 in targets applied at 2026-11-30T12:00:00Z".into());
+    plan.steps.push(Step::TargetFile {
+        file: "/etc/prometheus/targets/pgsql/pg-src.yml".into(),
+        digest: "0".repeat(64),
+        new_text: String::new(),
+        diff: vec![
+            "@@ line 2".into(),
+            "-  labels: {cls: pg-src, ins: pg-src-1, ip: 127.10.10.21, role: replica, svc: pg-src-replica}".into(),
+            "+  labels: {cls: pg-src, ins: pg-src-1, ip: 127.10.10.21, role: primary, svc: pg-src-primary}".into(),
+        ],
+    });
+    // What putting the old text back does: the drift the fix resolved comes back.
+    let creates: Vec<_> = s
+        .findings()
+        .iter()
+        .filter(|f| f.instance.as_deref() == Some("pg-src-1"))
+        .cloned()
+        .collect();
+    assert!(!creates.is_empty());
+    plan.outcome = Some(Outcome {
+        resolves: Vec::new(),
+        creates,
+        remains: Vec::new(),
+    });
+    let lines = crate::tui::fixer::preview(&plan);
+    s.fix = Some(FixDialog {
+        cluster: "pg-src".into(),
+        instance: Some("pg-src-1".into()),
+        target: Destination::Targets,
+        plan_id: 3,
+        preview: Some(FixPlan {
+            plan_id: 3,
+            lines,
+            writes: 1,
+            error: None,
+            risks: Vec::new(),
+            resolves: Vec::new(),
+        }),
+        button: FixButton::Cancel,
+        scroll: 0,
+        applying: false,
+        result: None,
+        confirm_risks: false,
+        undo: Some(2),
+    });
+    let screen = text(&render(&s));
+    assert!(
+        screen.contains("Undo the fix of pg-src-1 in targets"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("undo the fix of pg-src-1 in targets applied at"),
+        "{screen}"
+    );
+    assert!(screen.contains("creates: "), "{screen}");
+    assert!(!screen.contains("t target"), "{screen}");
+    insta::assert_snapshot!("undo_dialog_80x24", screen);
+    let s = {
+        let mut big = s;
+        big.size = (120, 40);
+        big
+    };
+    insta::assert_snapshot!("undo_dialog_120x40", text(&render(&s)));
 }

@@ -953,6 +953,8 @@ fn remote_plan_lines_are_sanitised_keeping_sign_and_indent() {
 
 fn applied(ok: bool) -> Action {
     Action::FixApplied {
+        plan_id: 1,
+        wrote: ok,
         ok,
         lines: vec!["wrote /t/pg-a.yml (backup /t/pg-a.yml.bak)".into()],
     }

@@ -105,6 +105,8 @@ pub struct FixDialog {
     pub result: Option<FixOutcome>,
     /// The second step: the plan's risks shown, Apply asked for again.
     pub confirm_risks: bool,
+    /// The applied fix this dialog undoes (its plan id), when it is an undo.
+    pub undo: Option<u64>,
 }
 
 impl FixDialog {
