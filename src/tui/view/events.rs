@@ -46,7 +46,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         ));
     }
     let title = format!(
-        "Events ({}, UTC)  j/k move  y copy all  Esc close",
+        "Events ({}, UTC)  j/k move  y copy all  u undo a fix  Esc close",
         state.events.len()
     );
     frame.render_widget(Clear, rect);
