@@ -136,6 +136,7 @@ fn main() -> anyhow::Result<()> {
             error: None,
             risks: Vec::new(),
             resolves,
+            creates: Vec::new(),
         },
     );
     screens.push(("fix_dialog", render(&s)?));

@@ -143,6 +143,9 @@ pub enum Action {
         risks: Vec<String>,
         /// The findings the simulation says the plan resolves, for the check after applying.
         resolves: Vec<Finding>,
+        /// The findings the simulation says the plan creates (an undo brings the fixed
+        /// ones back), for the same check.
+        creates: Vec<Finding>,
     },
     /// The outcome of [`Effect::ApplyFix`].
     FixApplied {

@@ -220,10 +220,10 @@ fn answer(
             let lines = preview(&p);
             let writes = p.steps.len();
             let risks = p.hazards.iter().map(|h| h.message.clone()).collect();
-            let resolves = p
+            let (resolves, creates) = p
                 .outcome
                 .as_ref()
-                .map(|o| o.resolves.clone())
+                .map(|o| (o.resolves.clone(), o.creates.clone()))
                 .unwrap_or_default();
             if let Ok(mut m) = plans.lock() {
                 m.insert(plan_id, p);
@@ -235,6 +235,7 @@ fn answer(
                 error: None,
                 risks,
                 resolves,
+                creates,
             }
         }
         Err(e) => Action::FixPreview {
@@ -244,6 +245,7 @@ fn answer(
             error: Some(e),
             risks: Vec::new(),
             resolves: Vec::new(),
+            creates: Vec::new(),
         },
     }
 }

@@ -567,6 +567,7 @@ fn consul_plan(plan_id: u64) -> Action {
         error: None,
         risks: Vec::new(),
         resolves: Vec::new(),
+        creates: Vec::new(),
     }
 }
 
@@ -763,6 +764,7 @@ fn risky_plan(plan_id: u64) -> Action {
         error: None,
         risks: vec![risk.to_string()],
         resolves: Vec::new(),
+        creates: Vec::new(),
     }
 }
 

@@ -198,6 +198,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             error,
             risks,
             resolves,
+            creates,
         } => fix_preview(
             state,
             FixPlan {
@@ -207,6 +208,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 error,
                 risks,
                 resolves,
+                creates,
             },
         ),
         Action::FixApplied {

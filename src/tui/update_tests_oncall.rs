@@ -360,6 +360,7 @@ fn preview(plan_id: u64, writes: usize) -> Action {
         error: None,
         risks: Vec::new(),
         resolves: Vec::new(),
+        creates: Vec::new(),
     }
 }
 
@@ -410,5 +411,48 @@ fn colon_undo_takes_the_latest_fix_that_wrote() {
     assert!(
         matches!(effects.as_slice(), [Effect::PlanUndo { applied: 7, .. }]),
         "{effects:?}"
+    );
+}
+
+#[test]
+fn an_undo_is_verified_once_the_findings_it_brings_back_are_read() {
+    use crate::tui::testdata::small_fixed;
+    // The fix was verified: pg-a-1 agrees everywhere.
+    let mut s = fixed(true);
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    let back: Vec<_> = small()
+        .findings
+        .into_iter()
+        .filter(|f| f.instance.as_deref() == Some("pg-a-1"))
+        .collect();
+    assert!(!back.is_empty());
+    let effects = apply(&mut s, [Action::Undo]);
+    let [Effect::PlanUndo { plan_id, .. }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    let id = *plan_id;
+    let mut answer = preview(id, 1);
+    if let Action::FixPreview { creates, .. } = &mut answer {
+        *creates = back.clone();
+    }
+    apply(&mut s, [answer, Action::FixSwitchButton, Action::FixChoose]);
+    apply(
+        &mut s,
+        [Action::FixApplied {
+            plan_id: id,
+            wrote: true,
+            ok: true,
+            lines: vec!["ok   file /t/pg-a.yml: written".into()],
+        }],
+    );
+    // A read made before the write shows none of them: the check goes on waiting.
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    assert!(s.fix_verify.is_some());
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert!(s.fix_verify.is_none());
+    let text = footer_text(&s);
+    assert!(
+        text.starts_with("pg-a-1: ") && text.contains("new "),
+        "{text}"
     );
 }

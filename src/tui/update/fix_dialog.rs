@@ -229,10 +229,10 @@ pub(super) fn fix_applied(
     d.button = FixButton::Cancel;
     d.scroll = 0;
     d.result = Some(FixOutcome { ok, lines });
-    let expect = d
+    let (expect, expect_new) = d
         .preview
         .as_ref()
-        .map(|p| p.resolves.clone())
+        .map(|p| (p.resolves.clone(), p.creates.clone()))
         .unwrap_or_default();
     let (cluster, instance) = (d.cluster.clone(), d.instance.clone());
     let before = cluster_findings(state, &cluster);
@@ -241,6 +241,7 @@ pub(super) fn fix_applied(
         instance,
         before,
         expect,
+        expect_new,
         // Without a tick yet the clock is unknown; the first tick then ends the wait,
         // which only happens in the second after start.
         deadline: state.now.unwrap_or(SystemTime::UNIX_EPOCH) + VERIFY_WAIT,
@@ -264,6 +265,14 @@ pub(super) fn pending(v: &FixVerify, now: &[Finding]) -> Vec<Finding> {
         .filter(|f| !left.resolves.contains(f))
         .cloned()
         .collect()
+}
+
+/// True when every finding the plan was to create is there (a read made before the
+/// writes has none of them).
+pub(super) fn arrived(v: &FixVerify, now: &[Finding]) -> bool {
+    v.expect_new
+        .iter()
+        .all(|f| now.iter().any(|g| short(g) == short(f)))
 }
 
 /// The footer after a fix: what it resolved, what is still wrong, what it made wrong.
@@ -330,6 +339,7 @@ pub(super) fn verify_on_data(state: &mut State) {
             .as_deref()
             .is_some_and(|i| !state.has_instance(&v.cluster, i))
         || !pending(v, &cluster_findings(state, &v.cluster)).is_empty()
+        || !arrived(v, &cluster_findings(state, &v.cluster))
     {
         return;
     }
