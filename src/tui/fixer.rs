@@ -15,6 +15,7 @@ use crate::fleet::Fleet;
 use crate::gather::gather;
 use crate::identity::Role;
 use crate::observation::SourceKind;
+use crate::tui::fix_words::{cannot_plan, rephrase};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -93,12 +94,18 @@ impl Fixer {
                     "{cluster} is in more than one datacenter: show one with :dc NAME first"
                 )),
                 Err(e) => Err(e),
-                Ok(ctx) => match stale_reason(&fleet, &sources_for(target, None)) {
-                    Some(why) => Err(format!(
-                        "not planning on stale data, even after reading again: {why}"
-                    )),
-                    None => planned(&fleet, &cluster, instance.as_deref(), target, &ctx).await,
-                },
+                Ok(ctx) => {
+                    let why = cannot_plan(&fleet, &cluster, instance.as_deref(), target, &ctx);
+                    match (why, stale_reason(&fleet, &sources_for(target, None))) {
+                        (Some(why), _) => Err(why),
+                        (None, Some(why)) => Err(format!(
+                            "not planning on stale data, even after reading again: {why}"
+                        )),
+                        (None, None) => {
+                            planned(&fleet, &cluster, instance.as_deref(), target, &ctx).await
+                        }
+                    }
+                }
             };
             let _ = tx.send(answer(plan_id, outcome, &plans)).await;
         });
@@ -217,7 +224,7 @@ fn answer(
 ) -> Action {
     match outcome {
         Ok(p) => {
-            let lines = preview(&p);
+            let lines = preview(&p).iter().map(|l| rephrase(l)).collect();
             let writes = p.steps.len();
             let risks = p.hazards.iter().map(|h| h.message.clone()).collect();
             let (resolves, creates) = p
@@ -242,7 +249,7 @@ fn answer(
             plan_id,
             lines: Vec::new(),
             writes: 0,
-            error: Some(e),
+            error: Some(rephrase(&e)),
             risks: Vec::new(),
             resolves: Vec::new(),
             creates: Vec::new(),
@@ -335,8 +342,10 @@ pub fn preview(p: &Plan) -> Vec<String> {
         lines.push(format!("{}. {}", n + 1, step.target()));
         lines.extend(step.diff());
     }
-    if p.steps.is_empty() {
+    if p.steps.is_empty() && p.warnings.is_empty() {
         lines.push("nothing to write: the destination already agrees".into());
+    } else if p.steps.is_empty() {
+        lines.push("nothing to write: the warnings say why".into());
     }
     lines.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
     if let Some(o) = &p.outcome
@@ -354,6 +363,68 @@ mod tests {
     use super::*;
     use crate::fleet::Datacenter;
     use crate::observation::{Observation, SourceOutput};
+
+    /// The dialog's answer for one plan request against the demo.
+    async fn answer_for(
+        settings: &Settings,
+        instance: &str,
+        target: Destination,
+    ) -> (Option<String>, Vec<String>) {
+        let fleet = gather(settings).await.fleet;
+        let (tx, mut rx) = mpsc::channel(4);
+        let fixer = Fixer::new(settings, true, tx);
+        let cluster = instance.rsplit_once('-').map_or("", |(c, _)| c);
+        fixer.plan(1, &fleet, cluster, Some(instance), target);
+        match rx.recv().await {
+            Some(Action::FixPreview { error, lines, .. }) => (error, lines),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_dialog_says_why_a_target_cannot_be_planned_without_flags() {
+        let demo = crate::demo::Demo::start().await.unwrap();
+        let mut args = demo.source_args();
+        args.config = None;
+        let settings = crate::config::resolve(&args, &|_| None).unwrap();
+        let mut said = Vec::new();
+        // pg-new-1 is in the inventory only.
+        let (e, lines) = answer_for(&settings, "pg-new-1", Destination::Targets).await;
+        let e = e.unwrap_or_default();
+        assert!(
+            e.starts_with("pg-new-1 is not in the target files"),
+            "{e} {lines:?}"
+        );
+        said.push(e);
+        let (e, _) = answer_for(&settings, "pg-new-1", Destination::Consul).await;
+        let e = e.unwrap_or_default();
+        assert!(
+            e.starts_with("pg-new-1 has no registration in Consul to rewrite"),
+            "{e}"
+        );
+        said.push(e);
+        let (e, _) = answer_for(&settings, "pg-test-1", Destination::Command).await;
+        let e = e.unwrap_or_default();
+        assert!(e.starts_with("no node command configured"), "{e}");
+        said.push(e);
+        // A plan that works says nothing of flags either.
+        let (e, lines) = answer_for(&settings, "pg-test-1", Destination::Targets).await;
+        assert!(e.is_none() && !lines.is_empty(), "{e:?}");
+        said.extend(lines);
+        // Without target files configured.
+        let mut args = demo.source_args();
+        args.config = None;
+        args.targets = Vec::new();
+        let no_targets = crate::config::resolve(&args, &|_| None).unwrap();
+        let (e, _) = answer_for(&no_targets, "pg-test-1", Destination::Targets).await;
+        let e = e.unwrap_or_default();
+        assert_eq!(e, "targets not configured (no target files were read)");
+        said.push(e);
+        for line in &said {
+            assert!(!crate::tui::fix_words::has_flag(line), "{line}");
+        }
+        demo.stop().await;
+    }
 
     #[tokio::test]
     async fn a_name_in_two_datacenters_is_not_guessed() {

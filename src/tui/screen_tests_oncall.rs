@@ -4,7 +4,7 @@
 use super::screen_tests::{footer, press, render, state, text};
 use crate::fleet::Fleet;
 use crate::report::CheckResult;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Effect};
 use crate::tui::state::State;
 use crate::tui::testdata::demo_result;
 use crate::tui::update::update;
@@ -319,4 +319,49 @@ async fn the_undo_dialog_shows_what_goes_back() {
         big
     };
     insta::assert_snapshot!("undo_dialog_120x40", text(&render(&s)));
+}
+
+#[tokio::test]
+async fn the_fix_dialog_says_why_a_target_cannot_be_planned() {
+    use crate::fix::plan::{Destination, FixContext};
+    use crate::tui::fix_words::{cannot_plan, has_flag};
+    // pg-new-1, the first drifting instance, is in the inventory only.
+    let mut s = first_screen((80, 24)).await;
+    s.read_only = false;
+    let effects = press(&mut s, "r");
+    let Some(Effect::PlanFix {
+        plan_id, target, ..
+    }) = effects.first()
+    else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(*target, Destination::Consul);
+    let ctx = FixContext {
+        consul: None,
+        agent: Default::default(),
+        command: None,
+        command_timeout: std::time::Duration::from_secs(1),
+    };
+    let why = cannot_plan(&s.result.fleet, "pg-new", Some("pg-new-1"), *target, &ctx);
+    let why = why.expect("pg-new-1 is not in Consul");
+    assert!(!has_flag(&why), "{why}");
+    update(
+        &mut s,
+        Action::FixPreview {
+            plan_id: *plan_id,
+            lines: Vec::new(),
+            writes: 0,
+            error: Some(why),
+            risks: Vec::new(),
+            resolves: Vec::new(),
+            creates: Vec::new(),
+        },
+    );
+    let screen = text(&render(&s));
+    assert!(
+        screen.contains("error: pg-new-1 has no registration in Consul to rewrite"),
+        "{screen}"
+    );
+    assert!(!has_flag(&screen), "{screen}");
+    insta::assert_snapshot!("fix_cannot_plan_80x24", screen);
 }

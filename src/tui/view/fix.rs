@@ -161,6 +161,13 @@ fn body(d: &FixDialog, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         )));
         return lines;
     }
+    // First, like the warnings: the reason Apply is off must not scroll out of sight.
+    if state.read_only && p.error.is_none() && p.writes > 0 {
+        lines.push(Line::styled(
+            "read-only: writes are off in this session; the plan is shown, not applied",
+            theme.warning,
+        ));
+    }
     if let Some(e) = &p.error {
         lines.push(Line::from(vec![
             Span::styled("error: ", theme.error),
@@ -172,7 +179,10 @@ fn body(d: &FixDialog, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         p.lines.iter().partition(|l| is_warning(l));
     lines.extend(warnings.into_iter().map(|l| plan_line(l, theme)));
     lines.extend(rest.into_iter().map(|l| plan_line(l, theme)));
-    if p.error.is_none() && p.writes == 0 {
+    if p.error.is_none()
+        && p.writes == 0
+        && !p.lines.iter().any(|l| l.starts_with("nothing to write"))
+    {
         lines.push(Line::styled(
             format!("nothing to write: {} already agrees", d.target.name()),
             theme.dim,
