@@ -168,7 +168,7 @@ pub enum Effect {
     /// Restore the terminal and exit.
     Quit,
     /// Put this text on the user's clipboard: write [`crate::tui::clipboard::osc52`] of it
-    /// to the terminal (with tmux passthrough when `TMUX` is set).
+    /// to the terminal (plain and, when `TMUX` is set, also wrapped for tmux passthrough).
     Copy(String),
     /// Read Consul in this datacenter from now on (`:dc NAME`), then refresh.
     SetDatacenter(String),
