@@ -365,3 +365,17 @@ async fn the_fix_dialog_says_why_a_target_cannot_be_planned() {
     assert!(!has_flag(&screen), "{screen}");
     insta::assert_snapshot!("fix_cannot_plan_80x24", screen);
 }
+
+#[tokio::test]
+async fn cut_help_cells_end_in_an_ellipsis() {
+    let mut s = first_screen((80, 24)).await;
+    press(&mut s, "?");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Keys (? or Esc closes)"), "{screen}");
+    // "undo the fix selected in events" does not fit the right column at 80 columns.
+    assert!(screen.contains("undo the fix selected …"), "{screen}");
+    for line in screen.lines().filter(|l| l.starts_with('│')) {
+        assert!(line.ends_with('│'), "a cell ran into the border: {line}");
+    }
+    insta::assert_snapshot!("help_80x24", screen);
+}
