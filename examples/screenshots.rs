@@ -11,9 +11,12 @@ use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use roster::config;
 use roster::demo::Demo;
+use roster::fix::apply::{ApplySession, apply};
+use roster::fix::audit::Audit;
 use roster::fix::cli::context_with;
 use roster::fix::cluster::{PlanOptions, plan_cluster};
 use roster::fix::plan::Destination;
+use roster::fix::undo::{AppliedFix, plan_undo};
 use roster::gather::gather;
 use roster::report::CheckResult;
 use roster::tui::action::{Action, Effect};
@@ -136,9 +139,54 @@ fn main() -> anyhow::Result<()> {
             error: None,
             risks: Vec::new(),
             resolves,
+            creates: Vec::new(),
         },
     );
     screens.push(("fix_dialog", render(&s)?));
+
+    // The undo of that fix, from its event: the fix applied to a live demo, then `u`.
+    let (lines, creates) = rt.block_on(undo_preview("pg-test", "pg-test-1"))?;
+    let mut s = State::new(
+        demo()?,
+        Options {
+            read_only: false,
+            theme: ThemeKind::Dark,
+            size: SIZE,
+        },
+    );
+    select(&mut s, "pg-test/pg-test-1")?;
+    let applied = match press_effects(&mut s, "r").first() {
+        Some(Effect::PlanFix { plan_id, .. }) => *plan_id,
+        _ => bail!("r did not ask for a plan"),
+    };
+    update(
+        &mut s,
+        Action::FixApplied {
+            plan_id: applied,
+            wrote: true,
+            ok: true,
+            lines: vec![format!("ok   file {DEMO_DIR}/targets/pg-test.yml: written")],
+        },
+    );
+    update(&mut s, Action::FixClose);
+    press(&mut s, "e");
+    let plan_id = match press_effects(&mut s, "u").first() {
+        Some(Effect::PlanUndo { plan_id, .. }) => *plan_id,
+        _ => bail!("u did not ask for an undo plan"),
+    };
+    update(
+        &mut s,
+        Action::FixPreview {
+            plan_id,
+            lines,
+            writes: 1,
+            error: None,
+            risks: Vec::new(),
+            resolves: Vec::new(),
+            creates,
+        },
+    );
+    screens.push(("undo_dialog", render(&s)?));
 
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     for (name, buf) in &screens {
@@ -198,6 +246,52 @@ async fn fix_preview(
     demo.stop().await;
     let resolves = plan.outcome.map(|o| o.resolves).unwrap_or_default();
     Ok((lines, resolves))
+}
+
+/// Applies the targets fix of `instance` to a live demo and plans its undo as the UI
+/// does, with the demo's directory written as `/demo` and the time fixed, so the picture
+/// does not change from run to run.
+async fn undo_preview(
+    cluster: &str,
+    instance: &str,
+) -> anyhow::Result<(Vec<String>, Vec<roster::drift::Finding>)> {
+    let demo = Demo::start().await?;
+    let settings = config::resolve(&demo.source_args(), &|_| None)?;
+    let fleet = gather(&settings).await.fleet;
+    let ctx = context_with(&settings, None, None, None).map_err(anyhow::Error::msg)?;
+    let plan = plan_cluster(
+        &fleet,
+        cluster,
+        Some(&[instance.to_string()]),
+        Destination::Targets,
+        None,
+        &ctx,
+        &PlanOptions::default(),
+    )
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let audit = Audit::new(dir.path().join("audit.log"));
+    let report = apply(&plan, &ctx, &audit, &mut ApplySession::default()).await;
+    if !report.ok() {
+        bail!("the fix was not applied: {:?}", report.results);
+    }
+    let mut applied = AppliedFix::from_report(&plan, &report, std::time::SystemTime::now());
+    applied.time = "2026-11-30T03:12:07Z".into();
+    let fleet = gather(&settings).await.fleet;
+    let undo = plan_undo(&applied, &fleet, &ctx).await?;
+    let tmp = demo
+        .targets_dir()
+        .parent()
+        .context("demo directory")?
+        .display()
+        .to_string();
+    let lines = preview(&undo)
+        .into_iter()
+        .map(|l| l.replace(&tmp, DEMO_DIR))
+        .collect();
+    demo.stop().await;
+    let creates = undo.outcome.map(|o| o.creates).unwrap_or_default();
+    Ok((lines, creates))
 }
 
 /// Like [`press`], returning the effects.

@@ -381,6 +381,45 @@ async fn n_walks_the_drift_and_events_record_a_live_change() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn y_reaches_tmux_with_set_clipboard_on_alone() {
+    if !tmux_available() {
+        skip_or_panic("tmux not installed");
+        return;
+    }
+    let demo = start_demo().await;
+    let tmux = Tmux::start().await;
+    for setting in [["set-clipboard", "on"], ["allow-passthrough", "off"]] {
+        let out = tmux.run(&["set", "-g", setting[0], setting[1]]).await;
+        // tmux before 3.3 has no allow-passthrough: nothing to turn off there.
+        assert!(out.status.success() || setting[0] == "allow-passthrough");
+    }
+    // The test's shell starts with a clean environment: say that it runs inside tmux, as
+    // tmux says to every pane.
+    tmux.launch_with(&demo, "TMUX=/tmp/e2e,1,0 ").await;
+    tmux.wait_for("the fleet", WAIT, loaded).await;
+    tmux.type_text("/pg-test-1").await;
+    tmux.key("Enter").await;
+    tmux.key("j").await;
+    tmux.wait_for("pg-test-1 selected", WAIT, |s| {
+        s.contains("Findings: pg-test-1")
+    })
+    .await;
+    tmux.key("y").await;
+    tmux.wait_for("the copy message", WAIT, |s| s.contains("copied: "))
+        .await;
+    let buffer = tmux.run(&["show-buffer"]).await;
+    let text = String::from_utf8_lossy(&buffer.stdout);
+    assert!(
+        text.starts_with("cluster=pg-test instance=pg-test-1 seq=1"),
+        "tmux's buffer: {text:?}"
+    );
+    tmux.key("q").await;
+    tmux.wait_for("the shell", WAIT, |s| s.contains("roster-exit=0"))
+        .await;
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_reads_the_keys_of_the_config_file_it_is_given() {
     if !tmux_available() {
         skip_or_panic("tmux not installed");

@@ -123,9 +123,15 @@ fn audit_values(step: &Step) -> (serde_json::Value, serde_json::Value) {
     match step {
         Step::ConsulRegister { before, after, .. }
         | Step::CatalogRegister { before, after, .. } => (before.clone(), after.clone()),
-        Step::TargetFile { digest, diff, .. } => (
+        // The digest after is what an undo checks the file against.
+        Step::TargetFile {
+            digest,
+            diff,
+            new_text,
+            ..
+        } => (
             serde_json::json!({ "digest": digest }),
-            serde_json::json!({ "diff": diff }),
+            serde_json::json!({ "digest": super::targets::digest(new_text.as_bytes()), "diff": diff }),
         ),
         Step::Command { argv } => (serde_json::Value::Null, serde_json::json!({ "argv": argv })),
     }

@@ -11,3 +11,4 @@ pub mod plan;
 pub mod plan_targets;
 pub mod simulate;
 pub mod targets;
+pub mod undo;

@@ -217,6 +217,9 @@ pub struct Plan {
     pub outcome: Option<Outcome>,
     /// Risks that need a second, explicit confirmation (or a flag) before anything runs.
     pub hazards: Vec<Hazard>,
+    /// The applied fix this plan puts back, when it is an undo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
 }
 
 impl Plan {
@@ -240,6 +243,7 @@ impl Plan {
             notes: Vec::new(),
             outcome: None,
             hazards: Vec::new(),
+            undoes: None,
         }
     }
 

@@ -79,6 +79,8 @@ pub enum Action {
     ToggleEvents,
     /// Move the events pane's selection.
     EventsMove(isize),
+    /// Undo the fix of the event selected in the events pane (emits [`Effect::PlanUndo`]).
+    Undo,
     /// Read the sources again now.
     Refresh,
     /// Copy the selected identity to the clipboard (emits [`Effect::Copy`]).
@@ -141,9 +143,16 @@ pub enum Action {
         risks: Vec<String>,
         /// The findings the simulation says the plan resolves, for the check after applying.
         resolves: Vec<Finding>,
+        /// The findings the simulation says the plan creates (an undo brings the fixed
+        /// ones back), for the same check.
+        creates: Vec<Finding>,
     },
     /// The outcome of [`Effect::ApplyFix`].
     FixApplied {
+        /// The id of the plan applied; an undo names it.
+        plan_id: u64,
+        /// At least one write was made (so there is something to undo).
+        wrote: bool,
         /// Every write succeeded.
         ok: bool,
         /// What happened, one line per write (the server's message on failure).
@@ -159,7 +168,7 @@ pub enum Effect {
     /// Restore the terminal and exit.
     Quit,
     /// Put this text on the user's clipboard: write [`crate::tui::clipboard::osc52`] of it
-    /// to the terminal (with tmux passthrough when `TMUX` is set).
+    /// to the terminal (plain and, when `TMUX` is set, also wrapped for tmux passthrough).
     Copy(String),
     /// Read Consul in this datacenter from now on (`:dc NAME`), then refresh.
     SetDatacenter(String),
@@ -174,6 +183,14 @@ pub enum Effect {
         instance: Option<String>,
         /// Where to write.
         target: Destination,
+    },
+    /// Compute the plan putting back what an applied fix wrote; answer with
+    /// [`Action::FixPreview`] carrying `plan_id`, as [`Effect::PlanFix`] does.
+    PlanUndo {
+        /// The id the answer must echo.
+        plan_id: u64,
+        /// The id of the applied plan to undo (from [`Action::FixApplied`]).
+        applied: u64,
     },
     /// Apply the plan previewed under this id (the user confirmed it); answer with
     /// [`Action::FixApplied`], then re-read the sources.

@@ -8,14 +8,18 @@ use crate::tui::state::{RoleCell, Row, State};
 
 /// The escape sequence that asks the terminal to put `text` on the clipboard.
 ///
-/// With `tmux` (the `TMUX` variable is set) the sequence is wrapped for passthrough, with
-/// its escape characters doubled, or tmux would swallow it.
+/// With `tmux` (the `TMUX` variable is set) the sequence is sent twice: plain, which tmux
+/// itself takes with `set-clipboard on` (and hands on to the terminal outside), and
+/// wrapped for passthrough (`ESC P tmux; … ESC \`, its escape characters doubled), which
+/// reaches the outside terminal only with `allow-passthrough on` (tmux 3.3 and later).
+/// tmux drops whichever form its settings do not allow, so either setting alone works.
 pub fn osc52(text: &str, tmux: bool) -> String {
-    let inner = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
+    let plain = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
     if tmux {
-        format!("\x1bPtmux;{}\x1b\\", inner.replace('\x1b', "\x1b\x1b"))
+        let wrapped = format!("\x1bPtmux;{}\x1b\\", plain.replace('\x1b', "\x1b\x1b"));
+        format!("{plain}{wrapped}")
     } else {
-        inner
+        plain
     }
 }
 
@@ -130,8 +134,20 @@ mod tests {
     #[test]
     fn osc52_plain_and_tmux() {
         assert_eq!(osc52("foo", false), "\x1b]52;c;Zm9v\x07");
-        assert_eq!(osc52("foo", true), "\x1bPtmux;\x1b\x1b]52;c;Zm9v\x07\x1b\\");
+        assert_eq!(
+            osc52("foo", true).as_bytes(),
+            b"\x1b]52;c;Zm9v\x07\x1bPtmux;\x1b\x1b]52;c;Zm9v\x07\x1b\\"
+        );
         assert_eq!(osc52("", false), "\x1b]52;c;\x07");
+        // The wrapped half, its escapes undoubled, is the plain sequence again.
+        let text = "cluster=pg-test primary=pg-test-2";
+        let (plain, tmux) = (osc52(text, false), osc52(text, true));
+        let wrapped = tmux.strip_prefix(plain.as_str()).unwrap_or_default();
+        let inner = wrapped
+            .strip_prefix("\x1bPtmux;")
+            .and_then(|w| w.strip_suffix("\x1b\\"))
+            .unwrap_or_default();
+        assert_eq!(inner.replace("\x1b\x1b", "\x1b"), plain);
     }
 
     #[test]

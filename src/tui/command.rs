@@ -14,6 +14,7 @@ pub const COMMANDS: &[&str] = &[
     ":failover CLS",
     ":findings",
     ":events",
+    ":undo",
     ":help",
 ];
 
@@ -42,6 +43,8 @@ pub enum Command {
     Findings,
     /// Open the events pane.
     Events,
+    /// Undo the latest fix applied in this session.
+    Undo,
 }
 
 /// Longest datacenter name accepted (Consul's own limit is far below this).
@@ -80,6 +83,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "failover" | "fo" => Ok(Command::Failover(rest.to_string())),
         "findings" | "fi" => no_args(Command::Findings),
         "events" | "ev" => no_args(Command::Events),
+        "undo" => no_args(Command::Undo),
         other => Err(format!("unknown command :{other} (try :help)")),
     }
 }
@@ -124,6 +128,7 @@ mod tests {
         assert_eq!(parse("expand"), Ok(Command::ExpandAll));
         assert_eq!(parse("collapse"), Ok(Command::CollapseAll));
         assert_eq!(parse("help"), Ok(Command::Help));
+        assert_eq!(parse(":undo"), Ok(Command::Undo));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The UI's side of re-registration: plans and applies in background tasks, answering
-//! the dialog with actions; the plans themselves stay here, the dialog sees only text.
+//! The UI's side of re-registration: plans, applies and undoes in background tasks,
+//! answering the dialog with actions; the plans, and the writes of the fixes applied this
+//! session, stay here, the dialog sees only text.
 
 use super::action::Action;
 use crate::config::Settings;
@@ -9,12 +10,15 @@ use crate::fix::cli::{audit_for, context_with};
 use crate::fix::cluster::{PlanOptions, plan_cluster, sources_for, stale_reason};
 use crate::fix::plan::{Destination, FixContext, Plan};
 use crate::fix::simulate::short;
+use crate::fix::undo::{AppliedFix, plan_undo};
 use crate::fleet::Fleet;
 use crate::gather::gather;
 use crate::identity::Role;
 use crate::observation::SourceKind;
+use crate::tui::fix_words::{cannot_plan, rephrase};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 /// Plans and applies fixes for the dialog.
@@ -24,6 +28,8 @@ pub struct Fixer {
     audit: Audit,
     read_only: bool,
     plans: Arc<Mutex<HashMap<u64, Plan>>>,
+    /// The writes of every plan applied this session, by plan id, for an undo.
+    applied: Arc<Mutex<HashMap<u64, AppliedFix>>>,
     actions: mpsc::Sender<Action>,
 }
 
@@ -36,6 +42,7 @@ impl Fixer {
             audit: audit_for(settings, None),
             read_only,
             plans: Arc::new(Mutex::new(HashMap::new())),
+            applied: Arc::new(Mutex::new(HashMap::new())),
             actions,
         }
     }
@@ -87,45 +94,55 @@ impl Fixer {
                     "{cluster} is in more than one datacenter: show one with :dc NAME first"
                 )),
                 Err(e) => Err(e),
-                Ok(ctx) => match stale_reason(&fleet, &sources_for(target, None)) {
-                    Some(why) => Err(format!(
-                        "not planning on stale data, even after reading again: {why}"
-                    )),
-                    None => planned(&fleet, &cluster, instance.as_deref(), target, &ctx).await,
-                },
-            };
-            let action = match outcome {
-                Ok(p) => {
-                    let lines = preview(&p);
-                    let writes = p.steps.len();
-                    let risks = p.hazards.iter().map(|h| h.message.clone()).collect();
-                    let resolves = p
-                        .outcome
-                        .as_ref()
-                        .map(|o| o.resolves.clone())
-                        .unwrap_or_default();
-                    if let Ok(mut m) = plans.lock() {
-                        m.insert(plan_id, p);
-                    }
-                    Action::FixPreview {
-                        plan_id,
-                        lines,
-                        writes,
-                        error: None,
-                        risks,
-                        resolves,
+                Ok(ctx) => {
+                    let why = cannot_plan(&fleet, &cluster, instance.as_deref(), target, &ctx);
+                    match (why, stale_reason(&fleet, &sources_for(target, None))) {
+                        (Some(why), _) => Err(why),
+                        (None, Some(why)) => Err(format!(
+                            "not planning on stale data, even after reading again: {why}"
+                        )),
+                        (None, None) => {
+                            planned(&fleet, &cluster, instance.as_deref(), target, &ctx).await
+                        }
                     }
                 }
-                Err(e) => Action::FixPreview {
-                    plan_id,
-                    lines: Vec::new(),
-                    writes: 0,
-                    error: Some(e),
-                    risks: Vec::new(),
-                    resolves: Vec::new(),
-                },
             };
-            let _ = tx.send(action).await;
+            let _ = tx.send(answer(plan_id, outcome, &plans)).await;
+        });
+    }
+
+    /// Plans the undo of the fix applied under `applied` in the background, on the places
+    /// as they are now; answers with `FixPreview` like [`Fixer::plan`].
+    pub fn plan_undo(&self, plan_id: u64, fleet: &Fleet, applied: u64) {
+        let tx = self.actions.clone();
+        let fix = self
+            .applied
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&applied).cloned());
+        let stale = fix
+            .as_ref()
+            .and_then(|f| stale_reason(fleet, &sources_for(f.plan.destination, None)));
+        let fleet = stale.is_none().then(|| fleet.clone());
+        let settings = self.settings.clone();
+        let ctx = self.ctx.clone();
+        let plans = self.plans.clone();
+        tokio::spawn(async move {
+            let outcome = match (fix, ctx) {
+                (None, _) => Err("the record of that fix is gone; nothing to undo".to_string()),
+                (_, Err(e)) => Err(e),
+                (Some(fix), Ok(ctx)) => {
+                    // The simulation of what the undo resolves and creates wants fresh data.
+                    let fleet = match fleet {
+                        Some(f) => f,
+                        None => gather(&settings).await.fleet,
+                    };
+                    plan_undo(&fix, &fleet, &ctx)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
+            let _ = tx.send(answer(plan_id, outcome, &plans)).await;
         });
     }
 
@@ -152,15 +169,23 @@ impl Fixer {
         };
         let ctx = self.ctx.clone();
         let audit = self.audit.clone();
+        let applied = self.applied.clone();
         tokio::spawn(async move {
             let action = match (plan, ctx) {
                 (Err(e), _) | (_, Err(e)) => Action::FixApplied {
+                    plan_id,
+                    wrote: false,
                     ok: false,
                     lines: vec![e],
                 },
                 (Ok(plan), Ok(ctx)) => {
                     let mut session = ApplySession::default();
                     let report = apply(&plan, &ctx, &audit, &mut session).await;
+                    let done = AppliedFix::from_report(&plan, &report, SystemTime::now());
+                    let wrote = done.wrote();
+                    if wrote && let Ok(mut m) = applied.lock() {
+                        m.insert(plan_id, done);
+                    }
                     let mut lines: Vec<String> = report
                         .results
                         .iter()
@@ -177,6 +202,8 @@ impl Fixer {
                         lines.push(format!("{} write(s) not run", report.skipped));
                     }
                     Action::FixApplied {
+                        plan_id,
+                        wrote,
                         ok: report.ok(),
                         lines,
                     }
@@ -186,6 +213,47 @@ impl Fixer {
             // Read everything again so the dialog can tell whether the finding is gone.
             let _ = tx.send(Action::Refresh).await;
         });
+    }
+}
+
+/// The dialog's answer to a plan request; a plan is kept under its id for Apply.
+fn answer(
+    plan_id: u64,
+    outcome: Result<Plan, String>,
+    plans: &Mutex<HashMap<u64, Plan>>,
+) -> Action {
+    match outcome {
+        Ok(p) => {
+            let lines = preview(&p).iter().map(|l| rephrase(l)).collect();
+            let writes = p.steps.len();
+            let risks = p.hazards.iter().map(|h| h.message.clone()).collect();
+            let (resolves, creates) = p
+                .outcome
+                .as_ref()
+                .map(|o| (o.resolves.clone(), o.creates.clone()))
+                .unwrap_or_default();
+            if let Ok(mut m) = plans.lock() {
+                m.insert(plan_id, p);
+            }
+            Action::FixPreview {
+                plan_id,
+                lines,
+                writes,
+                error: None,
+                risks,
+                resolves,
+                creates,
+            }
+        }
+        Err(e) => Action::FixPreview {
+            plan_id,
+            lines: Vec::new(),
+            writes: 0,
+            error: Some(rephrase(&e)),
+            risks: Vec::new(),
+            resolves: Vec::new(),
+            creates: Vec::new(),
+        },
     }
 }
 
@@ -248,7 +316,12 @@ fn findings_list(list: &[crate::drift::Finding]) -> String {
 /// The plan as the dialog's lines: what it believes, the cluster event, each write and
 /// its diff, notes, warnings, and what it resolves and creates.
 pub fn preview(p: &Plan) -> Vec<String> {
-    let mut lines = vec![if p.instance == p.cluster {
+    let mut lines = vec![if let Some(fix) = &p.undoes {
+        format!(
+            "undo {fix}: put back in {} what was there before",
+            p.destination.name()
+        )
+    } else if p.instance == p.cluster {
         format!(
             "make {} agree with {} for every member of {}",
             p.destination.name(),
@@ -269,8 +342,10 @@ pub fn preview(p: &Plan) -> Vec<String> {
         lines.push(format!("{}. {}", n + 1, step.target()));
         lines.extend(step.diff());
     }
-    if p.steps.is_empty() {
+    if p.steps.is_empty() && p.warnings.is_empty() {
         lines.push("nothing to write: the destination already agrees".into());
+    } else if p.steps.is_empty() {
+        lines.push("nothing to write: the warnings say why".into());
     }
     lines.extend(p.warnings.iter().map(|w| format!("warning: {w}")));
     if let Some(o) = &p.outcome
@@ -288,6 +363,68 @@ mod tests {
     use super::*;
     use crate::fleet::Datacenter;
     use crate::observation::{Observation, SourceOutput};
+
+    /// The dialog's answer for one plan request against the demo.
+    async fn answer_for(
+        settings: &Settings,
+        instance: &str,
+        target: Destination,
+    ) -> (Option<String>, Vec<String>) {
+        let fleet = gather(settings).await.fleet;
+        let (tx, mut rx) = mpsc::channel(4);
+        let fixer = Fixer::new(settings, true, tx);
+        let cluster = instance.rsplit_once('-').map_or("", |(c, _)| c);
+        fixer.plan(1, &fleet, cluster, Some(instance), target);
+        match rx.recv().await {
+            Some(Action::FixPreview { error, lines, .. }) => (error, lines),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_dialog_says_why_a_target_cannot_be_planned_without_flags() {
+        let demo = crate::demo::Demo::start().await.unwrap();
+        let mut args = demo.source_args();
+        args.config = None;
+        let settings = crate::config::resolve(&args, &|_| None).unwrap();
+        let mut said = Vec::new();
+        // pg-new-1 is in the inventory only.
+        let (e, lines) = answer_for(&settings, "pg-new-1", Destination::Targets).await;
+        let e = e.unwrap_or_default();
+        assert!(
+            e.starts_with("pg-new-1 is not in the target files"),
+            "{e} {lines:?}"
+        );
+        said.push(e);
+        let (e, _) = answer_for(&settings, "pg-new-1", Destination::Consul).await;
+        let e = e.unwrap_or_default();
+        assert!(
+            e.starts_with("pg-new-1 has no registration in Consul to rewrite"),
+            "{e}"
+        );
+        said.push(e);
+        let (e, _) = answer_for(&settings, "pg-test-1", Destination::Command).await;
+        let e = e.unwrap_or_default();
+        assert!(e.starts_with("no node command configured"), "{e}");
+        said.push(e);
+        // A plan that works says nothing of flags either.
+        let (e, lines) = answer_for(&settings, "pg-test-1", Destination::Targets).await;
+        assert!(e.is_none() && !lines.is_empty(), "{e:?}");
+        said.extend(lines);
+        // Without target files configured.
+        let mut args = demo.source_args();
+        args.config = None;
+        args.targets = Vec::new();
+        let no_targets = crate::config::resolve(&args, &|_| None).unwrap();
+        let (e, _) = answer_for(&no_targets, "pg-test-1", Destination::Targets).await;
+        let e = e.unwrap_or_default();
+        assert_eq!(e, "targets not configured (no target files were read)");
+        said.push(e);
+        for line in &said {
+            assert!(!crate::tui::fix_words::has_flag(line), "{line}");
+        }
+        demo.stop().await;
+    }
 
     #[tokio::test]
     async fn a_name_in_two_datacenters_is_not_guessed() {

@@ -74,6 +74,7 @@ bindings! {
     PrevDrift:   "prev_drift",   ["N"],              "previous drifting instance",     PrevDrift;
     Findings:    "findings",     ["F"],              "every finding (Enter jumps)",    ToggleFindings;
     Events:      "events",       ["e"],              "events of the session (y copies)", ToggleEvents;
+    Undo:        "undo",         ["u"],              "undo the fix selected in events", Undo;
     Refresh:     "refresh",      ["R"],              "refresh now",                    Refresh;
     Copy:        "copy",         ["y"],              "copy the selection (OSC 52)",    Copy;
     Fix:         "fix",          ["r"],              "re-register instance or cluster", FixOpen;

@@ -135,6 +135,7 @@ fn events_key(key: KeyEvent, state: &State) -> Option<Action> {
         _ => match state.keymap.bind_for(key) {
             Some(Bind::Events) => Some(Action::ToggleEvents),
             Some(Bind::Copy) => Some(Action::Copy),
+            Some(Bind::Undo) => Some(Action::Undo),
             _ => None,
         },
     }

@@ -227,3 +227,25 @@ fn r_opens_the_fix_dialog_and_the_dialog_owns_the_keys() {
     );
     assert!(matches!(map(ctrl('c'), &s), Some(Action::Quit)));
 }
+
+#[test]
+fn u_undoes_in_the_events_pane_and_is_rebindable() {
+    let mut s = state();
+    assert!(matches!(
+        map(key(KeyCode::Char('u')), &s),
+        Some(Action::Undo)
+    ));
+    // Ctrl-U still pages up.
+    assert!(matches!(map(ctrl('u'), &s), Some(Action::PageUp)));
+    s.events_view = Some(Default::default());
+    assert!(matches!(
+        map(key(KeyCode::Char('u')), &s),
+        Some(Action::Undo)
+    ));
+    s.keymap = Keymap::from_table(&table(r#"undo = "U""#)).unwrap_or_default();
+    assert!(map(key(KeyCode::Char('u')), &s).is_none());
+    assert!(matches!(
+        map(key(KeyCode::Char('U')), &s),
+        Some(Action::Undo)
+    ));
+}

@@ -20,6 +20,7 @@ pub mod command;
 pub mod demo_data;
 pub mod feeds;
 pub mod filter;
+pub mod fix_words;
 pub mod fixer;
 pub mod keymap;
 pub mod keyname;

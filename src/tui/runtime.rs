@@ -148,7 +148,7 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                 Effect::Refresh => live.read_all(),
                 // Placeholder until the event loop handles them (owned by the runtime).
                 Effect::Copy(text) => {
-                    // OSC 52 asks the terminal (across ssh, and tmux when wrapped) to copy.
+                    // OSC 52 asks the terminal (across ssh, and through tmux) to copy.
                     let seq = clipboard::osc52(&text, std::env::var_os("TMUX").is_some());
                     let mut out = stdout();
                     let _ = out.write_all(seq.as_bytes()).and_then(|()| out.flush());
@@ -176,6 +176,9 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                     instance.as_deref(),
                     target,
                 ),
+                Effect::PlanUndo { plan_id, applied } => {
+                    fixer.plan_undo(plan_id, &state.result.fleet, applied);
+                }
                 Effect::ApplyFix {
                     plan_id,
                     accept_risks,

@@ -567,6 +567,7 @@ fn consul_plan(plan_id: u64) -> Action {
         error: None,
         risks: Vec::new(),
         resolves: Vec::new(),
+        creates: Vec::new(),
     }
 }
 
@@ -705,6 +706,8 @@ async fn fix_dialog_after_applying() {
     update(
         &mut s,
         Action::FixApplied {
+            plan_id: id,
+            wrote: true,
             ok: true,
             lines: vec![
                 "PUT http://127.10.10.21:8500/v1/agent/service/register (pg-src-1 postgres): 200 OK".into(),
@@ -761,6 +764,7 @@ fn risky_plan(plan_id: u64) -> Action {
         error: None,
         risks: vec![risk.to_string()],
         resolves: Vec::new(),
+        creates: Vec::new(),
     }
 }
 

@@ -4,7 +4,7 @@
 use super::screen_tests::{footer, press, render, state, text};
 use crate::fleet::Fleet;
 use crate::report::CheckResult;
-use crate::tui::action::Action;
+use crate::tui::action::{Action, Effect};
 use crate::tui::state::State;
 use crate::tui::testdata::demo_result;
 use crate::tui::update::update;
@@ -178,12 +178,14 @@ async fn a_clipped_fix_dialog_says_more_is_below_and_keeps_the_warning() {
             error: None,
             risks: Vec::new(),
             resolves: Vec::new(),
+            creates: Vec::new(),
         }),
         button: FixButton::Cancel,
         scroll: 0,
         applying: false,
         result: None,
         confirm_risks: false,
+        undo: None,
     });
     let screen = text(&render(&s));
     assert!(screen.contains("more (j/k scroll)"), "{screen}");
@@ -229,4 +231,151 @@ async fn the_footer_shows_the_keys_of_what_is_on_top() {
     assert!(out.contains("unknown filter key bogus:"), "{out}");
     assert!(out.contains("Tab pane"), "{out}");
     insta::assert_snapshot!("footers_160x45", out);
+}
+
+#[tokio::test]
+async fn the_undo_dialog_shows_what_goes_back() {
+    use crate::fix::plan::{Desired, Destination, Plan, Step};
+    use crate::fix::simulate::Outcome;
+    use crate::observation::SourceKind;
+    use crate::tui::state::{FixButton, FixDialog, FixPlan};
+    let mut s = first_screen((80, 24)).await;
+    s.read_only = false;
+    let desired = Desired {
+        cluster: "pg-src".into(),
+        seq: Some(1),
+        instance: "pg-src-1".into(),
+        role: None,
+        ip: None,
+    };
+    let mut plan = Plan::new(
+        "pg-src",
+        "pg-src-1",
+        SourceKind::Consul,
+        Destination::Targets,
+        desired,
+    );
+    plan.undoes = Some("the fix of pg-src-1 in targets applied at 2026-11-30T12:00:00Z".into());
+    plan.steps.push(Step::TargetFile {
+        file: "/etc/prometheus/targets/pgsql/pg-src.yml".into(),
+        digest: "0".repeat(64),
+        new_text: String::new(),
+        diff: vec![
+            "@@ line 2".into(),
+            "-  labels: {cls: pg-src, ins: pg-src-1, ip: 127.10.10.21, role: replica, svc: pg-src-replica}".into(),
+            "+  labels: {cls: pg-src, ins: pg-src-1, ip: 127.10.10.21, role: primary, svc: pg-src-primary}".into(),
+        ],
+    });
+    // What putting the old text back does: the drift the fix resolved comes back.
+    let creates: Vec<_> = s
+        .findings()
+        .iter()
+        .filter(|f| f.instance.as_deref() == Some("pg-src-1"))
+        .cloned()
+        .collect();
+    assert!(!creates.is_empty());
+    plan.outcome = Some(Outcome {
+        resolves: Vec::new(),
+        creates,
+        remains: Vec::new(),
+    });
+    let lines = crate::tui::fixer::preview(&plan);
+    s.fix = Some(FixDialog {
+        cluster: "pg-src".into(),
+        instance: Some("pg-src-1".into()),
+        target: Destination::Targets,
+        plan_id: 3,
+        preview: Some(FixPlan {
+            plan_id: 3,
+            lines,
+            writes: 1,
+            error: None,
+            risks: Vec::new(),
+            resolves: Vec::new(),
+            creates: Vec::new(),
+        }),
+        button: FixButton::Cancel,
+        scroll: 0,
+        applying: false,
+        result: None,
+        confirm_risks: false,
+        undo: Some(2),
+    });
+    let screen = text(&render(&s));
+    assert!(
+        screen.contains("Undo the fix of pg-src-1 in targets"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("undo the fix of pg-src-1 in targets applied at"),
+        "{screen}"
+    );
+    assert!(screen.contains("creates: "), "{screen}");
+    assert!(!screen.contains("t target"), "{screen}");
+    insta::assert_snapshot!("undo_dialog_80x24", screen);
+    let s = {
+        let mut big = s;
+        big.size = (120, 40);
+        big
+    };
+    insta::assert_snapshot!("undo_dialog_120x40", text(&render(&s)));
+}
+
+#[tokio::test]
+async fn the_fix_dialog_says_why_a_target_cannot_be_planned() {
+    use crate::fix::plan::{Destination, FixContext};
+    use crate::tui::fix_words::{cannot_plan, has_flag};
+    // pg-new-1, the first drifting instance, is in the inventory only.
+    let mut s = first_screen((80, 24)).await;
+    s.read_only = false;
+    let effects = press(&mut s, "r");
+    let Some(Effect::PlanFix {
+        plan_id, target, ..
+    }) = effects.first()
+    else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(*target, Destination::Consul);
+    let ctx = FixContext {
+        consul: None,
+        agent: Default::default(),
+        command: None,
+        command_timeout: std::time::Duration::from_secs(1),
+    };
+    let why = cannot_plan(&s.result.fleet, "pg-new", Some("pg-new-1"), *target, &ctx);
+    let why = why.expect("pg-new-1 is not in Consul");
+    assert!(!has_flag(&why), "{why}");
+    update(
+        &mut s,
+        Action::FixPreview {
+            plan_id: *plan_id,
+            lines: Vec::new(),
+            writes: 0,
+            error: Some(why),
+            risks: Vec::new(),
+            resolves: Vec::new(),
+            creates: Vec::new(),
+        },
+    );
+    let screen = text(&render(&s));
+    assert!(
+        screen.contains("error: pg-new-1 has no registration in Consul to rewrite"),
+        "{screen}"
+    );
+    assert!(!has_flag(&screen), "{screen}");
+    insta::assert_snapshot!("fix_cannot_plan_80x24", screen);
+}
+
+#[tokio::test]
+async fn cut_help_cells_end_in_an_ellipsis() {
+    let mut s = first_screen((80, 24)).await;
+    press(&mut s, "?");
+    let screen = text(&render(&s));
+    assert!(screen.contains("Keys (? or Esc closes)"), "{screen}");
+    // "undo the fix selected in events" does not fit the right column at 80 columns.
+    assert!(screen.contains("undo the fix selected …"), "{screen}");
+    for line in screen.lines().filter(|l| l.starts_with('│')) {
+        assert!(line.ends_with('│'), "a cell ran into the border: {line}");
+    }
+    insta::assert_snapshot!("help_80x24", screen);
 }

@@ -107,6 +107,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::FindingsJump => findings::jump(state),
         Action::ToggleEvents => events::toggle(state),
         Action::EventsMove(d) => events::move_by(state, d),
+        Action::Undo => return events::undo_selected(state),
         Action::Refresh => {
             state.refreshing = true;
             return vec![Effect::Refresh];
@@ -197,6 +198,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             error,
             risks,
             resolves,
+            creates,
         } => fix_preview(
             state,
             FixPlan {
@@ -206,9 +208,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 error,
                 risks,
                 resolves,
+                creates,
             },
         ),
-        Action::FixApplied { ok, lines } => fix_applied(state, ok, &lines),
+        Action::FixApplied {
+            plan_id,
+            wrote,
+            ok,
+            lines,
+        } => fix_applied(state, plan_id, wrote, ok, &lines),
     }
     Vec::new()
 }
@@ -313,6 +321,7 @@ fn run_command(state: &mut State, text: &str) -> Vec<Effect> {
         Command::Sources => state.sources_open = true,
         Command::Findings => state.findings_list = Some(Default::default()),
         Command::Events => events::open(state),
+        Command::Undo => return events::undo_latest(state),
         Command::Failover(cluster) => {
             failover_open(state, (!cluster.is_empty()).then_some(cluster));
         }

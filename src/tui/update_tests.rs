@@ -575,6 +575,7 @@ fn preview(plan_id: u64, writes: usize) -> Action {
         error: None,
         risks: Vec::new(),
         resolves: Vec::new(),
+        creates: Vec::new(),
     }
 }
 
@@ -939,6 +940,7 @@ fn remote_plan_lines_are_sanitised_keeping_sign_and_indent() {
             error: Some("bad\u{7}  thing".into()),
             risks: vec!["creates \u{1b}[2Jno-primary".into()],
             resolves: Vec::new(),
+            creates: Vec::new(),
         }],
     );
     let p = dialog(&s).preview.clone();
@@ -953,6 +955,8 @@ fn remote_plan_lines_are_sanitised_keeping_sign_and_indent() {
 
 fn applied(ok: bool) -> Action {
     Action::FixApplied {
+        plan_id: 1,
+        wrote: ok,
         ok,
         lines: vec!["wrote /t/pg-a.yml (backup /t/pg-a.yml.bak)".into()],
     }

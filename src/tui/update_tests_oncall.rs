@@ -3,7 +3,7 @@
 use super::*;
 use crate::fleet::Fleet;
 use crate::report::CheckResult;
-use crate::tui::state::{Options, RowId};
+use crate::tui::state::{EventKind, FixButton, Options, RowId};
 use crate::tui::testdata::{large, small};
 
 fn state() -> State {
@@ -210,6 +210,8 @@ fn a_fix_leaves_an_event() {
     apply(
         &mut s,
         [Action::FixApplied {
+            plan_id: 1,
+            wrote: true,
             ok: true,
             lines: vec!["targets pg-a.yml: pg-a-1 re-registered".into()],
         }],
@@ -263,4 +265,194 @@ fn the_command_line_completes_and_remembers() {
         [Action::CommandHistory(1), Action::CommandHistory(1)],
     );
     assert_eq!(s.command.as_deref(), Some(""));
+}
+
+/// pg-a-1's fix applied under plan id 7 (writing when `wrote`), its dialog closed, the
+/// events pane open on its event.
+fn fixed(wrote: bool) -> State {
+    let mut s = state();
+    apply(&mut s, [Action::NextDrift, Action::FixOpen]);
+    apply(
+        &mut s,
+        [
+            Action::FixApplied {
+                plan_id: 7,
+                wrote,
+                ok: wrote,
+                lines: vec!["ok   file /t/pg-a.yml: written".into()],
+            },
+            Action::FixClose,
+            Action::ToggleEvents,
+        ],
+    );
+    s
+}
+
+fn footer_text(s: &State) -> String {
+    s.status
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn u_on_a_fix_event_plans_its_undo_in_the_same_dialog() {
+    let mut s = fixed(true);
+    let target = s.events.last().map(|e| e.kind.clone());
+    assert!(
+        matches!(&target, Some(EventKind::Fix { ok: true, undo: Some(r) }) if r.applied == 7 && r.instance.as_deref() == Some("pg-a-1")),
+        "{target:?}"
+    );
+    let effects = apply(&mut s, [Action::Undo]);
+    let [
+        Effect::PlanUndo {
+            plan_id,
+            applied: 7,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}");
+    };
+    let d = s.fix.as_ref().expect("the dialog is open");
+    assert_eq!(
+        (d.undo, d.plan_id, d.button),
+        (Some(7), *plan_id, FixButton::Cancel)
+    );
+    assert_eq!(d.instance.as_deref(), Some("pg-a-1"));
+    // An undo writes where the fix wrote: `t` has nothing to switch to.
+    let target = d.target;
+    assert!(apply(&mut s, [Action::FixCycleTarget]).is_empty());
+    assert_eq!(s.fix.as_ref().map(|d| d.target), Some(target));
+    assert!(
+        footer_text(&s).contains("no other target"),
+        "{}",
+        footer_text(&s)
+    );
+    // Applying goes the way of every fix: Apply, the outcome, an event saying undo.
+    let id = *plan_id;
+    apply(&mut s, [preview(id, 1), Action::FixSwitchButton]);
+    assert_eq!(
+        apply(&mut s, [Action::FixChoose]),
+        [Effect::ApplyFix {
+            plan_id: id,
+            accept_risks: false
+        }]
+    );
+    apply(
+        &mut s,
+        [Action::FixApplied {
+            plan_id: id,
+            wrote: true,
+            ok: true,
+            lines: vec!["ok   file /t/pg-a.yml: written".into()],
+        }],
+    );
+    let last = s.events.last().map(|e| e.text.clone()).unwrap_or_default();
+    assert!(last.starts_with("undo applied: pg-a-1 in "), "{last}");
+    assert!(s.fix_verify.is_some(), "the undo is checked like a fix");
+}
+
+fn preview(plan_id: u64, writes: usize) -> Action {
+    Action::FixPreview {
+        plan_id,
+        lines: vec!["undo the fix of pg-a-1 in targets applied at 2026-11-30T12:00:00Z".into()],
+        writes,
+        error: None,
+        risks: Vec::new(),
+        resolves: Vec::new(),
+        creates: Vec::new(),
+    }
+}
+
+#[test]
+fn u_elsewhere_says_why_not() {
+    let mut s = fixed(true);
+    apply(&mut s, [Action::ToggleEvents]);
+    assert!(apply(&mut s, [Action::Undo]).is_empty());
+    assert!(s.fix.is_none());
+    assert!(
+        footer_text(&s).contains("events pane (e)"),
+        "{}",
+        footer_text(&s)
+    );
+    // On an event that is not a fix.
+    s.push_event(EventKind::Recovered, "consul: recovered".into());
+    apply(&mut s, [Action::ToggleEvents]);
+    assert!(apply(&mut s, [Action::Undo]).is_empty());
+    assert!(
+        footer_text(&s).starts_with("not a fix"),
+        "{}",
+        footer_text(&s)
+    );
+    // On a fix that wrote nothing.
+    let mut s = fixed(false);
+    assert!(apply(&mut s, [Action::Undo]).is_empty());
+    assert!(s.fix.is_none());
+    assert_eq!(footer_text(&s), "that fix wrote nothing: nothing to undo");
+}
+
+#[test]
+fn colon_undo_takes_the_latest_fix_that_wrote() {
+    let mut s = state();
+    typed(&mut s, "undo");
+    assert!(apply(&mut s, [Action::RunCommand]).is_empty());
+    assert_eq!(footer_text(&s), "no fix applied in this session to undo");
+    let mut s = fixed(true);
+    apply(&mut s, [Action::ToggleEvents]);
+    s.push_event(
+        EventKind::Fix {
+            ok: false,
+            undo: None,
+        },
+        "fix failed: x".into(),
+    );
+    typed(&mut s, "undo");
+    let effects = apply(&mut s, [Action::RunCommand]);
+    assert!(
+        matches!(effects.as_slice(), [Effect::PlanUndo { applied: 7, .. }]),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn an_undo_is_verified_once_the_findings_it_brings_back_are_read() {
+    use crate::tui::testdata::small_fixed;
+    // The fix was verified: pg-a-1 agrees everywhere.
+    let mut s = fixed(true);
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    let back: Vec<_> = small()
+        .findings
+        .into_iter()
+        .filter(|f| f.instance.as_deref() == Some("pg-a-1"))
+        .collect();
+    assert!(!back.is_empty());
+    let effects = apply(&mut s, [Action::Undo]);
+    let [Effect::PlanUndo { plan_id, .. }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    let id = *plan_id;
+    let mut answer = preview(id, 1);
+    if let Action::FixPreview { creates, .. } = &mut answer {
+        *creates = back.clone();
+    }
+    apply(&mut s, [answer, Action::FixSwitchButton, Action::FixChoose]);
+    apply(
+        &mut s,
+        [Action::FixApplied {
+            plan_id: id,
+            wrote: true,
+            ok: true,
+            lines: vec!["ok   file /t/pg-a.yml: written".into()],
+        }],
+    );
+    // A read made before the write shows none of them: the check goes on waiting.
+    apply(&mut s, [Action::Data(Box::new(small_fixed()))]);
+    assert!(s.fix_verify.is_some());
+    apply(&mut s, [Action::Data(Box::new(small()))]);
+    assert!(s.fix_verify.is_none());
+    let text = footer_text(&s);
+    assert!(
+        text.starts_with("pg-a-1: ") && text.contains("new "),
+        "{text}"
+    );
 }

@@ -70,6 +70,8 @@ pub struct FixPlan {
     pub risks: Vec<String>,
     /// What the simulation says it resolves.
     pub resolves: Vec<Finding>,
+    /// What the simulation says it creates.
+    pub creates: Vec<Finding>,
 }
 
 /// What applying a plan did (lines already sanitised).
@@ -105,6 +107,8 @@ pub struct FixDialog {
     pub result: Option<FixOutcome>,
     /// The second step: the plan's risks shown, Apply asked for again.
     pub confirm_risks: bool,
+    /// The applied fix this dialog undoes (its plan id), when it is an undo.
+    pub undo: Option<u64>,
 }
 
 impl FixDialog {
@@ -149,6 +153,9 @@ pub struct FixVerify {
     pub before: Vec<Finding>,
     /// The findings the plan was to resolve; the wait ends when they are gone.
     pub expect: Vec<Finding>,
+    /// The findings the plan was to create; the wait also ends only once they are there,
+    /// so a read made before the writes is not taken for the outcome.
+    pub expect_new: Vec<Finding>,
     /// After this, the findings still there are reported as not fixed.
     pub deadline: SystemTime,
 }

@@ -5,6 +5,7 @@
 
 use super::State;
 use crate::drift::Severity;
+use crate::fix::plan::Destination;
 use crate::text::sanitize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,11 +28,27 @@ pub enum EventKind {
     Stale,
     /// A failed source answered again.
     Recovered,
-    /// A fix was applied (or failed).
+    /// A fix (or an undo) was applied (or failed).
     Fix {
         /// Every write succeeded.
         ok: bool,
+        /// What an undo needs, when it wrote something; `None` when nothing was written.
+        undo: Option<FixRef>,
     },
+}
+
+/// An applied fix as an undo names it: the writes the runtime keeps, and the dialog's
+/// subject and destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FixRef {
+    /// The id of the applied plan (the runtime keeps its writes under it).
+    pub applied: u64,
+    /// The cluster (as read).
+    pub cluster: String,
+    /// The instance; `None` for a fix of the whole cluster.
+    pub instance: Option<String>,
+    /// Where it wrote.
+    pub target: Destination,
 }
 
 /// One line of the timeline.

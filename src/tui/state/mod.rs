@@ -19,7 +19,7 @@ pub use dialogs::{
     FailoverView, FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Status, VERIFY_WAIT,
     next_target,
 };
-pub use events::{Event, EventKind, EventsView, ReadFacts, clock};
+pub use events::{Event, EventKind, EventsView, FixRef, ReadFacts, clock};
 pub use findings_list::FindingsList;
 pub use index::{ClusterInfo, InstanceInfo, RoleCell, SourceLine};
 

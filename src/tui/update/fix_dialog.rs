@@ -9,7 +9,7 @@ use crate::text::redact;
 use crate::text::sanitize;
 use crate::tui::action::Effect;
 use crate::tui::state::{
-    FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Row, State, Status, VERIFY_WAIT,
+    FixButton, FixDialog, FixOutcome, FixPlan, FixRef, FixVerify, Row, State, Status, VERIFY_WAIT,
     next_target,
 };
 use std::time::SystemTime;
@@ -58,6 +58,26 @@ pub(super) fn fix_open(state: &mut State) -> Vec<Effect> {
         applying: false,
         result: None,
         confirm_risks: false,
+        undo: None,
+    });
+    plan(state)
+}
+
+/// Opens the dialog on the undo of an applied fix and asks for its plan: the same
+/// preview, confirmation and check afterwards as the fix had.
+pub(super) fn undo_open(state: &mut State, fix: FixRef) -> Vec<Effect> {
+    state.fix = Some(FixDialog {
+        cluster: fix.cluster,
+        instance: fix.instance,
+        target: fix.target,
+        plan_id: 0,
+        preview: None,
+        button: FixButton::Cancel,
+        scroll: 0,
+        applying: false,
+        result: None,
+        confirm_risks: false,
+        undo: Some(fix.applied),
     });
     plan(state)
 }
@@ -75,6 +95,9 @@ pub(super) fn plan(state: &mut State) -> Vec<Effect> {
     d.button = FixButton::Cancel;
     d.scroll = 0;
     d.confirm_risks = false;
+    if let Some(applied) = d.undo {
+        return vec![Effect::PlanUndo { plan_id, applied }];
+    }
     vec![Effect::PlanFix {
         plan_id,
         cluster: d.cluster.clone(),
@@ -90,6 +113,12 @@ pub(super) fn fix_cycle_target(state: &mut State) -> Vec<Effect> {
     if d.applying {
         // The confirmed plan is being written; a new one would describe a moving target.
         state.status = Some(Status::error("applying… wait for the result"));
+        return Vec::new();
+    }
+    if d.undo.is_some() {
+        state.status = Some(Status::error(
+            "an undo writes back where the fix wrote: no other target",
+        ));
         return Vec::new();
     }
     d.target = next_target(d.target);
@@ -126,6 +155,8 @@ pub(super) fn fix_choose(state: &mut State) -> Vec<Effect> {
             } else {
                 let why = if d.applying {
                     "applying… wait for the result"
+                } else if d.result.is_some() && d.undo.is_some() {
+                    "already applied"
                 } else if d.result.is_some() {
                     "already applied; t plans again"
                 } else if d.preview.is_none() {
@@ -174,9 +205,15 @@ pub(super) fn fix_preview(state: &mut State, plan: FixPlan) {
     d.confirm_risks = false;
 }
 
-pub(super) fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
+pub(super) fn fix_applied(
+    state: &mut State,
+    applied: u64,
+    wrote: bool,
+    ok: bool,
+    lines: &[String],
+) {
     let lines = clean_lines(lines);
-    events::fix_applied(state, ok, &lines);
+    events::fix_applied(state, applied, wrote, ok, &lines);
     let Some(d) = state.fix.as_mut() else {
         // The dialog was closed while applying: the footer is the only place left.
         let first = lines.first().map(String::as_str).unwrap_or_default();
@@ -192,10 +229,10 @@ pub(super) fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
     d.button = FixButton::Cancel;
     d.scroll = 0;
     d.result = Some(FixOutcome { ok, lines });
-    let expect = d
+    let (expect, expect_new) = d
         .preview
         .as_ref()
-        .map(|p| p.resolves.clone())
+        .map(|p| (p.resolves.clone(), p.creates.clone()))
         .unwrap_or_default();
     let (cluster, instance) = (d.cluster.clone(), d.instance.clone());
     let before = cluster_findings(state, &cluster);
@@ -204,6 +241,7 @@ pub(super) fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
         instance,
         before,
         expect,
+        expect_new,
         // Without a tick yet the clock is unknown; the first tick then ends the wait,
         // which only happens in the second after start.
         deadline: state.now.unwrap_or(SystemTime::UNIX_EPOCH) + VERIFY_WAIT,
@@ -227,6 +265,14 @@ pub(super) fn pending(v: &FixVerify, now: &[Finding]) -> Vec<Finding> {
         .filter(|f| !left.resolves.contains(f))
         .cloned()
         .collect()
+}
+
+/// True when every finding the plan was to create is there (a read made before the
+/// writes has none of them).
+pub(super) fn arrived(v: &FixVerify, now: &[Finding]) -> bool {
+    v.expect_new
+        .iter()
+        .all(|f| now.iter().any(|g| short(g) == short(f)))
 }
 
 /// The footer after a fix: what it resolved, what is still wrong, what it made wrong.
@@ -293,6 +339,7 @@ pub(super) fn verify_on_data(state: &mut State) {
             .as_deref()
             .is_some_and(|i| !state.has_instance(&v.cluster, i))
         || !pending(v, &cluster_findings(state, &v.cluster)).is_empty()
+        || !arrived(v, &cluster_findings(state, &v.cluster))
     {
         return;
     }

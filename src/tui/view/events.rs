@@ -25,8 +25,8 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
             EventKind::Resolved | EventKind::Recovered => theme.ok,
             EventKind::Role => theme.title,
             EventKind::Stale => theme.warning,
-            EventKind::Fix { ok: true } => theme.ok,
-            EventKind::Fix { ok: false } => theme.severity(Severity::Error),
+            EventKind::Fix { ok: true, .. } => theme.ok,
+            EventKind::Fix { ok: false, .. } => theme.severity(Severity::Error),
         };
         let time = crate::tui::state::clock(e.at);
         let room = width.saturating_sub(time.len() + 1);
@@ -46,7 +46,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         ));
     }
     let title = format!(
-        "Events ({}, UTC)  j/k move  y copy all  Esc close",
+        "Events ({}, UTC)  j/k move  y copy all  u undo a fix  Esc close",
         state.events.len()
     );
     frame.render_widget(Clear, rect);

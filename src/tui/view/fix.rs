@@ -17,6 +17,10 @@ const MAX_W: u16 = 100;
 const HINT: &str = "Tab switch · t target · Enter choose · Esc close";
 /// The key hint once the plan was applied.
 const HINT_DONE: &str = "Enter or Esc close · t plan again";
+/// The key hint of an undo (it has one target: where the fix wrote).
+const HINT_UNDO: &str = "Tab switch · Enter choose · Esc close";
+/// The key hint once an undo was applied.
+const HINT_UNDO_DONE: &str = "Enter or Esc close";
 /// The key hint of the second confirmation.
 const HINT_RISK: &str = "Tab switch · Enter choose (Cancel: back to the plan) · Esc close";
 
@@ -57,7 +61,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
             theme.focus_border
         })
         .title(Line::styled(
-            format!(" Re-register {subject} → {} ", d.target.name()),
+            if d.undo.is_some() {
+                format!(" Undo the fix of {subject} in {} ", d.target.name())
+            } else {
+                format!(" Re-register {subject} → {} ", d.target.name())
+            },
             theme.title,
         ));
     let inner = block.inner(rect);
@@ -92,12 +100,13 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
 
 /// The key hint, led by a "more below" marker while the plan goes on past the dialog.
 fn hint_line(d: &FixDialog, below: usize, theme: &Theme) -> Line<'static> {
-    let hint = if d.result.is_some() {
-        HINT_DONE
-    } else if d.confirm_risks {
-        HINT_RISK
-    } else {
-        HINT
+    let undo = d.undo.is_some();
+    let hint = match (d.result.is_some(), d.confirm_risks, undo) {
+        (true, _, true) => HINT_UNDO_DONE,
+        (true, _, false) => HINT_DONE,
+        (false, true, _) => HINT_RISK,
+        (false, false, true) => HINT_UNDO,
+        (false, false, false) => HINT,
     };
     if below == 0 {
         return Line::styled(hint, theme.dim);
@@ -152,6 +161,13 @@ fn body(d: &FixDialog, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         )));
         return lines;
     }
+    // First, like the warnings: the reason Apply is off must not scroll out of sight.
+    if state.read_only && p.error.is_none() && p.writes > 0 {
+        lines.push(Line::styled(
+            "read-only: writes are off in this session; the plan is shown, not applied",
+            theme.warning,
+        ));
+    }
     if let Some(e) = &p.error {
         lines.push(Line::from(vec![
             Span::styled("error: ", theme.error),
@@ -163,7 +179,10 @@ fn body(d: &FixDialog, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         p.lines.iter().partition(|l| is_warning(l));
     lines.extend(warnings.into_iter().map(|l| plan_line(l, theme)));
     lines.extend(rest.into_iter().map(|l| plan_line(l, theme)));
-    if p.error.is_none() && p.writes == 0 {
+    if p.error.is_none()
+        && p.writes == 0
+        && !p.lines.iter().any(|l| l.starts_with("nothing to write"))
+    {
         lines.push(Line::styled(
             format!("nothing to write: {} already agrees", d.target.name()),
             theme.dim,

@@ -300,6 +300,9 @@ fn hints(state: &State) -> String {
     if state.sources_open {
         return fixed("Esc close");
     }
+    if state.fix.as_ref().is_some_and(|d| d.undo.is_some()) {
+        return fixed("Tab button  j/k scroll  Enter choose  Esc close");
+    }
     if state.fix.is_some() {
         return fixed("Tab button  t target  j/k scroll  Enter choose  Esc close");
     }
@@ -307,7 +310,7 @@ fn hints(state: &State) -> String {
         return fixed("j/k move  Enter go to  s severity/place  Esc close");
     }
     if state.events_view.is_some() {
-        return fixed("j/k move  y copy the timeline  Esc close");
+        return fixed("j/k move  u undo the fix  y copy the timeline  Esc close");
     }
     [
         (Bind::Help, "help"),

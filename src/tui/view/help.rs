@@ -1,5 +1,6 @@
 //! The help overlay: every key binding as it is in effect, the commands and the legend.
 
+use super::findings_list::cut;
 use crate::tui::command::COMMANDS;
 use crate::tui::keymap::Bind;
 use crate::tui::state::State;
@@ -30,8 +31,9 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
                 continue;
             };
             let desc_w = col_w.saturating_sub(KEY_W + 1);
-            let keys: String = keys.chars().take(KEY_W - 1).collect();
-            let what: String = what.chars().take(desc_w).collect();
+            // A cell that does not fit ends in `…`, as the tree's cells do.
+            let keys = cut(keys, KEY_W - 1);
+            let what = cut(what, desc_w);
             spans.push(Span::styled(format!("{keys:<KEY_W$}"), theme.title));
             // Pad all but the last column so the next one lines up.
             if c + 1 < columns {
