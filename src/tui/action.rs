@@ -174,6 +174,9 @@ pub enum Effect {
         instance: Option<String>,
         /// Where to write.
         target: Destination,
+        /// The datacenter the cluster is in, when several are read (one name can be
+        /// in two).
+        datacenter: Option<String>,
     },
     /// Apply the plan previewed under this id (the user confirmed it); answer with
     /// [`Action::FixApplied`], then re-read the sources.

@@ -17,13 +17,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
+/// The plans previewed, by id, each with the datacenter its cluster is in (when several
+/// are read).
+type Plans = Arc<Mutex<HashMap<u64, (Plan, Option<String>)>>>;
+
 /// Plans and applies fixes for the dialog.
 pub struct Fixer {
     settings: Settings,
     ctx: Result<FixContext, String>,
     audit: Audit,
     read_only: bool,
-    plans: Arc<Mutex<HashMap<u64, Plan>>>,
+    /// Each plan with the datacenter its cluster is in, when several are read.
+    plans: Plans,
     actions: mpsc::Sender<Action>,
 }
 
@@ -53,7 +58,9 @@ impl Fixer {
     }
 
     /// Plans a fix of one instance, or of a whole cluster when `instance` is `None`, in
-    /// the background; answers with `FixPreview`.
+    /// the background; answers with `FixPreview`. With several datacenters read,
+    /// `datacenter` names the one the cluster is in, and only that datacenter's part of
+    /// the read is planned on (its Consul is the one written).
     ///
     /// A plan never rests on stale data: when the sources it needs are stale or could not
     /// be read, everything is read again first, and the plan is refused if they still are.
@@ -64,8 +71,20 @@ impl Fixer {
         cluster: &str,
         instance: Option<&str>,
         target: Destination,
+        datacenter: Option<&str>,
     ) {
         let tx = self.actions.clone();
+        let dc = datacenter
+            .filter(|_| !fleet.datacenters.is_empty())
+            .map(str::to_string);
+        let narrow = {
+            let dc = dc.clone();
+            move |fleet: Fleet| match &dc {
+                Some(d) => crate::estate::part(&fleet, d),
+                None => fleet,
+            }
+        };
+        let fleet = &narrow(fleet.clone());
         // One name in two datacenters: which one the row meant is not known here.
         let ambiguous = fleet.clusters.iter().filter(|c| c.name == cluster).count() > 1;
         let stale = stale_reason(fleet, &sources_for(target, None));
@@ -73,14 +92,14 @@ impl Fixer {
         // shared, so the copy is of pointers).
         let fleet = stale.is_none().then(|| fleet.clone());
         let settings = self.settings.clone();
-        let ctx = self.ctx.clone();
+        let ctx = with_datacenter(self.ctx.clone(), dc.as_deref());
         let plans = self.plans.clone();
         let cluster = cluster.to_string();
         let instance = instance.map(str::to_string);
         tokio::spawn(async move {
             let fleet = match fleet {
                 Some(f) => f,
-                None => gather(&settings).await.fleet,
+                None => narrow(gather(&settings).await.fleet),
             };
             let outcome = match ctx {
                 _ if ambiguous => Err(format!(
@@ -105,7 +124,7 @@ impl Fixer {
                         .map(|o| o.resolves.clone())
                         .unwrap_or_default();
                     if let Ok(mut m) = plans.lock() {
-                        m.insert(plan_id, p);
+                        m.insert(plan_id, (p, dc));
                     }
                     Action::FixPreview {
                         plan_id,
@@ -142,9 +161,9 @@ impl Fixer {
                 .ok()
                 .and_then(|m| m.get(&plan_id).cloned())
                 .ok_or_else(|| "the plan is gone; plan again".to_string())
-                .and_then(|p| {
+                .and_then(|(p, dc)| {
                     if p.hazards.is_empty() || accept_risks {
-                        Ok(p)
+                        Ok((p, dc))
                     } else {
                         Err("the plan's risks were not confirmed; nothing written".to_string())
                     }
@@ -153,6 +172,10 @@ impl Fixer {
         let ctx = self.ctx.clone();
         let audit = self.audit.clone();
         tokio::spawn(async move {
+            let (plan, ctx) = match plan {
+                Ok((p, dc)) => (Ok(p), with_datacenter(ctx, dc.as_deref())),
+                Err(e) => (Err(e), ctx),
+            };
             let action = match (plan, ctx) {
                 (Err(e), _) | (_, Err(e)) => Action::FixApplied {
                     ok: false,
@@ -187,6 +210,19 @@ impl Fixer {
             let _ = tx.send(Action::Refresh).await;
         });
     }
+}
+
+/// The context writing to Consul in `dc` (the catalog of the datacenter the cluster is
+/// in; agents answer for their own node wherever it is).
+fn with_datacenter(
+    ctx: Result<FixContext, String>,
+    dc: Option<&str>,
+) -> Result<FixContext, String> {
+    let mut ctx = ctx?;
+    if let (Some(dc), Some(c)) = (dc, ctx.consul.as_mut()) {
+        c.datacenter = Some(dc.to_string());
+    }
+    Ok(ctx)
 }
 
 /// Plans with the default authority; for Consul, which is itself the default, the
@@ -317,7 +353,14 @@ mod tests {
         );
         let (tx, mut rx) = mpsc::channel(4);
         let fixer = Fixer::new(&Settings::default(), true, tx);
-        fixer.plan(1, &fleet, "pg-a", Some("pg-a-1"), Destination::Targets);
+        fixer.plan(
+            1,
+            &fleet,
+            "pg-a",
+            Some("pg-a-1"),
+            Destination::Targets,
+            None,
+        );
         match rx.recv().await {
             Some(Action::FixPreview {
                 error: Some(e),
@@ -325,6 +368,24 @@ mod tests {
                 ..
             }) => {
                 assert!(e.contains("more than one datacenter"), "{e}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Named with its datacenter (a row under a datacenter), the cluster is one.
+        fixer.plan(
+            2,
+            &fleet,
+            "pg-a",
+            Some("pg-a-1"),
+            Destination::Targets,
+            Some("dc2"),
+        );
+        match rx.recv().await {
+            Some(Action::FixPreview {
+                plan_id: 2, error, ..
+            }) => {
+                let e = error.unwrap_or_default();
+                assert!(!e.contains("more than one datacenter"), "{e}");
             }
             other => panic!("unexpected {other:?}"),
         }

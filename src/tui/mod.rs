@@ -36,6 +36,8 @@ pub mod vocab;
 #[cfg(test)]
 mod screen_tests;
 #[cfg(test)]
+mod screen_tests_dc;
+#[cfg(test)]
 mod screen_tests_oncall;
 #[cfg(test)]
 mod testdata;

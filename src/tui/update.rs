@@ -90,13 +90,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 .fleet
                 .clusters
                 .iter()
-                .find(|c| c.name == v.cluster)
-                .and_then(|c| c.instances.get(v.selected))
-                .map(|i| i.name.clone());
+                .position(|c| c.name == v.cluster)
+                .and_then(|c| state.clusters.get(c)?.instances.get(v.selected).copied());
             let Some(member) = member else {
                 return Vec::new();
             };
-            state.reveal(&v.cluster, &member);
+            state.reveal(member);
             return fix_open(state);
         }
         Action::NextDrift => findings::jump_drift(state, true),
@@ -218,6 +217,7 @@ fn failover_open(state: &mut State, cluster: Option<String>) {
     let cluster = cluster.or_else(|| {
         let row = state.selected_row()?;
         match row {
+            Row::Datacenter(_) => None,
             Row::Cluster(c) => state.result.fleet.clusters.get(c).map(|c| c.name.clone()),
             Row::Instance(i) | Row::Entry(i, _) => state.instance(i).map(|i| i.cluster.clone()),
         }
@@ -251,14 +251,8 @@ fn failover_move(state: &mut State, d: isize) {
 /// Opens the dialog on the selected instance (or, on a cluster row, on the whole cluster)
 /// and asks for its plan.
 fn expand_all(state: &mut State) {
-    state.expanded.extend(
-        state
-            .result
-            .fleet
-            .clusters
-            .iter()
-            .map(|c| format!("c:{}", c.name)),
-    );
+    let keys = state.group_keys();
+    state.expanded.extend(keys);
     state.rebuild();
 }
 
@@ -395,6 +389,7 @@ fn set_expanded(state: &mut State, row: Row, open: bool) {
 
 fn is_open(state: &State, row: Row) -> bool {
     match row {
+        Row::Datacenter(d) => state.datacenter_expanded(d),
         Row::Cluster(c) => state.cluster_expanded(c),
         Row::Instance(i) => state.instance_expanded(i),
         Row::Entry(..) => false,
@@ -436,14 +431,17 @@ fn toggle(state: &mut State) {
 fn is_child(child: Row, parent: Row) -> bool {
     matches!(
         (parent, child),
-        (Row::Cluster(_), Row::Instance(_)) | (Row::Instance(_), Row::Entry(..))
+        (Row::Datacenter(_), Row::Cluster(_))
+            | (Row::Cluster(_), Row::Instance(_))
+            | (Row::Instance(_), Row::Entry(..))
     )
 }
 
 fn parent_position(state: &State, row: Row) -> Option<usize> {
     let before = state.rows.get(..state.selected)?;
     match row {
-        Row::Cluster(_) => None,
+        Row::Datacenter(_) => None,
+        Row::Cluster(_) => before.iter().rposition(|r| matches!(r, Row::Datacenter(_))),
         Row::Instance(_) => before.iter().rposition(|r| matches!(r, Row::Cluster(_))),
         Row::Entry(i, _) => before.iter().rposition(|r| *r == Row::Instance(i)),
     }

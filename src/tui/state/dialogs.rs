@@ -87,6 +87,8 @@ pub struct FixOutcome {
 pub struct FixDialog {
     /// The cluster (as read).
     pub cluster: String,
+    /// The datacenter the cluster is in, when several are read.
+    pub datacenter: Option<String>,
     /// The instance's name (as read); `None` for a plan of the whole cluster.
     pub instance: Option<String>,
     /// Where the plan writes.

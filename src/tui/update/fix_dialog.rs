@@ -24,22 +24,27 @@ pub(super) fn fix_open(state: &mut State) -> Vec<Effect> {
     let (cluster, instance, in_consul) = match state.selected_row() {
         Some(Row::Instance(i) | Row::Entry(i, _)) => match state.instance(i) {
             Some(inst) => (
-                inst.cluster.clone(),
+                state.instances[i].cluster,
                 Some(inst.name.clone()),
                 inst.seen_by(SourceKind::Consul),
             ),
             None => return refuse(state),
         },
         Some(Row::Cluster(c)) => match state.result.fleet.clusters.get(c) {
-            Some(c) => (
-                c.name.clone(),
+            Some(cl) => (
+                c,
                 None,
-                c.instances.iter().any(|i| i.seen_by(SourceKind::Consul)),
+                cl.instances.iter().any(|i| i.seen_by(SourceKind::Consul)),
             ),
             None => return refuse(state),
         },
-        None => return refuse(state),
+        // A datacenter is not one place to re-register: its clusters are.
+        Some(Row::Datacenter(_)) | None => return refuse(state),
     };
+    let Some(c) = state.result.fleet.clusters.get(cluster) else {
+        return refuse(state);
+    };
+    let (cluster, datacenter) = (c.name.clone(), c.datacenter.clone());
     // With a Consul record the registration is there to copy from, and the target files
     // are the likelier place to have drifted; without one, Consul is what is missing.
     let target = if in_consul {
@@ -49,6 +54,7 @@ pub(super) fn fix_open(state: &mut State) -> Vec<Effect> {
     };
     state.fix = Some(FixDialog {
         cluster,
+        datacenter,
         instance,
         target,
         plan_id: 0,
@@ -80,6 +86,7 @@ pub(super) fn plan(state: &mut State) -> Vec<Effect> {
         cluster: d.cluster.clone(),
         instance: d.instance.clone(),
         target: d.target,
+        datacenter: d.datacenter.clone(),
     }]
 }
 

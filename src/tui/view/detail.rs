@@ -12,6 +12,10 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let (title, lines) = match state.selected_row() {
+        Some(Row::Datacenter(d)) => (
+            "Detail: datacenter".to_string(),
+            super::datacenter::detail(state, d, theme),
+        ),
         Some(Row::Cluster(c)) => (
             "Detail: cluster".to_string(),
             cluster_lines(state, c, theme),
