@@ -149,7 +149,8 @@ fn build(parts: Vec<(SourceKind, Vec<Observation>)>) -> CheckResult {
 
 /// Three datacenters, nearest first, read at once: dc1 holds pg-a (its target file names
 /// pg-a-2 primary too) and pg-b; dc2 holds a pg-a of its own (a name dc1 also
-/// registers, not a standby pair) and pg-c; dc3 cannot be reached. The target files are
+/// registers, not a standby pair) and pg-c (the target file calls its primary a
+/// replica); dc3 cannot be reached. The target files are
 /// shared, and name pg-d, which no Consul read holds: while dc3 is not read, pg-d has no
 /// datacenter.
 pub fn three_datacenters() -> CheckResult {
@@ -179,7 +180,7 @@ pub fn three_datacenters() -> CheckResult {
         ("pg-a", 2, "primary", "10.1.0.2"),
         ("pg-b", 1, "primary", "10.1.1.1"),
         ("pg-a", 1, "primary", "10.2.0.1"),
-        ("pg-c", 1, "primary", "10.2.2.1"),
+        ("pg-c", 1, "replica", "10.2.2.1"),
         ("pg-d", 1, "primary", "10.3.0.1"),
     ]
     .into_iter()

@@ -454,3 +454,7 @@ mod tests;
 #[cfg(test)]
 #[path = "update_tests_oncall.rs"]
 mod tests_oncall;
+
+#[cfg(test)]
+#[path = "update_tests_dc.rs"]
+mod tests_dc;
