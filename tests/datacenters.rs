@@ -374,3 +374,53 @@ async fn serve_watches_every_datacenter() {
     assert!(status.success());
     demo.stop().await;
 }
+
+/// What `check --all-datacenters` prints, table and JSON, kept as it is: the UI's
+/// datacenter level changes how the read is shown there, not what `check` says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_output_across_datacenters_is_kept() {
+    let demo = Demo::start_with(FleetSpec::from_yaml(FLEET).unwrap())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let cfg = config(&demo, home.path(), "");
+    let (dc2_targets, dc2_inventory) = demo.datacenter_files("dc2").unwrap();
+    // Where the files and the simulator are differs per run; what is said of them not.
+    let places = [
+        (demo.server().url(), "CONSUL".to_string()),
+        (dc2_targets.display().to_string(), "DC2_TARGETS".into()),
+        (dc2_inventory.display().to_string(), "DC2_INVENTORY".into()),
+        (demo.targets_dir().display().to_string(), "TARGETS".into()),
+        (
+            demo.inventory_path().display().to_string(),
+            "INVENTORY".into(),
+        ),
+        (home.path().display().to_string(), "HOME".into()),
+    ];
+    let normal = |text: String| {
+        places
+            .iter()
+            .fold(text, |t, (from, to)| t.replace(from.as_str(), to))
+    };
+    let out = roster(home.path(), &args(&demo, &cfg, "check", &[]), &[]).await;
+    assert_eq!(out.status.code(), Some(2), "dc3 not read\n{}", stderr(&out));
+    insta::assert_snapshot!("check_all_datacenters_table", normal(stdout(&out)));
+
+    let out = roster(
+        home.path(),
+        &args(&demo, &cfg, "check", &["-f", "json"]),
+        &[],
+    )
+    .await;
+    let doc = json(&out);
+    // The parts that do not depend on when it was read.
+    let kept = serde_json::json!({
+        "datacenters": doc["datacenters"],
+        "findings": doc["findings"],
+        "instances": doc["instances"],
+        "summary": doc["summary"],
+    });
+    let text = serde_json::to_string_pretty(&kept).unwrap();
+    insta::assert_snapshot!("check_all_datacenters_json", normal(text));
+    demo.stop().await;
+}
