@@ -80,6 +80,18 @@ fn one_datacenter_shown_is_the_flat_tree() {
 }
 
 #[test]
+fn a_cluster_says_which_datacenter_it_is_in() {
+    let mut s = state(three_datacenters(), (100, 30));
+    let at = s
+        .rows
+        .iter()
+        .position(|r| matches!(r, Row::Cluster(c) if s.clusters[*c].key == "pg-a@dc2"));
+    s.selected = at.unwrap();
+    let screen = text(&render(&s));
+    assert!(screen.contains("│pg-a in dc2"), "{screen}");
+}
+
+#[test]
 fn datacenter_rows_fold_with_the_cluster_keys() {
     let mut s = state(three_datacenters(), (100, 30));
     select_dc(&mut s, "dc1");

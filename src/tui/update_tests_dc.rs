@@ -313,3 +313,20 @@ fn switching_datacenters_keeps_the_selection_where_it_still_is() {
     apply(&mut s, [Action::Data(Box::new(dc2))]);
     assert!(s.selected < s.rows.len());
 }
+
+#[test]
+fn a_copy_names_the_datacenter() {
+    let mut s = state();
+    select(&mut s, dc("dc2"));
+    assert_eq!(
+        apply(&mut s, [Action::Copy]),
+        vec![Effect::Copy(
+            "datacenter=dc2 findings=3 clusters=pg-a,pg-c".into()
+        )]
+    );
+    select(&mut s, cluster("pg-a@dc2"));
+    match &apply(&mut s, [Action::Copy])[..] {
+        [Effect::Copy(text)] => assert!(text.starts_with("cluster=pg-a datacenter=dc2 "), "{text}"),
+        other => panic!("expected a copy, got {other:?}"),
+    }
+}
