@@ -86,11 +86,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 return Vec::new();
             };
             let member = state
-                .result
-                .fleet
-                .clusters
-                .iter()
-                .position(|c| c.name == v.cluster)
+                .cluster_by_key(&v.cluster)
                 .and_then(|c| state.clusters.get(c)?.instances.get(v.selected).copied());
             let Some(member) = member else {
                 return Vec::new();
@@ -212,25 +208,37 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Opens the failover view of `cluster`, or of the selected row's cluster.
+/// Opens the failover view of `cluster` (a name, or `name@dc` of one datacenter of
+/// several), or of the selected row's cluster.
 fn failover_open(state: &mut State, cluster: Option<String>) {
-    let cluster = cluster.or_else(|| {
-        let row = state.selected_row()?;
-        match row {
-            Row::Datacenter(_) => None,
-            Row::Cluster(c) => state.result.fleet.clusters.get(c).map(|c| c.name.clone()),
-            Row::Instance(i) | Row::Entry(i, _) => state.instance(i).map(|i| i.cluster.clone()),
-        }
-    });
-    match cluster {
-        Some(name) if state.result.fleet.clusters.iter().any(|c| c.name == name) => {
+    let selected = || match state.selected_row()? {
+        Row::Datacenter(_) => None,
+        Row::Cluster(c) => Some(c),
+        Row::Instance(i) | Row::Entry(i, _) => Some(state.instances.get(i)?.cluster),
+    };
+    let found = match &cluster {
+        Some(name) => state.cluster_by_key(name).or_else(|| {
+            state
+                .result
+                .fleet
+                .clusters
+                .iter()
+                .position(|c| c.name == *name)
+        }),
+        None => selected(),
+    };
+    let cluster = cluster.or_else(|| Some(state.clusters.get(found?)?.key.clone()));
+    match (found.and_then(|c| state.clusters.get(c)), cluster) {
+        (Some(info), _) => {
             state.failover = Some(crate::tui::state::FailoverView {
-                cluster: name,
+                cluster: info.key.clone(),
                 selected: 0,
             });
         }
-        Some(name) => state.status = Some(Status::error(format!("no cluster {name:?}"))),
-        None => state.status = Some(Status::error("select a cluster for the failover view")),
+        (None, Some(name)) => state.status = Some(Status::error(format!("no cluster {name:?}"))),
+        (None, None) => {
+            state.status = Some(Status::error("select a cluster for the failover view"));
+        }
     }
 }
 
@@ -239,11 +247,9 @@ fn failover_move(state: &mut State, d: isize) {
         return;
     };
     let n = state
-        .result
-        .fleet
         .clusters
         .iter()
-        .find(|c| c.name == v.cluster)
+        .find(|c| c.key == v.cluster)
         .map_or(0, |c| c.instances.len());
     v.selected = v.selected.saturating_add_signed(d).min(n.saturating_sub(1));
 }

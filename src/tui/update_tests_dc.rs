@@ -330,3 +330,44 @@ fn a_copy_names_the_datacenter() {
         other => panic!("expected a copy, got {other:?}"),
     }
 }
+
+#[test]
+fn the_failover_view_is_of_the_rows_datacenter() {
+    let mut s = state();
+    select(&mut s, inst("pg-a@dc2/pg-a-1"));
+    apply(&mut s, [Action::FailoverOpen]);
+    assert_eq!(
+        s.failover.as_ref().map(|v| v.cluster.as_str()),
+        Some("pg-a@dc2")
+    );
+    // dc2's pg-a has one member: the view cannot move past it.
+    apply(&mut s, [Action::FailoverMove(1)]);
+    assert_eq!(s.failover.as_ref().map(|v| v.selected), Some(0));
+    // Its fix key opens the dialog on dc2's member, not dc1's.
+    match &apply(&mut s, [Action::FailoverFix])[..] {
+        [Effect::PlanFix { datacenter, .. }] => assert_eq!(datacenter.as_deref(), Some("dc2")),
+        other => panic!("expected a plan, got {other:?}"),
+    }
+    assert_eq!(s.selected_id(), Some(inst("pg-a@dc2/pg-a-1")));
+    // By name alone, the nearest; by name@dc, that one.
+    apply(
+        &mut s,
+        [Action::FixClose, Action::FailoverOf("pg-a".into())],
+    );
+    assert_eq!(
+        s.failover.as_ref().map(|v| v.cluster.as_str()),
+        Some("pg-a@dc1")
+    );
+    apply(
+        &mut s,
+        [Action::FailoverClose, Action::FailoverOf("pg-a@dc2".into())],
+    );
+    assert_eq!(
+        s.failover.as_ref().map(|v| v.cluster.as_str()),
+        Some("pg-a@dc2")
+    );
+    apply(&mut s, [Action::FailoverClose]);
+    select(&mut s, dc("dc1"));
+    apply(&mut s, [Action::FailoverOpen]);
+    assert!(s.failover.is_none(), "a datacenter is not a cluster");
+}

@@ -158,7 +158,8 @@ pub struct FixVerify {
 /// The failover view of one cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailoverView {
-    /// The cluster shown.
+    /// The cluster shown, by key ([`ClusterInfo::key`](super::ClusterInfo::key): its
+    /// name, with its datacenter when several are read).
     pub cluster: String,
     /// The selected member (index in the cluster's instances).
     pub selected: usize,

@@ -68,6 +68,12 @@ impl State {
             .is_some_and(|d| self.expanded.contains(&datacenter_key(&d.key)))
     }
 
+    /// The cluster with this key ([`ClusterInfo::key`](super::ClusterInfo::key)), as an
+    /// index into the fleet's clusters.
+    pub fn cluster_by_key(&self, key: &str) -> Option<usize> {
+        self.clusters.iter().position(|c| c.key == key)
+    }
+
     /// The datacenter row a cluster sits under; `None` when the tree has no such level.
     pub fn datacenter_of(&self, cluster: usize) -> Option<usize> {
         let key = self
