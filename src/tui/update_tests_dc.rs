@@ -371,3 +371,53 @@ fn the_failover_view_is_of_the_rows_datacenter() {
     apply(&mut s, [Action::FailoverOpen]);
     assert!(s.failover.is_none(), "a datacenter is not a cluster");
 }
+
+#[test]
+fn a_fix_is_verified_against_its_own_datacenters_cluster() {
+    let mut s = state();
+    select(&mut s, cluster("pg-a@dc2"));
+    apply(&mut s, [Action::FixOpen]);
+    let preview = Action::FixPreview {
+        plan_id: 1,
+        lines: vec!["write consul (pg-a-1)".into()],
+        writes: 1,
+        error: None,
+        risks: Vec::new(),
+        resolves: Vec::new(),
+    };
+    let effects = apply(
+        &mut s,
+        [preview, Action::FixSwitchButton, Action::FixChoose],
+    );
+    assert!(
+        matches!(&effects[..], [Effect::ApplyFix { plan_id: 1, .. }]),
+        "{effects:?}"
+    );
+    apply(
+        &mut s,
+        [Action::FixApplied {
+            ok: true,
+            lines: vec!["ok".into()],
+        }],
+    );
+    let v = s.fix_verify.as_ref().unwrap();
+    assert_eq!(v.datacenter.as_deref(), Some("dc2"));
+    // dc1's pg-a and its two primaries are another cluster.
+    assert!(!v.before.is_empty());
+    assert!(
+        v.before
+            .iter()
+            .all(|f| f.datacenter.as_deref() == Some("dc2") && f.kind != Kind::MultiplePrimaries),
+        "{:?}",
+        v.before
+    );
+    // The next read still has dc2's collision: said so, nothing about dc1's.
+    apply(&mut s, [Action::Data(Box::new(three_datacenters()))]);
+    let text = s
+        .status
+        .as_ref()
+        .map(|st| st.text.clone())
+        .unwrap_or_default();
+    assert!(text.contains("identity-collision"), "{text}");
+    assert!(!text.contains("multiple-primaries"), "{text}");
+}

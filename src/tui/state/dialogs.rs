@@ -145,6 +145,8 @@ pub fn next_target(target: Destination) -> Destination {
 pub struct FixVerify {
     /// The cluster.
     pub cluster: String,
+    /// The datacenter it is in, when several are read (one name can be in two).
+    pub datacenter: Option<String>,
     /// The instance's name; `None` for a plan of the whole cluster.
     pub instance: Option<String>,
     /// The cluster's findings when the fix was applied.

@@ -204,10 +204,12 @@ pub(super) fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
         .as_ref()
         .map(|p| p.resolves.clone())
         .unwrap_or_default();
-    let (cluster, instance) = (d.cluster.clone(), d.instance.clone());
-    let before = cluster_findings(state, &cluster);
+    let (cluster, datacenter) = (d.cluster.clone(), d.datacenter.clone());
+    let instance = d.instance.clone();
+    let before = cluster_findings(state, &cluster, datacenter.as_deref());
     state.fix_verify = Some(FixVerify {
         cluster,
+        datacenter,
         instance,
         before,
         expect,
@@ -217,13 +219,30 @@ pub(super) fn fix_applied(state: &mut State, ok: bool, lines: &[String]) {
     });
 }
 
-pub(super) fn cluster_findings(state: &State, cluster: &str) -> Vec<Finding> {
+/// The findings of the cluster of this name (in this datacenter, when one is given).
+pub(super) fn cluster_findings(state: &State, cluster: &str, dc: Option<&str>) -> Vec<Finding> {
     state
         .findings()
         .iter()
-        .filter(|f| f.cluster == cluster)
+        .filter(|f| f.cluster == cluster && (dc.is_none() || f.datacenter.as_deref() == dc))
         .cloned()
         .collect()
+}
+
+/// True when the latest read has the fixed cluster (and its instance, for a fix of one).
+fn still_read(state: &State, v: &FixVerify) -> bool {
+    state
+        .result
+        .fleet
+        .clusters
+        .iter()
+        .filter(|c| c.name == v.cluster)
+        .filter(|c| v.datacenter.is_none() || c.datacenter == v.datacenter)
+        .any(|c| {
+            v.instance
+                .as_deref()
+                .is_none_or(|i| c.instances.iter().any(|m| m.name == i))
+        })
 }
 
 /// The expected resolutions not seen yet.
@@ -238,7 +257,7 @@ pub(super) fn pending(v: &FixVerify, now: &[Finding]) -> Vec<Finding> {
 
 /// The footer after a fix: what it resolved, what is still wrong, what it made wrong.
 pub(super) fn verdict(state: &State, v: &FixVerify, late: bool) -> Status {
-    let now = cluster_findings(state, &v.cluster);
+    let now = cluster_findings(state, &v.cluster, v.datacenter.as_deref());
     let seen = compare(&v.before, &now);
     let mut still = pending(v, &now);
     let concerns = |f: &Finding| match &v.instance {
@@ -290,17 +309,8 @@ pub(super) fn verify_on_data(state: &mut State) {
         return;
     };
     // A cluster missing from a read (a source failed, say) proves nothing.
-    if !state
-        .result
-        .fleet
-        .clusters
-        .iter()
-        .any(|c| c.name == v.cluster)
-        || v.instance
-            .as_deref()
-            .is_some_and(|i| !state.has_instance(&v.cluster, i))
-        || !pending(v, &cluster_findings(state, &v.cluster)).is_empty()
-    {
+    let now = cluster_findings(state, &v.cluster, v.datacenter.as_deref());
+    if !still_read(state, v) || !pending(v, &now).is_empty() {
         return;
     }
     state.status = Some(verdict(state, v, false));
@@ -315,15 +325,7 @@ pub(super) fn verify_on_tick(state: &mut State, now: SystemTime) {
         return;
     }
     let secs = VERIFY_WAIT.as_secs();
-    let gone = match &v.instance {
-        Some(i) => !state.has_instance(&v.cluster, i),
-        None => !state
-            .result
-            .fleet
-            .clusters
-            .iter()
-            .any(|c| c.name == v.cluster),
-    };
+    let gone = !still_read(state, v);
     state.status = Some(if gone {
         Status::error(format!(
             "{}: not in the latest read {secs} s after the fix",
