@@ -421,3 +421,26 @@ fn a_fix_is_verified_against_its_own_datacenters_cluster() {
     assert!(text.contains("identity-collision"), "{text}");
     assert!(!text.contains("multiple-primaries"), "{text}");
 }
+
+#[test]
+fn events_tell_each_datacenters_consul_apart() {
+    let mut s = state();
+    let mut next = three_datacenters();
+    for r in &mut next.fleet.sources {
+        if r.datacenter.as_deref() == Some("dc1") {
+            r.error("connection refused");
+            r.stale = true;
+        }
+    }
+    apply(&mut s, [Action::Data(Box::new(next))]);
+    let texts: Vec<&str> = s.events.iter().map(|e| e.text.as_str()).collect();
+    // dc3 was failing already; dc1's Consul failing now is news of its own.
+    assert!(
+        texts.contains(&"consul@dc1: failing: connection refused"),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.starts_with("consul@dc3")),
+        "{texts:?}"
+    );
+}
