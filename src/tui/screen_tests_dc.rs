@@ -57,6 +57,26 @@ fn the_tree_has_a_datacenter_level() {
 }
 
 #[test]
+fn datacenter_and_cluster_rows_line_up_with_the_drift_column() {
+    for size in [(100, 30), (80, 24), (160, 45)] {
+        let s = state(three_datacenters(), size);
+        let screen = text(&render(&s));
+        let tree = tree_lines(&screen);
+        let at = tree[0].find("DRIFT").unwrap();
+        // A disputed primary is shown whole and moves its DRIFT right, as without
+        // datacenters.
+        let rows = tree.iter().skip(1);
+        for line in rows.filter(|l| !l.is_empty() && !l.contains("P?")) {
+            let drift = &line[line.char_indices().nth(at).map_or(line.len(), |(i, _)| i)..];
+            let before = &line[..line.len() - drift.len()];
+            // Whatever stands under DRIFT starts there, after a space.
+            assert!(before.ends_with(' '), "{size:?} {line:?}\n{screen}");
+            assert!(!drift.starts_with(' '), "{size:?} {line:?}\n{screen}");
+        }
+    }
+}
+
+#[test]
 fn a_datacenter_not_read_says_so_in_every_pane() {
     let mut s = state(three_datacenters(), (100, 30));
     select_dc(&mut s, "dc3");

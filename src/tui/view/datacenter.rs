@@ -2,6 +2,7 @@
 //! standing as the header shows it. A datacenter that was not read never looks clean.
 
 use super::header::{Standing, age_text};
+use super::tree::ellipsis;
 use super::widgets::{clean, sev_letter};
 use crate::drift::Severity;
 use crate::tui::state::{DatacenterInfo, State};
@@ -202,17 +203,4 @@ pub(super) fn detail(state: &State, d: usize, theme: &Theme) -> Vec<Line<'static
     drift_line.extend(drift(state, dc, theme));
     lines.push(Line::from(drift_line));
     lines
-}
-
-/// The text cut to `max` characters, ending in `…` when cut.
-fn ellipsis(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }

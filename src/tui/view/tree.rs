@@ -220,7 +220,7 @@ fn source_letter(kind: SourceKind) -> char {
 }
 
 /// The text cut to `max` characters, ending in `…` when cut.
-fn ellipsis(text: &str, max: usize) -> String {
+pub(super) fn ellipsis(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
