@@ -192,6 +192,21 @@ pub fn check(fleet: &Fleet) -> Vec<Finding> {
     out
 }
 
+/// One datacenter's part of a fleet read across several, as [`check`] sees it: its
+/// clusters and the reads that speak for it (its own and the shared ones).
+pub fn part(fleet: &Fleet, dc: &str) -> Fleet {
+    Fleet {
+        clusters: fleet
+            .clusters
+            .iter()
+            .filter(|c| c.datacenter.as_deref() == Some(dc))
+            .cloned()
+            .collect(),
+        sources: sources_of(fleet, Some(dc)),
+        ..Fleet::default()
+    }
+}
+
 /// The reports that speak for one datacenter: its own and the shared ones. Of several of
 /// one kind, one that said nothing at all comes first, so that the drift check (which asks
 /// the first) makes no verdict of absence that a failed read could contradict.

@@ -7,7 +7,8 @@
 mod common;
 
 use common::serve::{Served, parse_metrics, reregister_node, sample};
-use common::{findings, json, roster, stderr, stdout};
+use common::tmux::{Tmux, WAIT, skip_or_panic, tmux_available};
+use common::{DemoArgs, findings, json, roster, stderr, stdout};
 use roster::demo::Demo;
 use roster::sim::FleetSpec;
 use std::path::Path;
@@ -372,5 +373,124 @@ async fn serve_watches_every_datacenter() {
     assert_eq!(doc["datacenters"][2]["consul"], "not read");
     let status = served.terminate();
     assert!(status.success());
+    demo.stop().await;
+}
+
+/// What `check --all-datacenters` prints, table and JSON, kept as it is: the UI's
+/// datacenter level changes how the read is shown there, not what `check` says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_output_across_datacenters_is_kept() {
+    let demo = Demo::start_with(FleetSpec::from_yaml(FLEET).unwrap())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let cfg = config(&demo, home.path(), "");
+    let (dc2_targets, dc2_inventory) = demo.datacenter_files("dc2").unwrap();
+    // Where the files and the simulator are differs per run; what is said of them not.
+    let places = [
+        (demo.server().url(), "CONSUL".to_string()),
+        (dc2_targets.display().to_string(), "DC2_TARGETS".into()),
+        (dc2_inventory.display().to_string(), "DC2_INVENTORY".into()),
+        (demo.targets_dir().display().to_string(), "TARGETS".into()),
+        (
+            demo.inventory_path().display().to_string(),
+            "INVENTORY".into(),
+        ),
+        (home.path().display().to_string(), "HOME".into()),
+    ];
+    let normal = |text: String| {
+        places
+            .iter()
+            .fold(text, |t, (from, to)| t.replace(from.as_str(), to))
+    };
+    let out = roster(home.path(), &args(&demo, &cfg, "check", &[]), &[]).await;
+    assert_eq!(out.status.code(), Some(2), "dc3 not read\n{}", stderr(&out));
+    insta::assert_snapshot!("check_all_datacenters_table", normal(stdout(&out)));
+
+    let out = roster(
+        home.path(),
+        &args(&demo, &cfg, "check", &["-f", "json"]),
+        &[],
+    )
+    .await;
+    let doc = json(&out);
+    // The parts that do not depend on when it was read.
+    let kept = serde_json::json!({
+        "datacenters": doc["datacenters"],
+        "findings": doc["findings"],
+        "instances": doc["instances"],
+        "summary": doc["summary"],
+    });
+    let text = serde_json::to_string_pretty(&kept).unwrap();
+    insta::assert_snapshot!("check_all_datacenters_json", normal(text));
+    demo.stop().await;
+}
+
+/// The UI in a real terminal: a datacenter level in the tree, the one not read saying so,
+/// and `:dc` switching between one datacenter (the tree as with one) and all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_tree_has_a_datacenter_level() {
+    if !tmux_available() {
+        skip_or_panic("tmux not installed");
+        return;
+    }
+    let demo = Demo::start_with(FleetSpec::from_yaml(FLEET).unwrap())
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let cfg = config(&demo, home.path(), "");
+    let tmux = Tmux::start().await;
+    tmux.wait_for("the shell prompt", WAIT, |s| s.contains("e2e$"))
+        .await;
+    let cfg = cfg.display().to_string();
+    let line = DemoArgs::ui(&demo).with(&["--config", &cfg]).shell_line();
+    tmux.type_text(&format!("{line}; echo roster-''exit=$?"))
+        .await;
+    tmux.key("Enter").await;
+    let row = |screen: &str, start: &str| {
+        screen
+            .lines()
+            .map(|l| l.trim_start_matches('│'))
+            .find(|l| l.starts_with(start))
+            .map(str::to_string)
+    };
+    let screen = tmux
+        .wait_for("the datacenters", WAIT, |s| {
+            row(s, "v dc3").is_some() && s.contains("pg-paper-1")
+        })
+        .await;
+    assert!(row(&screen, "v dc1").unwrap().contains(" ok "), "{screen}");
+    let dc3 = row(&screen, "v dc3").unwrap();
+    assert!(
+        dc3.contains("ERROR") && dc3.contains("~ not read"),
+        "{screen}"
+    );
+    // pg-paper is in no Consul read, and dc3 may hold it: no datacenter, unverified.
+    assert!(row(&screen, "v (no dc)").is_some(), "{screen}");
+    assert!(row(&screen, "  v pg-beta").is_some(), "{screen}");
+
+    tmux.type_text(":dc dc2").await;
+    tmux.key("Enter").await;
+    let screen = tmux
+        .wait_for("dc2 alone", WAIT, |s| {
+            s.contains("dc dc2") && row(s, "v pg-beta").is_some()
+        })
+        .await;
+    assert!(
+        row(&screen, "v dc").is_none(),
+        "one datacenter, no level\n{screen}"
+    );
+    tmux.type_text(":dc all").await;
+    tmux.key("Enter").await;
+    tmux.wait_for("every datacenter again", WAIT, |s| {
+        row(s, "v dc1").is_some() && row(s, "  v pg-beta").is_some()
+    })
+    .await;
+    tmux.key("q").await;
+    let screen = tmux
+        .wait_for("the shell", WAIT, |s| s.contains("roster-exit="))
+        .await;
+    // Quitting is a clean exit, whatever the datacenters said.
+    assert!(screen.contains("roster-exit=0"), "{screen}");
     demo.stop().await;
 }

@@ -183,6 +183,9 @@ pub enum Effect {
         instance: Option<String>,
         /// Where to write.
         target: Destination,
+        /// The datacenter the cluster is in, when several are read (one name can be
+        /// in two).
+        datacenter: Option<String>,
     },
     /// Compute the plan putting back what an applied fix wrote; answer with
     /// [`Action::FixPreview`] carrying `plan_id`, as [`Effect::PlanFix`] does.

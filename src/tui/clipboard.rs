@@ -35,11 +35,32 @@ fn word(text: &str) -> String {
 /// the live roles (with `--live`) and its members. `None` when nothing is selected.
 pub fn selection_text(state: &State) -> Option<String> {
     match state.selected_row()? {
+        Row::Datacenter(d) => {
+            let dc = state.datacenters.get(d)?;
+            let clusters: Vec<String> = dc
+                .clusters
+                .iter()
+                .filter_map(|&c| state.result.fleet.clusters.get(c))
+                .map(|c| word(&c.name))
+                .collect();
+            Some(format!(
+                "datacenter={} findings={} clusters={}",
+                dc.name.as_deref().map_or("none".into(), word),
+                dc.findings.len(),
+                clusters.join(",")
+            ))
+        }
         Row::Cluster(c) => {
             let cluster = state.result.fleet.clusters.get(c)?;
             let info = state.clusters.get(c)?;
             let members: Vec<String> = cluster.instances.iter().map(|i| word(&i.name)).collect();
             let mut out = format!("cluster={}", word(&cluster.name));
+            // One name can be in two datacenters: the copy says which.
+            if !state.datacenters.is_empty()
+                && let Some(dc) = &cluster.datacenter
+            {
+                out.push_str(&format!(" datacenter={}", word(dc)));
+            }
             out.push_str(&primaries_text(&info.primaries));
             if let Some(f) = &info.follows {
                 out.push_str(&format!(" follows={}", f.word()));

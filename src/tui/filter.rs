@@ -1,7 +1,7 @@
 //! The filter language: whitespace-separated terms that must all match.
 //!
 //! A bare word matches a cluster, instance, address or role (case-insensitive substring).
-//! `role:`, `kind:`, `src:`, `cluster:` and `sev:` narrow a term to one field. Values are
+//! `role:`, `kind:`, `src:`, `cluster:`, `dc:` and `sev:` narrow a term to one field. Values are
 //! matched as substrings (prefixes for `sev:`) so the view narrows while the user types.
 
 use crate::drift::Severity;
@@ -19,6 +19,8 @@ pub enum Term {
     Src(String),
     /// Matches the cluster name.
     Cluster(String),
+    /// Matches the datacenter of the instance's cluster (several datacenters read).
+    Dc(String),
     /// Matches instances with a finding of exactly this severity.
     Sev(Severity),
     /// A term that can match nothing (an unknown severity); kept so the user sees why.
@@ -29,7 +31,7 @@ pub enum Term {
 }
 
 /// The filter keys, as the help and the footer list them.
-pub const KEYS: &str = "role: kind: src: cluster: sev:";
+pub const KEYS: &str = "role: kind: src: cluster: dc: sev:";
 
 /// A parsed filter; empty means everything matches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct Filter {
 pub struct Subject<'a> {
     /// Cluster name, lowercase.
     pub cluster: &'a str,
+    /// Datacenter of the cluster, lowercase; empty when none is known.
+    pub datacenter: &'a str,
     /// Instance name, lowercase.
     pub instance: &'a str,
     /// Every address any source gives it.
@@ -109,6 +113,7 @@ fn parse_term(raw: &str) -> Option<Term> {
         "kind" => Term::Kind(value),
         "src" | "source" => Term::Src(value),
         "cluster" | "cls" => Term::Cluster(value),
+        "dc" | "datacenter" => Term::Dc(value),
         "sev" | "severity" => {
             if value.is_empty() {
                 return None;
@@ -129,7 +134,9 @@ fn parse_term(raw: &str) -> Option<Term> {
         _ => return Some(Term::Word(lower)),
     };
     let empty = match &term {
-        Term::Role(v) | Term::Kind(v) | Term::Src(v) | Term::Cluster(v) => v.is_empty(),
+        Term::Role(v) | Term::Kind(v) | Term::Src(v) | Term::Cluster(v) | Term::Dc(v) => {
+            v.is_empty()
+        }
         _ => false,
     };
     (!empty).then_some(term)
@@ -156,6 +163,7 @@ impl Term {
             Term::Kind(v) => s.kinds.iter().any(|k| k.contains(v.as_str())),
             Term::Src(v) => s.sources.iter().any(|k| k.starts_with(v.as_str())),
             Term::Cluster(v) => s.cluster.contains(v.as_str()),
+            Term::Dc(v) => s.datacenter.contains(v.as_str()),
             Term::Sev(sev) => s.severities.contains(sev),
             Term::Never(_) | Term::UnknownKey(_) => false,
         }
@@ -175,6 +183,7 @@ mod tests {
     ) -> Subject<'a> {
         Subject {
             cluster: "pg-test",
+            datacenter: "dc1",
             instance: "pg-test-1",
             ips,
             roles,
@@ -197,6 +206,23 @@ mod tests {
         );
         // Half typed: nothing after the colon yet lets everything through.
         assert!(Filter::parse("bogus:").is_empty());
+    }
+
+    #[test]
+    fn dc_matches_the_datacenter_only() {
+        let f = Filter::parse("dc:dc1");
+        assert_eq!(f.terms, vec![Term::Dc("dc1".into())]);
+        let mut s = subject(&[], &[], &[], &[]);
+        assert!(f.matches(&s));
+        s.datacenter = "dc2";
+        assert!(!f.matches(&s));
+        // A cluster without a datacenter is not in any.
+        s.datacenter = "";
+        assert!(!f.matches(&s));
+        assert!(Filter::parse("datacenter:dc2").matches(&Subject {
+            datacenter: "dc2",
+            ..Subject::default()
+        }));
     }
 
     #[test]

@@ -21,15 +21,24 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
+/// The plans previewed, by id, each with the datacenter its cluster is in (when several
+/// are read).
+type Plans = Arc<Mutex<HashMap<u64, (Plan, Option<String>)>>>;
+
+/// The writes of each fix applied this session, by plan id, with its datacenter.
+type Applied = Arc<Mutex<HashMap<u64, (AppliedFix, Option<String>)>>>;
+
 /// Plans and applies fixes for the dialog.
 pub struct Fixer {
     settings: Settings,
     ctx: Result<FixContext, String>,
     audit: Audit,
     read_only: bool,
-    plans: Arc<Mutex<HashMap<u64, Plan>>>,
-    /// The writes of every plan applied this session, by plan id, for an undo.
-    applied: Arc<Mutex<HashMap<u64, AppliedFix>>>,
+    /// Each plan with the datacenter its cluster is in, when several are read.
+    plans: Plans,
+    /// The writes of every plan applied this session, by plan id, for an undo, with
+    /// the datacenter they were made in.
+    applied: Applied,
     actions: mpsc::Sender<Action>,
 }
 
@@ -60,7 +69,9 @@ impl Fixer {
     }
 
     /// Plans a fix of one instance, or of a whole cluster when `instance` is `None`, in
-    /// the background; answers with `FixPreview`.
+    /// the background; answers with `FixPreview`. With several datacenters read,
+    /// `datacenter` names the one the cluster is in, and only that datacenter's part of
+    /// the read is planned on (its Consul is the one written).
     ///
     /// A plan never rests on stale data: when the sources it needs are stale or could not
     /// be read, everything is read again first, and the plan is refused if they still are.
@@ -71,8 +82,20 @@ impl Fixer {
         cluster: &str,
         instance: Option<&str>,
         target: Destination,
+        datacenter: Option<&str>,
     ) {
         let tx = self.actions.clone();
+        let dc = datacenter
+            .filter(|_| !fleet.datacenters.is_empty())
+            .map(str::to_string);
+        let narrow = {
+            let dc = dc.clone();
+            move |fleet: Fleet| match &dc {
+                Some(d) => crate::estate::part(&fleet, d),
+                None => fleet,
+            }
+        };
+        let fleet = &narrow(fleet.clone());
         // One name in two datacenters: which one the row meant is not known here.
         let ambiguous = fleet.clusters.iter().filter(|c| c.name == cluster).count() > 1;
         let stale = stale_reason(fleet, &sources_for(target, None));
@@ -80,14 +103,14 @@ impl Fixer {
         // shared, so the copy is of pointers).
         let fleet = stale.is_none().then(|| fleet.clone());
         let settings = self.settings.clone();
-        let ctx = self.ctx.clone();
+        let ctx = with_datacenter(self.ctx.clone(), dc.as_deref());
         let plans = self.plans.clone();
         let cluster = cluster.to_string();
         let instance = instance.map(str::to_string);
         tokio::spawn(async move {
             let fleet = match fleet {
                 Some(f) => f,
-                None => gather(&settings).await.fleet,
+                None => narrow(gather(&settings).await.fleet),
             };
             let outcome = match ctx {
                 _ if ambiguous => Err(format!(
@@ -107,7 +130,7 @@ impl Fixer {
                     }
                 }
             };
-            let _ = tx.send(answer(plan_id, outcome, &plans)).await;
+            let _ = tx.send(answer(plan_id, outcome, dc, &plans)).await;
         });
     }
 
@@ -115,17 +138,26 @@ impl Fixer {
     /// as they are now; answers with `FixPreview` like [`Fixer::plan`].
     pub fn plan_undo(&self, plan_id: u64, fleet: &Fleet, applied: u64) {
         let tx = self.actions.clone();
-        let fix = self
+        let (fix, dc) = self
             .applied
             .lock()
             .ok()
-            .and_then(|m| m.get(&applied).cloned());
+            .and_then(|m| m.get(&applied).cloned())
+            .map_or((None, None), |(f, dc)| (Some(f), dc));
+        let narrow = {
+            let dc = dc.clone();
+            move |fleet: Fleet| match &dc {
+                Some(d) => crate::estate::part(&fleet, d),
+                None => fleet,
+            }
+        };
+        let fleet = &narrow(fleet.clone());
         let stale = fix
             .as_ref()
             .and_then(|f| stale_reason(fleet, &sources_for(f.plan.destination, None)));
         let fleet = stale.is_none().then(|| fleet.clone());
         let settings = self.settings.clone();
-        let ctx = self.ctx.clone();
+        let ctx = with_datacenter(self.ctx.clone(), dc.as_deref());
         let plans = self.plans.clone();
         tokio::spawn(async move {
             let outcome = match (fix, ctx) {
@@ -135,14 +167,14 @@ impl Fixer {
                     // The simulation of what the undo resolves and creates wants fresh data.
                     let fleet = match fleet {
                         Some(f) => f,
-                        None => gather(&settings).await.fleet,
+                        None => narrow(gather(&settings).await.fleet),
                     };
                     plan_undo(&fix, &fleet, &ctx)
                         .await
                         .map_err(|e| e.to_string())
                 }
             };
-            let _ = tx.send(answer(plan_id, outcome, &plans)).await;
+            let _ = tx.send(answer(plan_id, outcome, dc, &plans)).await;
         });
     }
 
@@ -159,9 +191,9 @@ impl Fixer {
                 .ok()
                 .and_then(|m| m.get(&plan_id).cloned())
                 .ok_or_else(|| "the plan is gone; plan again".to_string())
-                .and_then(|p| {
+                .and_then(|(p, dc)| {
                     if p.hazards.is_empty() || accept_risks {
-                        Ok(p)
+                        Ok((p, dc))
                     } else {
                         Err("the plan's risks were not confirmed; nothing written".to_string())
                     }
@@ -171,6 +203,10 @@ impl Fixer {
         let audit = self.audit.clone();
         let applied = self.applied.clone();
         tokio::spawn(async move {
+            let (plan, ctx, dc) = match plan {
+                Ok((p, dc)) => (Ok(p), with_datacenter(ctx, dc.as_deref()), dc),
+                Err(e) => (Err(e), ctx, None),
+            };
             let action = match (plan, ctx) {
                 (Err(e), _) | (_, Err(e)) => Action::FixApplied {
                     plan_id,
@@ -184,7 +220,7 @@ impl Fixer {
                     let done = AppliedFix::from_report(&plan, &report, SystemTime::now());
                     let wrote = done.wrote();
                     if wrote && let Ok(mut m) = applied.lock() {
-                        m.insert(plan_id, done);
+                        m.insert(plan_id, (done, dc));
                     }
                     let mut lines: Vec<String> = report
                         .results
@@ -220,7 +256,8 @@ impl Fixer {
 fn answer(
     plan_id: u64,
     outcome: Result<Plan, String>,
-    plans: &Mutex<HashMap<u64, Plan>>,
+    dc: Option<String>,
+    plans: &Mutex<HashMap<u64, (Plan, Option<String>)>>,
 ) -> Action {
     match outcome {
         Ok(p) => {
@@ -233,7 +270,7 @@ fn answer(
                 .map(|o| (o.resolves.clone(), o.creates.clone()))
                 .unwrap_or_default();
             if let Ok(mut m) = plans.lock() {
-                m.insert(plan_id, p);
+                m.insert(plan_id, (p, dc));
             }
             Action::FixPreview {
                 plan_id,
@@ -255,6 +292,19 @@ fn answer(
             creates: Vec::new(),
         },
     }
+}
+
+/// The context writing to Consul in `dc` (the catalog of the datacenter the cluster is
+/// in; agents answer for their own node wherever it is).
+fn with_datacenter(
+    ctx: Result<FixContext, String>,
+    dc: Option<&str>,
+) -> Result<FixContext, String> {
+    let mut ctx = ctx?;
+    if let (Some(dc), Some(c)) = (dc, ctx.consul.as_mut()) {
+        c.datacenter = Some(dc.to_string());
+    }
+    Ok(ctx)
 }
 
 /// Plans with the default authority; for Consul, which is itself the default, the
@@ -374,7 +424,7 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(4);
         let fixer = Fixer::new(settings, true, tx);
         let cluster = instance.rsplit_once('-').map_or("", |(c, _)| c);
-        fixer.plan(1, &fleet, cluster, Some(instance), target);
+        fixer.plan(1, &fleet, cluster, Some(instance), target, None);
         match rx.recv().await {
             Some(Action::FixPreview { error, lines, .. }) => (error, lines),
             other => panic!("unexpected {other:?}"),
@@ -454,7 +504,14 @@ mod tests {
         );
         let (tx, mut rx) = mpsc::channel(4);
         let fixer = Fixer::new(&Settings::default(), true, tx);
-        fixer.plan(1, &fleet, "pg-a", Some("pg-a-1"), Destination::Targets);
+        fixer.plan(
+            1,
+            &fleet,
+            "pg-a",
+            Some("pg-a-1"),
+            Destination::Targets,
+            None,
+        );
         match rx.recv().await {
             Some(Action::FixPreview {
                 error: Some(e),
@@ -462,6 +519,24 @@ mod tests {
                 ..
             }) => {
                 assert!(e.contains("more than one datacenter"), "{e}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // Named with its datacenter (a row under a datacenter), the cluster is one.
+        fixer.plan(
+            2,
+            &fleet,
+            "pg-a",
+            Some("pg-a-1"),
+            Destination::Targets,
+            Some("dc2"),
+        );
+        match rx.recv().await {
+            Some(Action::FixPreview {
+                plan_id: 2, error, ..
+            }) => {
+                let e = error.unwrap_or_default();
+                assert!(!e.contains("more than one datacenter"), "{e}");
             }
             other => panic!("unexpected {other:?}"),
         }

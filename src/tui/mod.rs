@@ -37,6 +37,8 @@ pub mod vocab;
 #[cfg(test)]
 mod screen_tests;
 #[cfg(test)]
+mod screen_tests_dc;
+#[cfg(test)]
 mod screen_tests_oncall;
 #[cfg(test)]
 mod testdata;

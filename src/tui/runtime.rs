@@ -169,12 +169,14 @@ pub async fn run(settings: Settings, opts: Options) -> anyhow::Result<()> {
                     cluster,
                     instance,
                     target,
+                    datacenter,
                 } => fixer.plan(
                     plan_id,
                     &state.result.fleet,
                     &cluster,
                     instance.as_deref(),
                     target,
+                    datacenter.as_deref(),
                 ),
                 Effect::PlanUndo { plan_id, applied } => {
                     fixer.plan_undo(plan_id, &state.result.fleet, applied);

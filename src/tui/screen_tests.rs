@@ -580,6 +580,7 @@ fn open_on_consul(s: &mut State) -> u64 {
             cluster,
             instance: Some(instance),
             target: Destination::Consul,
+            ..
         }) if cluster == "pg-src" && instance == "pg-src-1" => *plan_id,
         _ => panic!("no Consul plan asked for: {effects:?}"),
     }

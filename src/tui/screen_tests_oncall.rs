@@ -168,6 +168,7 @@ async fn a_clipped_fix_dialog_says_more_is_below_and_keeps_the_warning() {
     lines.push("warning: services defined in /etc/consul.d may revert at the next reload".into());
     s.fix = Some(FixDialog {
         cluster: "pg-src".into(),
+        datacenter: None,
         instance: Some("pg-src-1".into()),
         target: crate::fix::plan::Destination::Consul,
         plan_id: 1,
@@ -282,6 +283,7 @@ async fn the_undo_dialog_shows_what_goes_back() {
     let lines = crate::tui::fixer::preview(&plan);
     s.fix = Some(FixDialog {
         cluster: "pg-src".into(),
+        datacenter: None,
         instance: Some("pg-src-1".into()),
         target: Destination::Targets,
         plan_id: 3,

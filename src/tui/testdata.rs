@@ -146,3 +146,77 @@ fn build(parts: Vec<(SourceKind, Vec<Observation>)>) -> CheckResult {
         .collect();
     CheckResult::new(Fleet::build(outputs), Vec::new())
 }
+
+/// Three datacenters, nearest first, read at once: dc1 holds pg-a (its target file names
+/// pg-a-2 primary too) and pg-b; dc2 holds a pg-a of its own (a name dc1 also
+/// registers, not a standby pair) and pg-c (the target file calls its primary a
+/// replica); dc3 cannot be reached. The target files are
+/// shared, and name pg-d, which no Consul read holds: while dc3 is not read, pg-d has no
+/// datacenter.
+pub fn three_datacenters() -> CheckResult {
+    use crate::fleet::Datacenter;
+    let consul = |dc: &str, members: &[(&str, u32, &str, &str)]| {
+        let mut out = SourceOutput::test(
+            SourceKind::Consul,
+            members
+                .iter()
+                .map(|(c, seq, role, ip)| {
+                    Observation::test(SourceKind::Consul, c)
+                        .seq(*seq)
+                        .instance(&format!("{c}-{seq}"))
+                        .role(role)
+                        .ip(ip)
+                })
+                .collect(),
+        );
+        out.report.datacenter = Some(dc.to_string());
+        out
+    };
+    let mut dc3 = consul("dc3", &[]);
+    dc3.report
+        .error("Unexpected response code: 500 (No path to datacenter)");
+    let targets = [
+        ("pg-a", 1, "primary", "10.1.0.1"),
+        ("pg-a", 2, "primary", "10.1.0.2"),
+        ("pg-b", 1, "primary", "10.1.1.1"),
+        ("pg-a", 1, "primary", "10.2.0.1"),
+        ("pg-c", 1, "replica", "10.2.2.1"),
+        ("pg-d", 1, "primary", "10.3.0.1"),
+    ]
+    .into_iter()
+    .map(|(c, seq, role, ip)| {
+        Observation::test(SourceKind::Targets, c)
+            .seq(seq)
+            .instance(&format!("{c}-{seq}"))
+            .role(role)
+            .ip(ip)
+    })
+    .collect();
+    let outputs = vec![
+        consul(
+            "dc1",
+            &[
+                ("pg-a", 1, "primary", "10.1.0.1"),
+                ("pg-a", 2, "replica", "10.1.0.2"),
+                ("pg-b", 1, "primary", "10.1.1.1"),
+            ],
+        ),
+        consul(
+            "dc2",
+            &[
+                ("pg-a", 1, "primary", "10.2.0.1"),
+                ("pg-c", 1, "primary", "10.2.2.1"),
+            ],
+        ),
+        dc3,
+        SourceOutput::test(SourceKind::Targets, targets),
+    ];
+    let dcs: Vec<Datacenter> = ["dc1", "dc2", "dc3"]
+        .into_iter()
+        .map(|name| Datacenter {
+            name: name.into(),
+            standby_of: Vec::new(),
+        })
+        .collect();
+    CheckResult::new(crate::estate::build(outputs, &dcs), Vec::new())
+}

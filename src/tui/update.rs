@@ -86,17 +86,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 return Vec::new();
             };
             let member = state
-                .result
-                .fleet
-                .clusters
-                .iter()
-                .find(|c| c.name == v.cluster)
-                .and_then(|c| c.instances.get(v.selected))
-                .map(|i| i.name.clone());
+                .cluster_by_key(&v.cluster)
+                .and_then(|c| state.clusters.get(c)?.instances.get(v.selected).copied());
             let Some(member) = member else {
                 return Vec::new();
             };
-            state.reveal(&v.cluster, &member);
+            state.reveal(member);
             return fix_open(state);
         }
         Action::NextDrift => findings::jump_drift(state, true),
@@ -221,24 +216,37 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Opens the failover view of `cluster`, or of the selected row's cluster.
+/// Opens the failover view of `cluster` (a name, or `name@dc` of one datacenter of
+/// several), or of the selected row's cluster.
 fn failover_open(state: &mut State, cluster: Option<String>) {
-    let cluster = cluster.or_else(|| {
-        let row = state.selected_row()?;
-        match row {
-            Row::Cluster(c) => state.result.fleet.clusters.get(c).map(|c| c.name.clone()),
-            Row::Instance(i) | Row::Entry(i, _) => state.instance(i).map(|i| i.cluster.clone()),
-        }
-    });
-    match cluster {
-        Some(name) if state.result.fleet.clusters.iter().any(|c| c.name == name) => {
+    let selected = || match state.selected_row()? {
+        Row::Datacenter(_) => None,
+        Row::Cluster(c) => Some(c),
+        Row::Instance(i) | Row::Entry(i, _) => Some(state.instances.get(i)?.cluster),
+    };
+    let found = match &cluster {
+        Some(name) => state.cluster_by_key(name).or_else(|| {
+            state
+                .result
+                .fleet
+                .clusters
+                .iter()
+                .position(|c| c.name == *name)
+        }),
+        None => selected(),
+    };
+    let cluster = cluster.or_else(|| Some(state.clusters.get(found?)?.key.clone()));
+    match (found.and_then(|c| state.clusters.get(c)), cluster) {
+        (Some(info), _) => {
             state.failover = Some(crate::tui::state::FailoverView {
-                cluster: name,
+                cluster: info.key.clone(),
                 selected: 0,
             });
         }
-        Some(name) => state.status = Some(Status::error(format!("no cluster {name:?}"))),
-        None => state.status = Some(Status::error("select a cluster for the failover view")),
+        (None, Some(name)) => state.status = Some(Status::error(format!("no cluster {name:?}"))),
+        (None, None) => {
+            state.status = Some(Status::error("select a cluster for the failover view"));
+        }
     }
 }
 
@@ -247,11 +255,9 @@ fn failover_move(state: &mut State, d: isize) {
         return;
     };
     let n = state
-        .result
-        .fleet
         .clusters
         .iter()
-        .find(|c| c.name == v.cluster)
+        .find(|c| c.key == v.cluster)
         .map_or(0, |c| c.instances.len());
     v.selected = v.selected.saturating_add_signed(d).min(n.saturating_sub(1));
 }
@@ -259,14 +265,8 @@ fn failover_move(state: &mut State, d: isize) {
 /// Opens the dialog on the selected instance (or, on a cluster row, on the whole cluster)
 /// and asks for its plan.
 fn expand_all(state: &mut State) {
-    state.expanded.extend(
-        state
-            .result
-            .fleet
-            .clusters
-            .iter()
-            .map(|c| format!("c:{}", c.name)),
-    );
+    let keys = state.group_keys();
+    state.expanded.extend(keys);
     state.rebuild();
 }
 
@@ -404,6 +404,7 @@ fn set_expanded(state: &mut State, row: Row, open: bool) {
 
 fn is_open(state: &State, row: Row) -> bool {
     match row {
+        Row::Datacenter(d) => state.datacenter_expanded(d),
         Row::Cluster(c) => state.cluster_expanded(c),
         Row::Instance(i) => state.instance_expanded(i),
         Row::Entry(..) => false,
@@ -445,14 +446,17 @@ fn toggle(state: &mut State) {
 fn is_child(child: Row, parent: Row) -> bool {
     matches!(
         (parent, child),
-        (Row::Cluster(_), Row::Instance(_)) | (Row::Instance(_), Row::Entry(..))
+        (Row::Datacenter(_), Row::Cluster(_))
+            | (Row::Cluster(_), Row::Instance(_))
+            | (Row::Instance(_), Row::Entry(..))
     )
 }
 
 fn parent_position(state: &State, row: Row) -> Option<usize> {
     let before = state.rows.get(..state.selected)?;
     match row {
-        Row::Cluster(_) => None,
+        Row::Datacenter(_) => None,
+        Row::Cluster(_) => before.iter().rposition(|r| matches!(r, Row::Datacenter(_))),
         Row::Instance(_) => before.iter().rposition(|r| matches!(r, Row::Cluster(_))),
         Row::Entry(i, _) => before.iter().rposition(|r| *r == Row::Instance(i)),
     }
@@ -465,3 +469,7 @@ mod tests;
 #[cfg(test)]
 #[path = "update_tests_oncall.rs"]
 mod tests_oncall;
+
+#[cfg(test)]
+#[path = "update_tests_dc.rs"]
+mod tests_dc;

@@ -631,6 +631,7 @@ fn fix_opens_on_an_instance_and_plans_with_a_default_target() {
             instance: Some("pg-a-1".into()),
             // No Consul record: Consul is where the instance is missing.
             target: Destination::Consul,
+            datacenter: None,
         }]
     );
     let d = dialog(&s);
@@ -673,6 +674,7 @@ fn fix_on_a_cluster_row_plans_the_whole_cluster() {
             cluster: "pg-a".into(),
             instance: None,
             target: Destination::Consul,
+            datacenter: None,
         }]
     );
     let d = dialog(&s);

@@ -89,6 +89,8 @@ pub struct FixOutcome {
 pub struct FixDialog {
     /// The cluster (as read).
     pub cluster: String,
+    /// The datacenter the cluster is in, when several are read.
+    pub datacenter: Option<String>,
     /// The instance's name (as read); `None` for a plan of the whole cluster.
     pub instance: Option<String>,
     /// Where the plan writes.
@@ -147,6 +149,8 @@ pub fn next_target(target: Destination) -> Destination {
 pub struct FixVerify {
     /// The cluster.
     pub cluster: String,
+    /// The datacenter it is in, when several are read (one name can be in two).
+    pub datacenter: Option<String>,
     /// The instance's name; `None` for a plan of the whole cluster.
     pub instance: Option<String>,
     /// The cluster's findings when the fix was applied.
@@ -163,7 +167,8 @@ pub struct FixVerify {
 /// The failover view of one cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailoverView {
-    /// The cluster shown.
+    /// The cluster shown, by key ([`ClusterInfo::key`](super::ClusterInfo::key): its
+    /// name, with its datacenter when several are read).
     pub cluster: String,
     /// The selected member (index in the cluster's instances).
     pub selected: usize,

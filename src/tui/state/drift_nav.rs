@@ -7,10 +7,12 @@ impl State {
     /// The instances with findings, in the order the tree shows them (sort and filter
     /// applied, collapsed clusters included): what `n` / `N` step through.
     pub fn drifting_order(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.clusters.len()).collect();
-        self.sort_clusters(&mut order);
         let mut out = Vec::new();
-        for c in order {
+        for c in self
+            .cluster_order()
+            .into_iter()
+            .flat_map(|(_, order)| order)
+        {
             let mut members: Vec<usize> = self.clusters[c]
                 .instances
                 .iter()
@@ -40,16 +42,18 @@ impl State {
     /// Selects the next (or previous) drifting instance after the selection, wrapping;
     /// false when no instance drifts.
     pub fn jump_drift(&mut self, forward: bool) -> bool {
-        // Every cluster followed by its instances, in tree order, collapsed or not: the
+        // Every datacenter, cluster and instance in tree order, collapsed or not: the
         // selection has a place in it wherever it is.
-        let mut order: Vec<usize> = (0..self.clusters.len()).collect();
-        self.sort_clusters(&mut order);
-        let mut slots: Vec<Row> = Vec::with_capacity(self.clusters.len() + self.instances.len());
-        for c in order {
-            slots.push(Row::Cluster(c));
-            let mut members = self.clusters[c].instances.clone();
-            self.sort_instances(&mut members);
-            slots.extend(members.into_iter().map(Row::Instance));
+        let mut slots: Vec<Row> =
+            Vec::with_capacity(self.datacenters.len() + self.clusters.len() + self.instances.len());
+        for (dc, order) in self.cluster_order() {
+            slots.extend(dc.map(Row::Datacenter));
+            for c in order {
+                slots.push(Row::Cluster(c));
+                let mut members = self.clusters[c].instances.clone();
+                self.sort_instances(&mut members);
+                slots.extend(members.into_iter().map(Row::Instance));
+            }
         }
         let here = match self.selected_row() {
             Some(Row::Entry(i, _)) => Some(Row::Instance(i)),
@@ -84,11 +88,7 @@ impl State {
 
     /// Selects an instance by its index into [`State::instances`], opening its cluster.
     pub fn reveal_info(&mut self, info: usize) {
-        let Some(inst) = self.instance(info) else {
-            return;
-        };
-        let (cluster, name) = (inst.cluster.clone(), inst.name.clone());
-        self.reveal(&cluster, &name);
+        self.reveal(info);
         self.findings_scroll = 0;
         self.detail_scroll = 0;
     }

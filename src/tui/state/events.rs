@@ -45,6 +45,8 @@ pub struct FixRef {
     pub applied: u64,
     /// The cluster (as read).
     pub cluster: String,
+    /// The datacenter of the cluster, when several are read.
+    pub datacenter: Option<String>,
     /// The instance; `None` for a fix of the whole cluster.
     pub instance: Option<String>,
     /// Where it wrote.
@@ -93,7 +95,7 @@ pub fn clock(at: Option<SystemTime>) -> String {
 pub struct ReadFacts {
     findings: BTreeMap<(String, String, String, Severity), String>,
     roles: BTreeMap<(String, &'static str), String>,
-    failing: BTreeMap<&'static str, Option<String>>,
+    failing: BTreeMap<String, Option<String>>,
     instances: usize,
 }
 
@@ -104,16 +106,23 @@ impl State {
             instances: self.instances.len(),
             ..ReadFacts::default()
         };
+        // With several datacenters one cluster name can be in two: `name@dc` tells them
+        // apart (as the tree's keys do).
+        let place = |cluster: &str, dc: Option<&str>| match dc {
+            Some(dc) => format!("{cluster}@{dc}"),
+            None => cluster.to_string(),
+        };
         for f in &self.result.findings {
             let key = (
                 f.kind.code().to_string(),
-                f.cluster.clone(),
+                place(&f.cluster, f.datacenter.as_deref()),
                 f.instance.clone().unwrap_or_default(),
                 f.severity,
             );
             facts.findings.insert(key, f.message.clone());
         }
         for c in &self.result.fleet.clusters {
+            let cluster = place(&c.name, c.datacenter.as_deref());
             for i in &c.instances {
                 let mut per: BTreeMap<&'static str, BTreeSet<&str>> = BTreeMap::new();
                 for o in &i.observations {
@@ -124,12 +133,12 @@ impl State {
                     let roles: Vec<&str> = roles.into_iter().collect();
                     facts
                         .roles
-                        .insert((format!("{}/{}", c.name, i.name), source), roles.join("/"));
+                        .insert((format!("{}/{}", cluster, i.name), source), roles.join("/"));
                 }
             }
         }
         for s in &self.sources {
-            facts.failing.insert(s.name, s.error.clone());
+            facts.failing.insert(s.label(), s.error.clone());
         }
         facts
     }

@@ -18,7 +18,7 @@ impl State {
     pub fn findings_order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.result.findings.len()).collect();
         let by_place = self.findings_list.is_some_and(|l| l.by_place);
-        let place = |f: &Finding| (f.cluster.clone(), f.instance.clone());
+        let place = |f: &Finding| (f.datacenter.clone(), f.cluster.clone(), f.instance.clone());
         let all = &self.result.findings;
         if by_place {
             order.sort_by_key(|&i| place(&all[i]));
@@ -36,25 +36,30 @@ impl State {
         let Some(f) = self.result.findings.get(finding) else {
             return;
         };
-        let cluster = f.cluster.clone();
-        let instance = f.instance.clone();
-        let hidden = match &instance {
-            Some(name) => {
-                let key = format!("{cluster}/{name}");
-                self.instances
-                    .iter()
-                    .position(|i| i.key == key)
-                    .is_some_and(|i| !self.instance_visible(i))
-            }
-            None => false,
+        // The cluster of that name in the finding's datacenter: one name can be in two.
+        let clusters = &self.result.fleet.clusters;
+        let Some(c) = clusters
+            .iter()
+            .position(|c| c.name == f.cluster && c.datacenter == f.datacenter)
+            .or_else(|| clusters.iter().position(|c| c.name == f.cluster))
+        else {
+            return;
         };
-        if hidden {
+        let info = f.instance.as_ref().and_then(|name| {
+            let key = format!("{}/{name}", self.clusters.get(c)?.key);
+            self.instances.iter().position(|i| i.key == key)
+        });
+        if info.is_some_and(|i| !self.instance_visible(i)) {
             self.drift_only = false;
             self.clear_filter();
         }
-        match instance {
-            Some(name) => self.reveal(&cluster, &name),
-            None => self.rebuild_keeping(Some(RowId::Cluster(cluster))),
+        match info {
+            Some(i) => self.reveal(i),
+            None => {
+                self.open_datacenter_of(c);
+                let key = self.clusters.get(c).map(|c| c.key.clone());
+                self.rebuild_keeping(key.map(RowId::Cluster));
+            }
         }
         self.findings_scroll = 0;
         self.detail_scroll = 0;

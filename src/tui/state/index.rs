@@ -83,6 +83,7 @@ pub struct InstanceInfo {
     /// The worst of them.
     pub worst: Option<Severity>,
     lc_cluster: String,
+    lc_dc: String,
     lc_name: String,
     ips: Vec<String>,
     lc_roles: Vec<String>,
@@ -95,6 +96,11 @@ pub struct InstanceInfo {
 /// The facts of one cluster.
 #[derive(Clone, Debug)]
 pub struct ClusterInfo {
+    /// Stable id across reads: the name, or `name@dc` when it was read in a datacenter
+    /// of several, so that one name in two datacenters stays two clusters.
+    pub key: String,
+    /// The datacenter it was read in, when several are read.
+    pub datacenter: Option<String>,
     /// Its instances, as indexes into
     /// [`State::instances`](crate::tui::state::State::instances).
     pub instances: Vec<usize>,
@@ -108,6 +114,27 @@ pub struct ClusterInfo {
     pub all_findings: Vec<usize>,
     /// The worst of all of them.
     pub worst: Option<Severity>,
+    /// Its instances whose verdict is unverified.
+    pub unverified: usize,
+}
+
+/// One datacenter of several (the tree's top level), or the clusters no datacenter
+/// could be named for (`name` is `None`).
+#[derive(Clone, Debug)]
+pub struct DatacenterInfo {
+    /// Its name (sanitised); `None` for the clusters without a datacenter.
+    pub name: Option<String>,
+    /// Stable id across reads: the name, empty for the clusters without one.
+    pub key: String,
+    /// Its clusters, as indexes into [`State::clusters`](crate::tui::state::State::clusters).
+    pub clusters: Vec<usize>,
+    /// Its own reads (its Consul, its files), as indexes into the source lines; empty
+    /// when nothing was read for it.
+    pub sources: Vec<usize>,
+    /// Every one of its own reads answered (none failed, none is missing).
+    pub read: bool,
+    /// Its findings, as indexes into the findings.
+    pub findings: Vec<usize>,
     /// Its instances whose verdict is unverified.
     pub unverified: usize,
 }
@@ -191,12 +218,14 @@ pub(super) struct Index {
     pub(super) instances: Vec<InstanceInfo>,
     /// Per-cluster facts, in fleet order.
     pub(super) clusters: Vec<ClusterInfo>,
+    /// The tree's top level when several datacenters are read; empty when one is.
+    pub(super) datacenters: Vec<DatacenterInfo>,
 }
 
 /// Indexes one read.
 pub(super) fn build(result: &CheckResult) -> Index {
     let columns = result.source_kinds();
-    let sources = result.fleet.sources.iter().map(SourceLine::new).collect();
+    let sources: Vec<SourceLine> = result.fleet.sources.iter().map(SourceLine::new).collect();
     let datacenter = result
         .fleet
         .source(SourceKind::Consul)
@@ -220,19 +249,69 @@ pub(super) fn build(result: &CheckResult) -> Index {
         many => Some(format!("all {}", many.len())),
     };
     let (instances, clusters) = index(result, &columns);
+    let datacenters = datacenters(result, &sources, &clusters);
     Index {
         columns,
         sources,
         datacenter,
         instances,
         clusters,
+        datacenters,
     }
+}
+
+/// The tree's top level: every datacenter read (nearest first, each with its own reads
+/// and findings, whether or not it holds a cluster), then the clusters no datacenter
+/// could be named for. Empty when fewer than two datacenters are read.
+fn datacenters(
+    result: &CheckResult,
+    sources: &[SourceLine],
+    clusters: &[ClusterInfo],
+) -> Vec<DatacenterInfo> {
+    let dcs = &result.fleet.datacenters;
+    if dcs.len() < 2 {
+        return Vec::new();
+    }
+    let group = |name: Option<&str>| {
+        let own: Vec<usize> = match name {
+            Some(dc) => result
+                .fleet
+                .sources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.datacenter.as_deref() == Some(dc))
+                .map(|(i, _)| i)
+                .collect(),
+            None => Vec::new(),
+        };
+        let members: Vec<usize> = (0..clusters.len())
+            .filter(|&c| clusters[c].datacenter.as_deref() == name)
+            .collect();
+        DatacenterInfo {
+            name: name.map(|n| sanitize(n, 40)),
+            key: name.unwrap_or_default().to_string(),
+            read: !own.is_empty() && own.iter().all(|&i| sources[i].error.is_none()),
+            sources: own,
+            unverified: members.iter().map(|&c| clusters[c].unverified).sum(),
+            clusters: members,
+            findings: (0..result.findings.len())
+                .filter(|&f| result.findings[f].datacenter.as_deref() == name)
+                .collect(),
+        }
+    };
+    let mut out: Vec<DatacenterInfo> = dcs.iter().map(|d| group(Some(&d.name))).collect();
+    let rest = group(None);
+    if !rest.clusters.is_empty() || !rest.findings.is_empty() {
+        out.push(rest);
+    }
+    out
 }
 
 impl InstanceInfo {
     pub(super) fn subject(&self) -> Subject<'_> {
         Subject {
             cluster: &self.lc_cluster,
+            datacenter: &self.lc_dc,
             instance: &self.lc_name,
             ips: &self.ips,
             roles: &self.lc_roles,
@@ -257,20 +336,32 @@ fn role_rank(r: Option<&Role>) -> u8 {
 /// Computes the per-instance and per-cluster facts of one read.
 fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Vec<ClusterInfo>) {
     let fleet = &result.fleet;
-    let mut by_name: HashMap<(&str, &str), usize> = HashMap::new();
+    // One cluster name can be read in two datacenters: the datacenter is part of the key.
+    let mut by_name: HashMap<(Option<&str>, &str, &str), usize> = HashMap::new();
     let mut instances = Vec::with_capacity(fleet.instance_count());
     let mut clusters = Vec::with_capacity(fleet.clusters.len());
-    let mut cluster_by_name: HashMap<&str, usize> = HashMap::new();
+    let mut cluster_by_name: HashMap<(Option<&str>, &str), usize> = HashMap::new();
+    // Several datacenters: each instance is judged by the reads that speak for its own.
+    let mut reads: HashMap<Option<&str>, Fleet> = HashMap::new();
     for (ci, c) in fleet.clusters.iter().enumerate() {
-        cluster_by_name.insert(&c.name, ci);
+        let dc = c.datacenter.as_deref();
+        let fleet = if fleet.datacenters.is_empty() {
+            fleet
+        } else {
+            &*reads.entry(dc).or_insert_with(|| reads_for(fleet, dc))
+        };
+        cluster_by_name.insert((dc, &c.name), ci);
+        let key = cluster_key(c);
         let mut members = Vec::with_capacity(c.instances.len());
         for (ii, inst) in c.instances.iter().enumerate() {
-            let info = instance_info(fleet, inst, ci, ii, columns);
-            by_name.insert((&c.name, &inst.name), instances.len());
+            let info = instance_info(fleet, inst, (ci, &key, dc), ii, columns);
+            by_name.insert((dc, &c.name, &inst.name), instances.len());
             members.push(instances.len());
             instances.push(info);
         }
         clusters.push(ClusterInfo {
+            key,
+            datacenter: c.datacenter.clone(),
             instances: members,
             primaries: crate::drift::primaries(fleet, c),
             follows: fleet
@@ -283,7 +374,8 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
         });
     }
     for (fi, f) in result.findings.iter().enumerate() {
-        let Some(&ci) = cluster_by_name.get(f.cluster.as_str()) else {
+        let dc = f.datacenter.as_deref();
+        let Some(&ci) = cluster_by_name.get(&(dc, f.cluster.as_str())) else {
             continue;
         };
         let cluster = &mut clusters[ci];
@@ -292,7 +384,7 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
         match f
             .instance
             .as_deref()
-            .and_then(|n| by_name.get(&(f.cluster.as_str(), n)))
+            .and_then(|n| by_name.get(&(dc, f.cluster.as_str(), n)))
         {
             Some(&ii) => {
                 let info = &mut instances[ii];
@@ -305,15 +397,15 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
         }
     }
     for info in &mut instances {
-        let Some(inst) = fleet
-            .clusters
-            .get(info.cluster)
-            .and_then(|c| c.instances.get(info.index))
-        else {
+        let Some(c) = fleet.clusters.get(info.cluster) else {
+            continue;
+        };
+        let Some(inst) = c.instances.get(info.index) else {
             continue;
         };
         let own = info.findings.iter().filter_map(|&f| result.findings.get(f));
-        info.verdict = verdict(fleet, inst, own);
+        let judge = reads.get(&c.datacenter.as_deref()).unwrap_or(fleet);
+        info.verdict = verdict(judge, inst, own);
         if matches!(info.verdict, Verdict::Unverified(_)) {
             clusters[info.cluster].unverified += 1;
         }
@@ -331,10 +423,37 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
     (instances, clusters)
 }
 
+/// The reads that speak for the clusters of one datacenter of several: its own and the
+/// shared ones. The clusters no datacenter could be named for are judged by every read,
+/// the failed ones first, so that a datacenter not read leaves them unverified rather
+/// than clean.
+fn reads_for(fleet: &Fleet, dc: Option<&str>) -> Fleet {
+    let mut sources: Vec<SourceReport> = fleet
+        .sources
+        .iter()
+        .filter(|r| dc.is_none() || r.datacenter.is_none() || r.datacenter.as_deref() == dc)
+        .cloned()
+        .collect();
+    // The first read of a kind is the one asked: one that said nothing wins.
+    sources.sort_by_key(|r| (r.kind, !r.failed_entirely()));
+    Fleet {
+        sources,
+        ..Fleet::default()
+    }
+}
+
+/// A cluster's stable id: see [`ClusterInfo::key`].
+fn cluster_key(c: &crate::fleet::Cluster) -> String {
+    match &c.datacenter {
+        Some(dc) => format!("{}@{dc}", c.name),
+        None => c.name.clone(),
+    }
+}
+
 fn instance_info(
     fleet: &Fleet,
     inst: &Instance,
-    ci: usize,
+    (ci, cluster_key, dc): (usize, &str, Option<&str>),
     ii: usize,
     columns: &[SourceKind],
 ) -> InstanceInfo {
@@ -372,7 +491,7 @@ fn instance_info(
     ips.dedup();
     let rank = roles.iter().map(|r| role_rank(r.role())).min().unwrap_or(5);
     InstanceInfo {
-        key: format!("{}/{}", inst.cluster, inst.name),
+        key: format!("{cluster_key}/{}", inst.name),
         cluster: ci,
         index: ii,
         ip: inst.display_ip().map(str::to_string),
@@ -380,6 +499,7 @@ fn instance_info(
         findings: Vec::new(),
         worst: None,
         lc_cluster: inst.cluster.to_lowercase(),
+        lc_dc: dc.unwrap_or_default().to_lowercase(),
         lc_name: inst.name.to_lowercase(),
         ips,
         lc_roles,

@@ -21,7 +21,7 @@ pub use dialogs::{
 };
 pub use events::{Event, EventKind, EventsView, FixRef, ReadFacts, clock};
 pub use findings_list::FindingsList;
-pub use index::{ClusterInfo, InstanceInfo, RoleCell, SourceLine};
+pub use index::{ClusterInfo, DatacenterInfo, InstanceInfo, RoleCell, SourceLine};
 
 use crate::drift::Finding;
 use crate::fleet::Instance;
@@ -50,6 +50,8 @@ pub struct Options {
 /// What a visible row shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Row {
+    /// A datacenter of several (index into [`State::datacenters`]).
+    Datacenter(usize),
     /// A cluster (index into the fleet's clusters).
     Cluster(usize),
     /// An instance (index into [`State::instances`]).
@@ -61,9 +63,12 @@ pub enum Row {
 /// A row's identity that survives a refresh.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RowId {
-    /// A cluster by name.
+    /// A datacenter by key ([`DatacenterInfo::key`]).
+    Datacenter(String),
+    /// A cluster by key ([`ClusterInfo::key`]: the name, with its datacenter when
+    /// several are read).
     Cluster(String),
-    /// An instance by key.
+    /// An instance by key ([`InstanceInfo::key`]).
     Instance(String),
     /// An observation by instance key and position.
     Entry(String, usize),
@@ -80,6 +85,8 @@ pub struct State {
     pub instances: Vec<InstanceInfo>,
     /// Per-cluster facts, in fleet order.
     pub clusters: Vec<ClusterInfo>,
+    /// The tree's top level when several datacenters are read; empty when one is.
+    pub datacenters: Vec<DatacenterInfo>,
     /// Status line data per source.
     pub sources: Vec<SourceLine>,
     /// Datacenter reported by Consul.
@@ -90,7 +97,7 @@ pub struct State {
     pub selected: usize,
     /// First visible row of the tree.
     pub offset: usize,
-    /// Expanded clusters (by name) and instances (by key).
+    /// Expanded datacenters, clusters and instances (by key).
     pub expanded: HashSet<String>,
     /// Expansion before the filter started, restored when it is cleared.
     saved_expanded: Option<HashSet<String>>,
@@ -158,6 +165,7 @@ impl State {
             columns: Vec::new(),
             instances: Vec::new(),
             clusters: Vec::new(),
+            datacenters: Vec::new(),
             sources: Vec::new(),
             datacenter: None,
             rows: Vec::new(),
@@ -221,6 +229,14 @@ impl State {
         self.datacenter = read.datacenter;
         self.instances = read.instances;
         self.clusters = read.clusters;
+        // A datacenter not shown before (the first read, `:dc all`) opens: the level
+        // is there to tell clusters apart, not to hide them.
+        for d in &read.datacenters {
+            if !self.datacenters.iter().any(|o| o.key == d.key) {
+                self.expanded.insert(tree::datacenter_key(&d.key));
+            }
+        }
+        self.datacenters = read.datacenters;
         self.result = result;
         self.refreshing = false;
     }

@@ -7,24 +7,31 @@ use crate::tui::layout::tree_viewport;
 use crate::tui::vocab::Sort;
 use crate::verdict::Unread;
 
-/// The expansion key of a cluster; the prefix keeps it apart from instance keys
-/// (`cluster/instance`), which share the set.
-fn cluster_key(name: &str) -> String {
-    format!("c:{name}")
+/// The expansion key of a cluster (by [`ClusterInfo::key`](super::ClusterInfo::key));
+/// the prefix keeps it apart from instance keys (`cluster/instance`), which share the set.
+pub(super) fn cluster_key(key: &str) -> String {
+    format!("c:{key}")
+}
+
+/// The expansion key of a datacenter (by [`DatacenterInfo::key`](super::DatacenterInfo::key)).
+pub(super) fn datacenter_key(key: &str) -> String {
+    format!("d:{key}")
 }
 
 impl State {
     /// Opens every cluster of a small fleet, so that it is all visible at once.
     pub(super) fn expand_small_fleet(&mut self) {
         if self.instances.len() <= LARGE_FLEET {
-            self.expanded = self
-                .result
-                .fleet
-                .clusters
-                .iter()
-                .map(|c| cluster_key(&c.name))
-                .collect();
+            let clusters = self.clusters.iter().map(|c| cluster_key(&c.key));
+            self.expanded.extend(clusters);
         }
+    }
+
+    /// Every expansion key of datacenters and clusters (what expand-all opens).
+    pub fn group_keys(&self) -> Vec<String> {
+        let dcs = self.datacenters.iter().map(|d| datacenter_key(&d.key));
+        dcs.chain(self.clusters.iter().map(|c| cluster_key(&c.key)))
+            .collect()
     }
 
     /// The selected row.
@@ -35,7 +42,8 @@ impl State {
     /// The stable identity of a row.
     pub fn row_id(&self, row: Row) -> Option<RowId> {
         Some(match row {
-            Row::Cluster(c) => RowId::Cluster(self.result.fleet.clusters.get(c)?.name.clone()),
+            Row::Datacenter(d) => RowId::Datacenter(self.datacenters.get(d)?.key.clone()),
+            Row::Cluster(c) => RowId::Cluster(self.clusters.get(c)?.key.clone()),
             Row::Instance(i) => RowId::Instance(self.instances.get(i)?.key.clone()),
             Row::Entry(i, o) => RowId::Entry(self.instances.get(i)?.key.clone(), o),
         })
@@ -48,11 +56,33 @@ impl State {
 
     /// True when a cluster's instances are shown.
     pub fn cluster_expanded(&self, cluster: usize) -> bool {
-        self.result
-            .fleet
-            .clusters
+        self.clusters
             .get(cluster)
-            .is_some_and(|c| self.expanded.contains(&cluster_key(&c.name)))
+            .is_some_and(|c| self.expanded.contains(&cluster_key(&c.key)))
+    }
+
+    /// True when a datacenter's clusters are shown.
+    pub fn datacenter_expanded(&self, dc: usize) -> bool {
+        self.datacenters
+            .get(dc)
+            .is_some_and(|d| self.expanded.contains(&datacenter_key(&d.key)))
+    }
+
+    /// The cluster with this key ([`ClusterInfo::key`](super::ClusterInfo::key)), as an
+    /// index into the fleet's clusters.
+    pub fn cluster_by_key(&self, key: &str) -> Option<usize> {
+        self.clusters.iter().position(|c| c.key == key)
+    }
+
+    /// The datacenter row a cluster sits under; `None` when the tree has no such level.
+    pub fn datacenter_of(&self, cluster: usize) -> Option<usize> {
+        let key = self
+            .clusters
+            .get(cluster)?
+            .datacenter
+            .as_deref()
+            .unwrap_or("");
+        self.datacenters.iter().position(|d| d.key == key)
     }
 
     /// True when an instance's observations are shown.
@@ -65,7 +95,8 @@ impl State {
     /// The expansion key of a row, if it can expand.
     pub fn expand_key(&self, row: Row) -> Option<String> {
         match row {
-            Row::Cluster(c) => Some(cluster_key(&self.result.fleet.clusters.get(c)?.name)),
+            Row::Datacenter(d) => Some(datacenter_key(&self.datacenters.get(d)?.key)),
+            Row::Cluster(c) => Some(cluster_key(&self.clusters.get(c)?.key)),
             Row::Instance(i) => Some(self.instances.get(i)?.key.clone()),
             Row::Entry(..) => None,
         }
@@ -73,11 +104,17 @@ impl State {
 
     /// Indexes of the findings that belong with the selection.
     ///
-    /// A cluster shows all its findings, an instance (or one of its observations) its
-    /// own plus the cluster-level ones it takes part in; with nothing selected, all.
+    /// A datacenter shows all its findings, a cluster all its findings, an instance (or
+    /// one of its observations) its own plus the cluster-level ones it takes part in;
+    /// with nothing selected, all.
     pub fn selection_findings(&self) -> Vec<usize> {
         match self.selected_row() {
             None => (0..self.result.findings.len()).collect(),
+            Some(Row::Datacenter(d)) => self
+                .datacenters
+                .get(d)
+                .map(|d| d.findings.clone())
+                .unwrap_or_default(),
             Some(Row::Cluster(c)) => self
                 .clusters
                 .get(c)
@@ -101,6 +138,14 @@ impl State {
     pub fn selection_unread(&self) -> Vec<Unread> {
         let members: Vec<usize> = match self.selected_row() {
             None => (0..self.instances.len()).collect(),
+            Some(Row::Datacenter(d)) => self
+                .datacenters
+                .get(d)
+                .into_iter()
+                .flat_map(|d| &d.clusters)
+                .filter_map(|&c| self.clusters.get(c))
+                .flat_map(|c| c.instances.iter().copied())
+                .collect(),
             Some(Row::Cluster(c)) => self
                 .clusters
                 .get(c)
@@ -124,10 +169,31 @@ impl State {
         self.rebuild_keeping(keep);
     }
 
-    /// Opens the instance's cluster in the tree and selects the instance.
-    pub fn reveal(&mut self, cluster: &str, instance: &str) {
-        self.expanded.insert(cluster_key(cluster));
-        self.rebuild_keeping(Some(RowId::Instance(format!("{cluster}/{instance}"))));
+    /// Opens the instance's cluster (and its datacenter) in the tree and selects the
+    /// instance, given by its index into [`State::instances`].
+    pub fn reveal(&mut self, info: usize) {
+        let Some(i) = self.instances.get(info) else {
+            return;
+        };
+        let key = i.key.clone();
+        self.open_cluster(i.cluster);
+        self.rebuild_keeping(Some(RowId::Instance(key)));
+    }
+
+    /// Opens a cluster and the datacenter it is under.
+    pub(super) fn open_cluster(&mut self, cluster: usize) {
+        if let Some(c) = self.clusters.get(cluster) {
+            self.expanded.insert(cluster_key(&c.key));
+        }
+        self.open_datacenter_of(cluster);
+    }
+
+    /// Opens the datacenter a cluster is under, so that the cluster's row is shown.
+    pub(super) fn open_datacenter_of(&mut self, cluster: usize) {
+        if let Some(d) = self.datacenter_of(cluster) {
+            self.expanded
+                .insert(datacenter_key(&self.datacenters[d].key));
+        }
     }
 
     pub(super) fn rebuild_keeping(&mut self, keep: Option<RowId>) {
@@ -142,16 +208,32 @@ impl State {
     /// Where a row with this identity (or else its parent) now is.
     fn find(&self, id: &RowId) -> Option<usize> {
         let pos = |want: &dyn Fn(Row) -> bool| self.rows.iter().position(|r| want(*r));
-        let clusters = &self.result.fleet.clusters;
+        let clusters = &self.clusters;
         let instance_pos =
             |key: &str| pos(&|r| matches!(r, Row::Instance(i) if self.instances[i].key == key));
         let cluster_pos =
-            |name: &str| pos(&|r| matches!(r, Row::Cluster(c) if clusters[c].name == name));
+            |key: &str| pos(&|r| matches!(r, Row::Cluster(c) if clusters[c].key == key));
         match id {
-            RowId::Cluster(name) => cluster_pos(name),
+            RowId::Datacenter(key) => {
+                pos(&|r| matches!(r, Row::Datacenter(d) if self.datacenters[d].key == *key))
+            }
+            // A cluster hidden under its collapsed datacenter: the datacenter.
+            RowId::Cluster(key) => cluster_pos(key).or_else(|| {
+                let c = clusters.iter().position(|c| c.key == *key)?;
+                let d = self.datacenter_of(c)?;
+                self.find(&RowId::Datacenter(self.datacenters[d].key.clone()))
+            }),
+            // Gone or hidden: its cluster (the instance may have left the fleet, so the
+            // cluster is the one whose key starts the instance's).
             RowId::Instance(key) => instance_pos(key).or_else(|| {
-                let (cluster, _) = key.split_once('/')?;
-                cluster_pos(cluster)
+                let cluster = clusters
+                    .iter()
+                    .filter(|c| {
+                        key.strip_prefix(c.key.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                    })
+                    .max_by_key(|c| c.key.len())?;
+                self.find(&RowId::Cluster(cluster.key.clone()))
             }),
             RowId::Entry(key, o) => pos(
                 &|r| matches!(r, Row::Entry(i, oi) if oi == *o && self.instances[i].key == *key),
@@ -160,13 +242,55 @@ impl State {
         }
     }
 
+    /// The clusters in tree order: per datacenter when the tree has that level, sorted
+    /// within it; the datacenters themselves keep their order (nearest first).
+    pub(super) fn cluster_order(&self) -> Vec<(Option<usize>, Vec<usize>)> {
+        if self.datacenters.is_empty() {
+            let mut order: Vec<usize> = (0..self.clusters.len()).collect();
+            self.sort_clusters(&mut order);
+            return vec![(None, order)];
+        }
+        self.datacenters
+            .iter()
+            .enumerate()
+            .map(|(d, info)| {
+                let mut order = info.clusters.clone();
+                self.sort_clusters(&mut order);
+                (Some(d), order)
+            })
+            .collect()
+    }
+
     fn visible_rows(&self) -> Vec<Row> {
-        let mut rows = Vec::with_capacity(self.clusters.len() + self.instances.len());
-        let mut order: Vec<usize> = (0..self.clusters.len()).collect();
-        self.sort_clusters(&mut order);
+        let mut rows =
+            Vec::with_capacity(self.datacenters.len() + self.clusters.len() + self.instances.len());
         let narrowing = !self.filter.is_empty() || self.drift_only;
+        let mut below = Vec::new();
+        for (dc, order) in self.cluster_order() {
+            below.clear();
+            self.cluster_rows(&order, narrowing, &mut below);
+            let Some(d) = dc else {
+                rows.append(&mut below);
+                continue;
+            };
+            // A datacenter not read stays in sight under "drift only": what it holds is
+            // unknown, which is not the same as clean.
+            let unknown = self.drift_only && self.filter.is_empty() && !self.datacenters[d].read;
+            if narrowing && below.is_empty() && !unknown {
+                continue;
+            }
+            rows.push(Row::Datacenter(d));
+            if self.datacenter_expanded(d) {
+                rows.append(&mut below);
+            }
+        }
+        rows
+    }
+
+    /// The rows of these clusters (in this order) and of what is open under them.
+    fn cluster_rows(&self, order: &[usize], narrowing: bool, rows: &mut Vec<Row>) {
         let mut members = Vec::new();
-        for c in order {
+        for &c in order {
             let info = &self.clusters[c];
             members.clear();
             members.extend(
@@ -193,7 +317,6 @@ impl State {
                 }
             }
         }
-        rows
     }
 
     pub(super) fn instance_visible(&self, i: usize) -> bool {
@@ -255,14 +378,16 @@ impl State {
         self.filter_text = text;
         if !self.filter.is_empty() {
             // Matches are instances: show them without making the user open each cluster.
-            for (c, info) in self.clusters.iter().enumerate() {
-                let hit = info
-                    .instances
-                    .iter()
-                    .any(|&i| self.filter.matches(&self.instances[i].subject()));
-                if hit && let Some(cluster) = self.result.fleet.clusters.get(c) {
-                    self.expanded.insert(cluster_key(&cluster.name));
-                }
+            let hits: Vec<usize> = (0..self.clusters.len())
+                .filter(|&c| {
+                    self.clusters[c]
+                        .instances
+                        .iter()
+                        .any(|&i| self.filter.matches(&self.instances[i].subject()))
+                })
+                .collect();
+            for c in hits {
+                self.open_cluster(c);
             }
         }
         self.rebuild();

@@ -61,6 +61,7 @@ pub(super) fn fix_applied(
             wrote.then(|| FixRef {
                 applied,
                 cluster: d.cluster.clone(),
+                datacenter: d.datacenter.clone(),
                 instance: d.instance.clone(),
                 target: d.target,
             }),

@@ -24,22 +24,27 @@ pub(super) fn fix_open(state: &mut State) -> Vec<Effect> {
     let (cluster, instance, in_consul) = match state.selected_row() {
         Some(Row::Instance(i) | Row::Entry(i, _)) => match state.instance(i) {
             Some(inst) => (
-                inst.cluster.clone(),
+                state.instances[i].cluster,
                 Some(inst.name.clone()),
                 inst.seen_by(SourceKind::Consul),
             ),
             None => return refuse(state),
         },
         Some(Row::Cluster(c)) => match state.result.fleet.clusters.get(c) {
-            Some(c) => (
-                c.name.clone(),
+            Some(cl) => (
+                c,
                 None,
-                c.instances.iter().any(|i| i.seen_by(SourceKind::Consul)),
+                cl.instances.iter().any(|i| i.seen_by(SourceKind::Consul)),
             ),
             None => return refuse(state),
         },
-        None => return refuse(state),
+        // A datacenter is not one place to re-register: its clusters are.
+        Some(Row::Datacenter(_)) | None => return refuse(state),
     };
+    let Some(c) = state.result.fleet.clusters.get(cluster) else {
+        return refuse(state);
+    };
+    let (cluster, datacenter) = (c.name.clone(), c.datacenter.clone());
     // With a Consul record the registration is there to copy from, and the target files
     // are the likelier place to have drifted; without one, Consul is what is missing.
     let target = if in_consul {
@@ -49,6 +54,7 @@ pub(super) fn fix_open(state: &mut State) -> Vec<Effect> {
     };
     state.fix = Some(FixDialog {
         cluster,
+        datacenter,
         instance,
         target,
         plan_id: 0,
@@ -68,6 +74,7 @@ pub(super) fn fix_open(state: &mut State) -> Vec<Effect> {
 pub(super) fn undo_open(state: &mut State, fix: FixRef) -> Vec<Effect> {
     state.fix = Some(FixDialog {
         cluster: fix.cluster,
+        datacenter: fix.datacenter,
         instance: fix.instance,
         target: fix.target,
         plan_id: 0,
@@ -103,6 +110,7 @@ pub(super) fn plan(state: &mut State) -> Vec<Effect> {
         cluster: d.cluster.clone(),
         instance: d.instance.clone(),
         target: d.target,
+        datacenter: d.datacenter.clone(),
     }]
 }
 
@@ -234,10 +242,12 @@ pub(super) fn fix_applied(
         .as_ref()
         .map(|p| (p.resolves.clone(), p.creates.clone()))
         .unwrap_or_default();
-    let (cluster, instance) = (d.cluster.clone(), d.instance.clone());
-    let before = cluster_findings(state, &cluster);
+    let (cluster, datacenter) = (d.cluster.clone(), d.datacenter.clone());
+    let instance = d.instance.clone();
+    let before = cluster_findings(state, &cluster, datacenter.as_deref());
     state.fix_verify = Some(FixVerify {
         cluster,
+        datacenter,
         instance,
         before,
         expect,
@@ -248,13 +258,30 @@ pub(super) fn fix_applied(
     });
 }
 
-pub(super) fn cluster_findings(state: &State, cluster: &str) -> Vec<Finding> {
+/// The findings of the cluster of this name (in this datacenter, when one is given).
+pub(super) fn cluster_findings(state: &State, cluster: &str, dc: Option<&str>) -> Vec<Finding> {
     state
         .findings()
         .iter()
-        .filter(|f| f.cluster == cluster)
+        .filter(|f| f.cluster == cluster && (dc.is_none() || f.datacenter.as_deref() == dc))
         .cloned()
         .collect()
+}
+
+/// True when the latest read has the fixed cluster (and its instance, for a fix of one).
+fn still_read(state: &State, v: &FixVerify) -> bool {
+    state
+        .result
+        .fleet
+        .clusters
+        .iter()
+        .filter(|c| c.name == v.cluster)
+        .filter(|c| v.datacenter.is_none() || c.datacenter == v.datacenter)
+        .any(|c| {
+            v.instance
+                .as_deref()
+                .is_none_or(|i| c.instances.iter().any(|m| m.name == i))
+        })
 }
 
 /// The expected resolutions not seen yet.
@@ -277,7 +304,7 @@ pub(super) fn arrived(v: &FixVerify, now: &[Finding]) -> bool {
 
 /// The footer after a fix: what it resolved, what is still wrong, what it made wrong.
 pub(super) fn verdict(state: &State, v: &FixVerify, late: bool) -> Status {
-    let now = cluster_findings(state, &v.cluster);
+    let now = cluster_findings(state, &v.cluster, v.datacenter.as_deref());
     let seen = compare(&v.before, &now);
     let mut still = pending(v, &now);
     let concerns = |f: &Finding| match &v.instance {
@@ -329,18 +356,8 @@ pub(super) fn verify_on_data(state: &mut State) {
         return;
     };
     // A cluster missing from a read (a source failed, say) proves nothing.
-    if !state
-        .result
-        .fleet
-        .clusters
-        .iter()
-        .any(|c| c.name == v.cluster)
-        || v.instance
-            .as_deref()
-            .is_some_and(|i| !state.has_instance(&v.cluster, i))
-        || !pending(v, &cluster_findings(state, &v.cluster)).is_empty()
-        || !arrived(v, &cluster_findings(state, &v.cluster))
-    {
+    let now = cluster_findings(state, &v.cluster, v.datacenter.as_deref());
+    if !still_read(state, v) || !pending(v, &now).is_empty() || !arrived(v, &now) {
         return;
     }
     state.status = Some(verdict(state, v, false));
@@ -355,15 +372,7 @@ pub(super) fn verify_on_tick(state: &mut State, now: SystemTime) {
         return;
     }
     let secs = VERIFY_WAIT.as_secs();
-    let gone = match &v.instance {
-        Some(i) => !state.has_instance(&v.cluster, i),
-        None => !state
-            .result
-            .fleet
-            .clusters
-            .iter()
-            .any(|c| c.name == v.cluster),
-    };
+    let gone = !still_read(state, v);
     state.status = Some(if gone {
         Status::error(format!(
             "{}: not in the latest read {secs} s after the fix",

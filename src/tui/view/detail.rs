@@ -12,6 +12,10 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let (title, lines) = match state.selected_row() {
+        Some(Row::Datacenter(d)) => (
+            "Detail: datacenter".to_string(),
+            super::datacenter::detail(state, d, theme),
+        ),
         Some(Row::Cluster(c)) => (
             "Detail: cluster".to_string(),
             cluster_lines(state, c, theme),
@@ -50,8 +54,13 @@ fn cluster_lines(state: &State, c: usize, theme: &Theme) -> Vec<Line<'static>> {
     else {
         return Vec::new();
     };
+    // One name can be in two datacenters: the detail says which this is.
+    let name = match (&cluster.datacenter, state.datacenters.is_empty()) {
+        (Some(dc), false) => format!("{} in {}", clean(&cluster.name), clean(dc)),
+        _ => clean(&cluster.name),
+    };
     let mut lines = vec![
-        Line::styled(clean(&cluster.name), theme.title),
+        Line::styled(name, theme.title),
         Line::raw(format!("instances: {}", cluster.instances.len())),
     ];
     for &k in &state.columns {

@@ -46,11 +46,8 @@ fn live_details(inst: &Instance) -> (String, String, String) {
 pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(view) = &state.failover else { return };
     let Some(cluster) = state
-        .result
-        .fleet
-        .clusters
-        .iter()
-        .find(|c| c.name == view.cluster)
+        .cluster_by_key(&view.cluster)
+        .and_then(|c| state.result.fleet.clusters.get(c))
     else {
         return;
     };
@@ -75,8 +72,12 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         h,
     );
     frame.render_widget(Clear, rect);
+    let place = match (&cluster.datacenter, state.datacenters.is_empty()) {
+        (Some(dc), false) => format!(" in {}", sanitize(dc, 40)),
+        _ => String::new(),
+    };
     let title = format!(
-        " Failover check: {} (j/k member · r fix it · Esc close) ",
+        " Failover check: {}{place} (j/k member · r fix it · Esc close) ",
         sanitize(&cluster.name, 40)
     );
     frame.render_widget(

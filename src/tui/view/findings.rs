@@ -14,6 +14,11 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     let picked = state.selection_findings();
     let scope = match state.selected_row() {
         None => "all".to_string(),
+        Some(Row::Datacenter(d)) => state
+            .datacenters
+            .get(d)
+            .and_then(|d| d.name.as_deref())
+            .map_or("no datacenter".into(), clean),
         Some(Row::Cluster(c)) => state
             .result
             .fleet
@@ -29,6 +34,16 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     let title = format!("Findings: {scope} ({})", picked.len());
     let mut lines = Vec::new();
     // First, so that no scroll hides it: what was found is not all there may be.
+    if let Some(Row::Datacenter(d)) = state.selected_row()
+        && let Some(dc) = state.datacenters.get(d)
+        && dc.name.is_some()
+        && matches!(
+            super::datacenter::standing(state, dc),
+            None | Some(super::header::Standing::Error)
+        )
+    {
+        lines.push(Line::styled("not read: nothing concluded", theme.warning));
+    }
     let unread = state.selection_unread();
     if !unread.is_empty() {
         lines.push(Line::styled(

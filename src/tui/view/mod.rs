@@ -1,5 +1,6 @@
 //! Pure rendering: everything on screen is a function of `&State`.
 
+mod datacenter;
 mod detail;
 mod events;
 mod failover;

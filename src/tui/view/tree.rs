@@ -1,5 +1,6 @@
 //! The fleet tree: clusters, instances, and under an instance what each source recorded.
 
+use super::datacenter;
 use super::widgets::{clean, pane, row_style, sev_letter};
 use crate::drift::Follows;
 use crate::fleet::{Coverage, Instance};
@@ -20,6 +21,8 @@ const IP_MAX: usize = 39;
 /// Column widths shared by the header and every instance row.
 #[derive(Clone, Copy)]
 struct Widths {
+    /// How far clusters and what is under them move right: 2 under datacenter rows.
+    indent: usize,
     name: usize,
     ip: usize,
     /// One column per loaded source.
@@ -31,7 +34,12 @@ struct Widths {
 impl Widths {
     /// Where the DRIFT column starts, on instance and cluster rows alike.
     fn drift_at(self) -> usize {
-        4 + self.name + 1 + self.roles + 1 + self.ip + 1 + 4 + 1
+        self.indent + 4 + self.name + 1 + self.roles + 1 + self.ip + 1 + 4 + 1
+    }
+
+    /// Where the source columns start: the width of the NAME column with its indent.
+    fn name_col(self) -> usize {
+        self.indent + 4 + self.name + 1
     }
 }
 
@@ -51,7 +59,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         .map(|i| {
             i.key
                 .len()
-                .saturating_sub(i.key.find('/').map_or(0, |p| p + 1))
+                .saturating_sub(i.key.rfind('/').map_or(0, |p| p + 1))
         })
         .max()
         .unwrap_or(8)
@@ -64,6 +72,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
         .unwrap_or(2)
         .clamp(2, IP_MAX);
     let w = Widths {
+        indent: if state.datacenters.is_empty() { 0 } else { 2 },
         name: name_w,
         ip: ip_w,
         roles: state.columns.len().max(1),
@@ -74,9 +83,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
     let end = (state.offset + height).min(shown);
     for (pos, row) in state.rows.iter().enumerate().take(end).skip(state.offset) {
         let line = match *row {
+            Row::Datacenter(d) => datacenter::row(state, d, w.name_col(), w.drift_at(), theme),
             Row::Cluster(c) => cluster_line(state, c, w, theme),
             Row::Instance(i) => instance_line(state, i, w, theme),
-            Row::Entry(i, o) => entry_line(state, i, o, theme),
+            Row::Entry(i, o) => entry_line(state, i, o, w.indent, theme),
         };
         lines.push(line.style(row_style(pos == state.selected, theme)));
     }
@@ -112,7 +122,7 @@ fn column_header(state: &State, w: Widths, theme: &Theme) -> Line<'static> {
             "NAME",
             "IP",
             "HLTH",
-            nw = w.name,
+            nw = w.indent + w.name,
             iw = w.ip,
             cw = state.columns.len().max(1)
         ),
@@ -142,8 +152,13 @@ fn cluster_line(state: &State, c: usize, w: Widths, theme: &Theme) -> Line<'stat
     let pstyle = pspans.first().map_or(theme.primary, |s| s.style);
     // The name under NAME and the drift under DRIFT, as on instance rows; what is
     // between is cut to fit so the DRIFT column lines up on every row.
-    let name = format!("{marker} {} ", clean(&cluster.name));
-    let name = format!("{name:<nw$}", nw = 4 + w.name + 1);
+    let name = format!(
+        "{:ind$}{marker} {} ",
+        "",
+        clean(&cluster.name),
+        ind = w.indent
+    );
+    let name = format!("{name:<nw$}", nw = w.name_col());
     let room = w.drift_at().saturating_sub(name.chars().count());
     let count = format!("{} inst  ", cluster.instances.len());
     let count = ellipsis(&count, room);
@@ -205,7 +220,7 @@ fn source_letter(kind: SourceKind) -> char {
 }
 
 /// The text cut to `max` characters, ending in `…` when cut.
-fn ellipsis(text: &str, max: usize) -> String {
+pub(super) fn ellipsis(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
@@ -243,7 +258,8 @@ fn instance_line(state: &State, i: usize, w: Widths, theme: &Theme) -> Line<'sta
     if name.chars().count() > name_w {
         name = ellipsis(&name, name_w);
     }
-    let mut spans = vec![Span::raw(format!("  {marker} {name:<name_w$} "))];
+    let pad = " ".repeat(2 + w.indent);
+    let mut spans = vec![Span::raw(format!("{pad}{marker} {name:<name_w$} "))];
     spans.extend(
         info.roles
             .iter()
@@ -310,7 +326,7 @@ pub(super) fn short_place(o: &Observation) -> String {
     }
 }
 
-fn entry_line(state: &State, i: usize, o: usize, theme: &Theme) -> Line<'static> {
+fn entry_line(state: &State, i: usize, o: usize, indent: usize, theme: &Theme) -> Line<'static> {
     let Some(obs) = state
         .instance(i)
         .and_then(|inst: &Instance| inst.observations.get(o))
@@ -328,7 +344,10 @@ fn entry_line(state: &State, i: usize, o: usize, theme: &Theme) -> Line<'static>
         None => ('.', Span::styled("no role", theme.dim)),
     };
     Line::from(vec![
-        Span::styled(format!("      {:<9} ", obs.source.name()), theme.dim),
+        Span::styled(
+            format!("{:ind$}      {:<9} ", "", obs.source.name(), ind = indent),
+            theme.dim,
+        ),
         Span::raw(format!("{letter} ")),
         Span::raw(format!("{:<22} ", clean(&short_place(obs)))),
         role,
