@@ -239,3 +239,61 @@ fn one_datacenter_is_the_plain_merge() {
     assert_eq!(check(&fleet), drift::check(&plain));
     assert!(check(&fleet).iter().all(|f| f.datacenter.is_none()));
 }
+
+#[test]
+fn each_instance_is_judged_by_its_own_datacenters_reads() {
+    use crate::verdict::verdicts;
+    // dc1 read; dc2 not read. pg-b (dc2's files) and pg-c (no Consul holds it) are
+    // known to the files only: neither may look clean, and dc1's complete Consul proves
+    // nothing about them.
+    let mut dc2_targets = targets(&[("pg-b", 1, "primary", "10.2.0.1")]);
+    dc2_targets.report.datacenter = Some("dc2".into());
+    let fleet = build(
+        vec![
+            consul(
+                "dc1",
+                vec![member(SourceKind::Consul, "pg-a", 1, "primary", "10.1.0.1")],
+            ),
+            consul_failed("dc2"),
+            targets(&[
+                ("pg-a", 1, "primary", "10.1.0.1"),
+                ("pg-c", 1, "primary", "10.3.0.1"),
+            ]),
+            dc2_targets,
+        ],
+        &dcs(&["dc1", "dc2"]),
+    );
+    let findings = check(&fleet);
+    let judged: Vec<(String, Option<String>, &str)> = fleet
+        .clusters
+        .iter()
+        .flat_map(|c| {
+            c.instances
+                .iter()
+                .map(move |i| (i.name.clone(), c.datacenter.clone()))
+        })
+        .zip(verdicts(&fleet, &findings))
+        .map(|((name, dc), v)| (name, dc, v.code()))
+        .collect();
+    let of = |name: &str| {
+        judged
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, dc, v)| (dc.clone(), *v))
+    };
+    assert_eq!(of("pg-a-1"), Some((Some("dc1".into()), "ok")), "{judged:?}");
+    assert_eq!(
+        of("pg-b-1"),
+        Some((Some("dc2".into()), "unverified")),
+        "{judged:?}"
+    );
+    assert_eq!(of("pg-c-1"), Some((None, "unverified")), "{judged:?}");
+    let rendered =
+        crate::report::CheckResult::new(fleet, Vec::new()).render(crate::report::Format::Json);
+    let doc: serde_json::Value = serde_json::from_str(&rendered).unwrap();
+    for i in doc["instances"].as_array().unwrap() {
+        if i["instance"] != "pg-a-1" {
+            assert_eq!(i["coverage"]["consul"], "not-read", "{i}");
+        }
+    }
+}

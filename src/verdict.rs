@@ -78,24 +78,83 @@ pub fn verdict<'a>(
 /// Every instance's verdict, in [`Fleet::instances`] order.
 pub fn verdicts(fleet: &Fleet, findings: &[Finding]) -> Vec<Verdict> {
     // Grouped once: a scan of every finding per instance is quadratic on a drifting fleet.
-    let mut own: HashMap<(&str, &str), Vec<&Finding>> = HashMap::new();
+    let mut own: HashMap<(Option<&str>, &str, &str), Vec<&Finding>> = HashMap::new();
     for f in findings {
         if let Some(i) = &f.instance {
-            own.entry((f.cluster.as_str(), i.as_str()))
+            own.entry((f.datacenter.as_deref(), f.cluster.as_str(), i.as_str()))
                 .or_default()
                 .push(f);
         }
     }
+    let judges = Judges::new(fleet);
     fleet
-        .instances()
-        .map(|i| {
-            let mine = own
-                .get(&(i.cluster.as_str(), i.name.as_str()))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            verdict(fleet, i, mine.iter().copied())
+        .clusters
+        .iter()
+        .flat_map(|c| {
+            let dc = c.datacenter.as_deref();
+            let judge = judges.of(fleet, dc);
+            let own = &own;
+            c.instances.iter().map(move |i| {
+                let mine = own
+                    .get(&(dc, i.cluster.as_str(), i.name.as_str()))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                verdict(judge, i, mine.iter().copied())
+            })
         })
         .collect()
+}
+
+/// The reads each datacenter's instances are judged by, when several are read: its own
+/// and the shared ones. Whether a source proves an instance absent depends on which
+/// datacenter's read it was: one datacenter's complete Consul says nothing of another's.
+#[derive(Default)]
+pub struct Judges {
+    per_datacenter: Vec<(Option<String>, Fleet)>,
+}
+
+impl Judges {
+    /// The reads of every datacenter of `fleet` (none needed with one datacenter).
+    pub fn new(fleet: &Fleet) -> Judges {
+        if fleet.datacenters.is_empty() {
+            return Judges::default();
+        }
+        let mut per_datacenter: Vec<(Option<String>, Fleet)> = Vec::new();
+        for c in &fleet.clusters {
+            if !per_datacenter.iter().any(|(d, _)| *d == c.datacenter) {
+                let reads = reads_for(fleet, c.datacenter.as_deref());
+                per_datacenter.push((c.datacenter.clone(), reads));
+            }
+        }
+        Judges { per_datacenter }
+    }
+
+    /// What judges the instances of a cluster in `dc` (`fleet` itself with one datacenter).
+    pub fn of<'a>(&'a self, fleet: &'a Fleet, dc: Option<&str>) -> &'a Fleet {
+        self.per_datacenter
+            .iter()
+            .find(|(d, _)| d.as_deref() == dc)
+            .map_or(fleet, |(_, f)| f)
+    }
+}
+
+/// The reads that speak for the clusters of one datacenter of several: its own and the
+/// shared ones. The clusters no datacenter could be named for are judged by every read,
+/// the failed ones first, so that a datacenter not read leaves them unverified rather
+/// than clean.
+pub fn reads_for(fleet: &Fleet, dc: Option<&str>) -> Fleet {
+    let mut sources: Vec<crate::observation::SourceReport> = fleet
+        .sources
+        .iter()
+        .filter(|r| dc.is_none() || r.datacenter.is_none() || r.datacenter.as_deref() == dc)
+        .cloned()
+        .collect();
+    // The first read of a kind is the one asked: one that said nothing wins.
+    sources.sort_by_key(|r| (r.kind, !r.failed_entirely()));
+    Fleet {
+        sources,
+        ..Fleet::default()
+    }
 }
 
 /// The sources not read for some unverified instance, each with why, in display order.

@@ -403,10 +403,7 @@ enum AgentState {
 }
 
 fn agent_state(c: &ConsulOrigin) -> AgentState {
-    match c
-        .checks()
-        .find(|ch| ch.node_check && ch.id == "serfHealth")
-    {
+    match c.checks().find(|ch| ch.node_check && ch.id == "serfHealth") {
         None => AgentState::None,
         Some(ch) if ch.status == "critical" => AgentState::Down,
         Some(_) => AgentState::Up,

@@ -75,7 +75,9 @@ fn origin(service: &str, tags: &[&str], meta: &[(&str, &str)]) -> ConsulOrigin {
         port: 5433,
         tags: tags.iter().map(|t| Text::from(*t)).collect(),
         meta: Arc::new(Meta::new(
-            meta.iter().map(|(k, v)| (Text::from(*k), Text::from(*v))).collect(),
+            meta.iter()
+                .map(|(k, v)| (Text::from(*k), Text::from(*v)))
+                .collect(),
         )),
         node_checks: Arc::new([]),
         service_checks: Box::new([]),

@@ -3,7 +3,7 @@
 use super::{CheckResult, Summary};
 use crate::drift::{Finding, Follows, follows, primaries};
 use crate::observation::{SourceKind, SourceReport};
-use crate::verdict::{Verdict, unread};
+use crate::verdict::{Judges, Verdict, unread};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -87,6 +87,7 @@ pub fn render(r: &CheckResult) -> String {
         }
     }
     let verdicts = r.verdicts();
+    let judges = Judges::new(&r.fleet);
     let instances = r
         .fleet
         .clusters
@@ -111,12 +112,15 @@ pub fn render(r: &CheckResult) -> String {
                 .collect(),
             coverage: kinds
                 .iter()
-                .map(|k| (k.name(), r.fleet.coverage(i, *k).code()))
+                .map(|k| (k.name(), judges.of(&r.fleet, dc).coverage(i, *k).code()))
                 .collect(),
             verdict: verdict.code(),
             not_read: match verdict {
                 Verdict::Unverified(u) => u.iter().map(|u| u.source).collect(),
-                _ => unread(&r.fleet, i).iter().map(|u| u.source).collect(),
+                _ => unread(judges.of(&r.fleet, dc), i)
+                    .iter()
+                    .map(|u| u.source)
+                    .collect(),
             },
             health: i.health(),
             findings: per_instance

@@ -2,6 +2,7 @@
 
 use super::CheckResult;
 use crate::drift::Severity;
+use crate::verdict::Judges;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -100,16 +101,22 @@ pub fn render(r: &CheckResult) -> String {
         "roster_source_unread_instances",
         "Instances the source was not read for (it failed, was read in part, or is stale).",
     );
-    for s in &r.fleet.sources {
+    let judges = Judges::new(&r.fleet);
+    for kind in r.source_kinds() {
         let n = r
             .fleet
-            .instances()
-            .filter(|i| !r.fleet.coverage(i, s.kind).verified())
+            .clusters
+            .iter()
+            .flat_map(|c| {
+                let judge = judges.of(&r.fleet, c.datacenter.as_deref());
+                c.instances
+                    .iter()
+                    .filter(move |i| !judge.coverage(i, kind).verified())
+            })
             .count();
         let _ = writeln!(
             out,
-            "roster_source_unread_instances{{source=\"{}\"}} {n}",
-            s.kind
+            "roster_source_unread_instances{{source=\"{kind}\"}} {n}"
         );
     }
     let sum = r.summary_of(&verdicts);

@@ -5,7 +5,7 @@ use crate::drift::Severity;
 use crate::fleet::Coverage;
 use crate::observation::SourceStatus;
 use crate::text::sanitize;
-use crate::verdict::{Verdict, describe, unread_of};
+use crate::verdict::{Judges, Verdict, describe, unread_of};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -65,6 +65,7 @@ pub fn render(r: &CheckResult) -> String {
     header.extend(kinds.iter().map(|k| k.name().to_uppercase()));
     header.extend(["HEALTH".into(), "DRIFT".into()]);
     let mut rows = vec![header];
+    let judges = Judges::new(&r.fleet);
     let instances = r
         .fleet
         .clusters
@@ -80,12 +81,16 @@ pub fn render(r: &CheckResult) -> String {
             row.insert(0, c.datacenter.clone().unwrap_or_else(|| "?".into()));
         }
         for k in &kinds {
-            row.push(match r.fleet.coverage(i, *k) {
-                Coverage::Record { stale: false } => i.role_view(*k).label(),
-                Coverage::Record { stale: true } => format!("{} (stale)", i.role_view(*k).label()),
-                Coverage::Absent => "absent".into(),
-                Coverage::NotRead(_) => "not read".into(),
-            });
+            row.push(
+                match judges.of(&r.fleet, c.datacenter.as_deref()).coverage(i, *k) {
+                    Coverage::Record { stale: false } => i.role_view(*k).label(),
+                    Coverage::Record { stale: true } => {
+                        format!("{} (stale)", i.role_view(*k).label())
+                    }
+                    Coverage::Absent => "absent".into(),
+                    Coverage::NotRead(_) => "not read".into(),
+                },
+            );
         }
         row.push(i.health().unwrap_or("-").to_string());
         row.push(match verdict {

@@ -1,8 +1,8 @@
 //! Identity sources: each turns one place into observations and never compares.
 
 pub mod consul;
-pub mod datacenters;
 pub mod consul_compact;
+pub mod datacenters;
 pub mod file_error;
 pub mod file_text;
 pub mod inventory;

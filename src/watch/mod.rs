@@ -4,9 +4,9 @@
 
 pub mod backoff;
 pub mod consul;
+mod consul_nodes;
 pub mod datacenters;
 pub mod feeds;
-mod consul_nodes;
 pub mod files;
 pub mod live;
 pub mod loops;

@@ -348,7 +348,9 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
         let fleet = if fleet.datacenters.is_empty() {
             fleet
         } else {
-            &*reads.entry(dc).or_insert_with(|| reads_for(fleet, dc))
+            &*reads
+                .entry(dc)
+                .or_insert_with(|| crate::verdict::reads_for(fleet, dc))
         };
         cluster_by_name.insert((dc, &c.name), ci);
         let key = cluster_key(c);
@@ -421,25 +423,6 @@ fn index(result: &CheckResult, columns: &[SourceKind]) -> (Vec<InstanceInfo>, Ve
         }
     }
     (instances, clusters)
-}
-
-/// The reads that speak for the clusters of one datacenter of several: its own and the
-/// shared ones. The clusters no datacenter could be named for are judged by every read,
-/// the failed ones first, so that a datacenter not read leaves them unverified rather
-/// than clean.
-fn reads_for(fleet: &Fleet, dc: Option<&str>) -> Fleet {
-    let mut sources: Vec<SourceReport> = fleet
-        .sources
-        .iter()
-        .filter(|r| dc.is_none() || r.datacenter.is_none() || r.datacenter.as_deref() == dc)
-        .cloned()
-        .collect();
-    // The first read of a kind is the one asked: one that said nothing wins.
-    sources.sort_by_key(|r| (r.kind, !r.failed_entirely()));
-    Fleet {
-        sources,
-        ..Fleet::default()
-    }
 }
 
 /// A cluster's stable id: see [`ClusterInfo::key`].
