@@ -239,8 +239,8 @@ fn button_line(d: &FixDialog, state: &State, theme: &Theme) -> Line<'static> {
     let apply = match &d.preview {
         Some(_) if d.confirm_risks => "[ Apply anyway ]".to_string(),
         // Not "Apply 0 writes": there is nothing the button could do.
-        Some(p) if p.error.is_none() && p.writes == 0 => "[ nothing to apply ]".to_string(),
-        Some(p) if p.error.is_none() => {
+        Some(p) if p.error.is_some() || p.writes == 0 => "[ nothing to apply ]".to_string(),
+        Some(p) => {
             let s = if p.writes == 1 { "" } else { "s" };
             format!("[ Apply {} write{s} ]", p.writes)
         }
