@@ -5,33 +5,9 @@
 
 mod common;
 
+use common::demo_screen::{loaded, role_letters, start_demo};
 use common::tmux::{Tmux, WAIT, skip_or_panic, tmux_available};
-use roster::demo::Demo;
 use std::time::Duration;
-
-/// The role letters (consul, targets, inventory) of an instance's tree row.
-fn role_letters(screen: &str, instance: &str) -> Option<String> {
-    screen.lines().find_map(|line| {
-        let mut words = line.split_whitespace().skip_while(|w| *w != instance);
-        words.next()?;
-        let letters = words.next()?;
-        // Only the instance row has the marker `>`/`v` right before the name.
-        let before = line.split(instance).next()?.trim_end();
-        let is_row = before.ends_with('>') || before.ends_with('v');
-        (is_row && letters.chars().count() == 3).then(|| letters.to_string())
-    })
-}
-
-async fn start_demo() -> Demo {
-    match Demo::start().await {
-        Ok(d) => d,
-        Err(e) => panic!("demo: {e:#}"),
-    }
-}
-
-fn loaded(s: &str) -> bool {
-    s.contains("of 25 instances") && s.contains("pg-test-1")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_drive_the_real_binary_and_quit_restores_the_shell() {

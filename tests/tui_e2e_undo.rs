@@ -5,24 +5,8 @@
 
 mod common;
 
+use common::demo_screen::{loaded, role_letters, start_demo};
 use common::tmux::{Tmux, WAIT, skip_or_panic, tmux_available};
-use roster::demo::Demo;
-
-/// The role letters (consul, targets, inventory) of an instance's tree row.
-fn role_letters(screen: &str, instance: &str) -> Option<String> {
-    screen.lines().find_map(|line| {
-        let mut words = line.split_whitespace().skip_while(|w| *w != instance);
-        words.next()?;
-        let letters = words.next()?;
-        let before = line.split(instance).next()?.trim_end();
-        let is_row = before.ends_with('>') || before.ends_with('v');
-        (is_row && letters.chars().count() == 3).then(|| letters.to_string())
-    })
-}
-
-fn loaded(s: &str) -> bool {
-    s.contains("of 25 instances") && s.contains("pg-test-1")
-}
 
 /// The events pane's count and the position of the first line containing `what`.
 fn event_position(screen: &str, what: &str) -> Option<(usize, usize)> {
@@ -48,7 +32,7 @@ async fn u_on_the_fix_event_puts_the_target_file_back() {
         skip_or_panic("tmux not installed");
         return;
     }
-    let demo = Demo::start().await.expect("demo");
+    let demo = start_demo().await;
     let file = demo.targets_dir().join("pg-test.yml");
     let original = std::fs::read_to_string(&file).unwrap();
     let tmux = Tmux::start().await;

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod demo_screen;
 pub mod serve;
 pub mod tmux;
 
