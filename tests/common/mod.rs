@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fix;
 pub mod serve;
 pub mod tmux;
 
