@@ -39,6 +39,8 @@ mod screen_tests;
 #[cfg(test)]
 mod screen_tests_dc;
 #[cfg(test)]
+mod screen_tests_fix;
+#[cfg(test)]
 mod screen_tests_oncall;
 #[cfg(test)]
 mod testdata;

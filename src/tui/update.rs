@@ -473,3 +473,7 @@ mod tests_oncall;
 #[cfg(test)]
 #[path = "update_tests_dc.rs"]
 mod tests_dc;
+
+#[cfg(test)]
+#[path = "update_tests_fix.rs"]
+mod tests_fix;

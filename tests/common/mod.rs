@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod demo_screen;
+pub mod fix;
 pub mod serve;
 pub mod tmux;
 
