@@ -20,7 +20,7 @@ pub(super) fn apply(s: &mut State, actions: impl IntoIterator<Item = Action>) ->
     actions.into_iter().flat_map(|a| update(s, a)).collect()
 }
 
-fn ids(s: &State) -> Vec<RowId> {
+pub(super) fn ids(s: &State) -> Vec<RowId> {
     s.rows.iter().filter_map(|r| s.row_id(*r)).collect()
 }
 

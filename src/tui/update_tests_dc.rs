@@ -1,6 +1,7 @@
 //! The reducer on a read across several datacenters: the tree's datacenter level, one
 //! cluster name in two datacenters kept apart, and `:dc` switching what is shown.
 
+use super::tests::{apply, cluster, ids, inst};
 use super::*;
 use crate::drift::Kind;
 use crate::tui::mouse::map_mouse;
@@ -18,24 +19,8 @@ fn state() -> State {
     )
 }
 
-fn apply(s: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
-    actions.into_iter().flat_map(|a| update(s, a)).collect()
-}
-
-fn ids(s: &State) -> Vec<RowId> {
-    s.rows.iter().filter_map(|r| s.row_id(*r)).collect()
-}
-
 fn dc(name: &str) -> RowId {
     RowId::Datacenter(name.into())
-}
-
-fn cluster(key: &str) -> RowId {
-    RowId::Cluster(key.into())
-}
-
-fn inst(key: &str) -> RowId {
-    RowId::Instance(key.into())
 }
 
 fn select(s: &mut State, id: RowId) {

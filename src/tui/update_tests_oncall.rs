@@ -1,5 +1,6 @@
 //! Reducer tests for moving through the drift: opening on it, `n` / `N`, the findings list.
 
+use super::tests::apply;
 use super::*;
 use crate::fleet::Fleet;
 use crate::report::CheckResult;
@@ -14,10 +15,6 @@ fn state() -> State {
             ..Options::default()
         },
     )
-}
-
-fn apply(s: &mut State, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
-    actions.into_iter().flat_map(|a| update(s, a)).collect()
 }
 
 fn inst(key: &str) -> Option<RowId> {
