@@ -80,6 +80,9 @@ impl Role {
 struct Member {
     name: String,
     scope: String,
+    /// The datacenter and scope: each datacenter's Patroni cluster is its own, even under
+    /// one name (a standby pair).
+    group: String,
     ip: IpAddr,
     role: Role,
     timeline: u64,
@@ -88,7 +91,7 @@ struct Member {
 /// Everything the handlers read; fixed for the server's life.
 struct Members {
     by_ip: HashMap<IpAddr, Member>,
-    /// Members of each cluster in spec order, for `GET /cluster`.
+    /// Members of each cluster (by datacenter and scope) in spec order, for `GET /cluster`.
     clusters: HashMap<String, Vec<IpAddr>>,
     port: u16,
     started: String,
@@ -146,7 +149,21 @@ impl PatroniSim {
 fn members(spec: &FleetSpec, port: u16) -> Members {
     let mut by_ip = HashMap::new();
     let mut clusters: HashMap<String, Vec<IpAddr>> = HashMap::new();
-    for (cluster, m) in spec.members() {
+    // Every datacenter's members answer on their own addresses; one that cannot be
+    // reached has no path from here either.
+    let local = spec
+        .members()
+        .map(|(c, m)| (spec.datacenter.as_str(), c, m));
+    let remote = spec
+        .datacenters
+        .iter()
+        .filter(|dc| !dc.unreachable)
+        .flat_map(|dc| {
+            dc.clusters
+                .iter()
+                .flat_map(move |c| c.members.iter().map(move |m| (dc.name.as_str(), c, m)))
+        });
+    for (dc, cluster, m) in local.chain(remote) {
         // A dead machine answers nothing, and its DCS key has expired: it is nowhere.
         if m.consul.node_down {
             continue;
@@ -158,17 +175,19 @@ fn members(spec: &FleetSpec, port: u16) -> Members {
         if by_ip.contains_key(&ip) {
             continue;
         }
+        let group = format!("{dc}/{}", cluster.name);
         by_ip.insert(
             ip,
             Member {
                 name: crate::identity::instance_name(&cluster.name, m.seq),
                 scope: cluster.name.clone(),
+                group: group.clone(),
                 ip,
                 role: Role::of(m),
                 timeline: cluster.timeline,
             },
         );
-        clusters.entry(cluster.name.clone()).or_default().push(ip);
+        clusters.entry(group).or_default().push(ip);
     }
     Members {
         by_ip,
@@ -242,7 +261,7 @@ fn answer(members: &Members, local: IpAddr, method: &Method, path: &str) -> Resp
         "/" | "/primary" | "/master" => healthy(me.role == Role::Leader),
         "/leader" => healthy(me.role != Role::Replica),
         "/replica" => healthy(me.role == Role::Replica),
-        "/cluster" => json(StatusCode::OK, encode(&cluster(members, &me.scope))),
+        "/cluster" => json(StatusCode::OK, encode(&cluster(members, &me.group))),
         _ => json(StatusCode::NOT_FOUND, b"{}".to_vec()),
     }
 }
@@ -347,8 +366,8 @@ fn status<'a>(members: &'a Members, me: &'a Member) -> Status<'a> {
     }
 }
 
-fn cluster<'a>(members: &'a Members, scope: &str) -> ClusterOut<'a> {
-    let ips = members.clusters.get(scope).map_or(&[][..], Vec::as_slice);
+fn cluster<'a>(members: &'a Members, group: &str) -> ClusterOut<'a> {
+    let ips = members.clusters.get(group).map_or(&[][..], Vec::as_slice);
     ClusterOut {
         members: ips
             .iter()
@@ -425,12 +444,46 @@ mod tests {
     }
 
     #[test]
+    fn every_reachable_datacenters_members_answer_each_in_its_own_cluster() {
+        let spec = FleetSpec::from_yaml(
+            "datacenter: dc1
+clusters:
+  - name: pg-meta
+    members:
+      - { seq: 1, ip: 127.41.0.1, role: primary }
+datacenters:
+  - name: dc2
+    clusters:
+      - name: pg-meta
+        members:
+          - { seq: 1, ip: 127.42.0.1, role: primary }
+          - { seq: 2, ip: 127.42.0.2, role: replica }
+  - name: dc3
+    unreachable: true
+    clusters:
+      - name: pg-far
+        members:
+          - { seq: 1, ip: 127.43.0.1, role: primary }
+",
+        )
+        .expect("spec");
+        let m = members(&spec, 8008);
+        let at = |ip: &str| m.by_ip.get(&ip.parse::<IpAddr>().expect("ip"));
+        assert_eq!(at("127.42.0.2").map(|m| m.role), Some(Role::Replica));
+        // One name, two datacenters: two Patroni clusters, each listing only its own.
+        assert_eq!(m.clusters["dc1/pg-meta"].len(), 1);
+        assert_eq!(m.clusters["dc2/pg-meta"].len(), 2);
+        // No path to dc3: its members do not answer.
+        assert!(at("127.43.0.1").is_none());
+    }
+
+    #[test]
     fn demo_members_dead_nodes_and_roles() {
         let m = members(&FleetSpec::demo(), 8008);
         let at = |ip: &str| m.by_ip.get(&ip.parse::<IpAddr>().expect("ip"));
         // pg-orders-5's node is down: it answers nothing and is not in its cluster.
         assert!(at("127.10.10.35").is_none());
-        assert_eq!(m.clusters["pg-orders"].len(), 4);
+        assert_eq!(m.clusters["dc1/pg-orders"].len(), 4);
         let web3 = at("127.10.10.43").expect("pg-web-3");
         assert_eq!((web3.role, web3.timeline), (Role::Leader, 2));
         // offline is a replica to Patroni; the replaced node answers on its new address.
