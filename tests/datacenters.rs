@@ -376,8 +376,9 @@ async fn serve_watches_every_datacenter() {
     demo.stop().await;
 }
 
-/// What `check --all-datacenters` prints, table and JSON, kept as it is: the UI's
-/// datacenter level changes how the read is shown there, not what `check` says.
+/// What `check --all-datacenters` prints, table and JSON: each datacenter's reads with
+/// their state, and pg-paper (held by no read datacenter's Consul while dc3 is not read)
+/// unverified, never "absent, ok".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_output_across_datacenters_is_kept() {
     let demo = Demo::start_with(FleetSpec::from_yaml(FLEET).unwrap())
