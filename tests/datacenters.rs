@@ -380,7 +380,7 @@ async fn serve_watches_every_datacenter() {
 /// their state, and pg-paper (held by no read datacenter's Consul while dc3 is not read)
 /// unverified, never "absent, ok".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn check_output_across_datacenters_is_kept() {
+async fn check_across_datacenters_leaves_a_cluster_no_read_datacenter_holds_unverified() {
     let demo = Demo::start_with(FleetSpec::from_yaml(FLEET).unwrap())
         .await
         .unwrap();
