@@ -520,8 +520,74 @@ fn a_result_after_the_dialog_closed_goes_to_the_footer() {
     assert_eq!(
         s.status,
         Some(Status::error(
-            "fix failed: wrote /t/pg-a.yml (backup /t/pg-a.yml.bak)"
+            "fix failed for pg-a-1: wrote /t/pg-a.yml (backup /t/pg-a.yml.bak)"
         ))
     );
     assert_eq!(s.fix_verify, None);
+}
+
+/// The dialog is closed while a fix is applied (Esc is allowed then) and another is
+/// opened: the first fix's answer is not taken for the second's.
+#[test]
+fn an_apply_answer_is_not_taken_for_another_dialogs() {
+    use crate::tui::state::EventKind;
+    let mut s = State::new(small_with_consul(), Options::default());
+    select(&mut s, inst("pg-a/pg-a-1"));
+    let a = plan_id_of(&apply(&mut s, [Action::FixOpen]));
+    apply(&mut s, [preview(a, 1)]);
+    let effects = apply(&mut s, [Action::FixSwitchButton, Action::FixChoose]);
+    assert!(matches!(&effects[..], [Effect::ApplyFix { plan_id, .. }] if *plan_id == a));
+    apply(&mut s, [Action::FixClose]);
+    select(&mut s, inst("pg-b/pg-b-1"));
+    let b = plan_id_of(&apply(&mut s, [Action::FixOpen]));
+    assert_ne!(a, b);
+    apply(
+        &mut s,
+        [Action::FixApplied {
+            plan_id: a,
+            wrote: true,
+            ok: true,
+            lines: vec!["ok   wrote /t/pg-a.yml".into()],
+        }],
+    );
+    let undo = s.events.iter().rev().find_map(|e| match &e.kind {
+        EventKind::Fix { undo, .. } => Some(undo.clone()),
+        _ => None,
+    });
+    let undo = undo.flatten().expect("the fix wrote: it can be undone");
+    assert_eq!(
+        (undo.cluster.as_str(), undo.instance.as_deref()),
+        ("pg-a", Some("pg-a-1")),
+        "the event names the dialog open now, not the fix applied"
+    );
+    assert!(
+        dialog(&s).result.is_none(),
+        "pg-b-1's dialog shows pg-a-1's result as its own"
+    );
+}
+
+/// A fix that wrote, whose dialog was closed while it was applied, can still be undone.
+#[test]
+fn a_fix_closed_while_applying_can_still_be_undone() {
+    use crate::tui::state::EventKind;
+    let mut s = State::new(small_with_consul(), Options::default());
+    select(&mut s, inst("pg-a/pg-a-1"));
+    let a = plan_id_of(&apply(&mut s, [Action::FixOpen]));
+    apply(&mut s, [preview(a, 1)]);
+    apply(&mut s, [Action::FixSwitchButton, Action::FixChoose]);
+    apply(&mut s, [Action::FixClose]);
+    apply(
+        &mut s,
+        [Action::FixApplied {
+            plan_id: a,
+            wrote: true,
+            ok: true,
+            lines: vec!["ok   wrote /t/pg-a.yml".into()],
+        }],
+    );
+    let last = s.events.last().map(|e| e.kind.clone());
+    assert!(
+        matches!(last, Some(EventKind::Fix { undo: Some(_), .. })),
+        "{last:?}"
+    );
 }

@@ -4,7 +4,7 @@ use super::tests::apply;
 use super::*;
 use crate::fleet::Fleet;
 use crate::report::CheckResult;
-use crate::tui::state::{EventKind, FixButton, Options, RowId};
+use crate::tui::state::{Applying, EventKind, FixButton, FixRef, Options, RowId};
 use crate::tui::testdata::{large, small};
 
 fn state() -> State {
@@ -204,6 +204,7 @@ fn y_in_the_events_pane_copies_the_timeline() {
 fn a_fix_leaves_an_event() {
     let mut s = state();
     apply(&mut s, [Action::NextDrift, Action::FixOpen]);
+    sent(&mut s, 1);
     apply(
         &mut s,
         [Action::FixApplied {
@@ -269,6 +270,7 @@ fn the_command_line_completes_and_remembers() {
 fn fixed(wrote: bool) -> State {
     let mut s = state();
     apply(&mut s, [Action::NextDrift, Action::FixOpen]);
+    sent(&mut s, 7);
     apply(
         &mut s,
         [
@@ -285,6 +287,27 @@ fn fixed(wrote: bool) -> State {
     s
 }
 
+/// Marks the open dialog's plan as sent to be applied under `plan_id`, as Apply does.
+fn sent(s: &mut State, plan_id: u64) {
+    let d = s.fix.as_mut().expect("a dialog");
+    d.plan_id = plan_id;
+    d.applying = true;
+    let sent = Applying {
+        fix: FixRef {
+            applied: plan_id,
+            cluster: d.cluster.clone(),
+            datacenter: d.datacenter.clone(),
+            instance: d.instance.clone(),
+            target: d.target,
+        },
+        subject: d.subject().to_string(),
+        undo: d.undo,
+        expect: Vec::new(),
+        expect_new: Vec::new(),
+    };
+    s.applying.insert(plan_id, sent);
+}
+
 fn footer_text(s: &State) -> String {
     s.status
         .as_ref()
@@ -297,7 +320,7 @@ fn u_on_a_fix_event_plans_its_undo_in_the_same_dialog() {
     let mut s = fixed(true);
     let target = s.events.last().map(|e| e.kind.clone());
     assert!(
-        matches!(&target, Some(EventKind::Fix { ok: true, undo: Some(r) }) if r.applied == 7 && r.instance.as_deref() == Some("pg-a-1")),
+        matches!(&target, Some(EventKind::Fix { ok: true, undo: Some(r), .. }) if r.applied == 7 && r.instance.as_deref() == Some("pg-a-1")),
         "{target:?}"
     );
     let effects = apply(&mut s, [Action::Undo]);
@@ -400,6 +423,7 @@ fn colon_undo_takes_the_latest_fix_that_wrote() {
         EventKind::Fix {
             ok: false,
             undo: None,
+            undoes: false,
         },
         "fix failed: x".into(),
     );

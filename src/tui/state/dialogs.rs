@@ -1,6 +1,7 @@
 //! What sits over the tree: the footer message, the re-registration dialog and its
 //! follow-up check, and the failover view.
 
+use super::events::FixRef;
 use crate::drift::Finding;
 use crate::fix::plan::Destination;
 use std::time::{Duration, SystemTime};
@@ -172,4 +173,20 @@ pub struct FailoverView {
     pub cluster: String,
     /// The selected member (index in the cluster's instances).
     pub selected: usize,
+}
+
+/// A plan sent to be applied, as it was when Apply was chosen: the answer is matched to
+/// it by plan id, whatever dialog is open when the answer comes.
+#[derive(Clone, Debug)]
+pub struct Applying {
+    /// What the event and the undo record name: the plan's subject and destination.
+    pub fix: FixRef,
+    /// The instance or cluster shown (`FixDialog::subject`).
+    pub subject: String,
+    /// The applied fix this plan undoes, for an undo.
+    pub undo: Option<u64>,
+    /// The findings the plan said it resolves.
+    pub expect: Vec<Finding>,
+    /// The findings the plan said it creates.
+    pub expect_new: Vec<Finding>,
 }

@@ -32,8 +32,11 @@ pub enum EventKind {
     Fix {
         /// Every write succeeded.
         ok: bool,
-        /// What an undo needs, when it wrote something; `None` when nothing was written.
+        /// What an undo needs, when a fix wrote something; `None` when nothing was
+        /// written, and for an undo.
         undo: Option<FixRef>,
+        /// It was an undo.
+        undoes: bool,
     },
 }
 

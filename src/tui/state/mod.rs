@@ -16,8 +16,8 @@ mod tree;
 
 pub use crate::tui::vocab::{Focus, Sort};
 pub use dialogs::{
-    FailoverView, FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Status, VERIFY_WAIT,
-    next_target,
+    Applying, FailoverView, FixButton, FixDialog, FixOutcome, FixPlan, FixVerify, Status,
+    VERIFY_WAIT, next_target,
 };
 pub use events::{Event, EventKind, EventsView, FixRef, ReadFacts, clock};
 pub use findings_list::FindingsList;
@@ -143,6 +143,8 @@ pub struct State {
     pub failover: Option<FailoverView>,
     /// An applied fix whose effect the next reads should show.
     pub fix_verify: Option<FixVerify>,
+    /// Plans sent to be applied whose answer has not come yet, by plan id.
+    pub applying: std::collections::HashMap<u64, Applying>,
     /// The id of the last plan requested (ids start at 1).
     pub plan_seq: u64,
     /// The findings list (every finding of the fleet), while it is open.
@@ -194,6 +196,7 @@ impl State {
             fix: None,
             failover: None,
             fix_verify: None,
+            applying: std::collections::HashMap::new(),
             plan_seq: 0,
             findings_list: None,
             events: Vec::new(),

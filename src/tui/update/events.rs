@@ -3,7 +3,7 @@
 
 use super::fix_dialog;
 use crate::tui::action::Effect;
-use crate::tui::state::{EventKind, EventsView, FixRef, State, Status};
+use crate::tui::state::{Applying, EventKind, EventsView, State, Status};
 
 /// Opens the pane on the latest event.
 pub(super) fn open(state: &mut State) {
@@ -44,34 +44,33 @@ pub(super) fn copy(state: &mut State) -> Vec<Effect> {
     vec![Effect::Copy(state.events_text())]
 }
 
-/// The event a fix (or an undo) leaves: which instance, where, and how it went; when it
-/// wrote something, what undoing it needs.
+/// The event a fix (or an undo) leaves: which instance, where, and how it went; when a
+/// fix wrote something, what undoing it needs (an undo's own writes are not undone
+/// again: that is the fix, planned afresh with `r`).
 pub(super) fn fix_applied(
     state: &mut State,
-    applied: u64,
+    sent: &Applying,
     wrote: bool,
     ok: bool,
     lines: &[String],
 ) {
-    let (who, place, word, undo) = match &state.fix {
-        Some(d) => (
-            d.subject().to_string(),
-            d.target.name().to_string(),
-            if d.undo.is_some() { "undo" } else { "fix" },
-            wrote.then(|| FixRef {
-                applied,
-                cluster: d.cluster.clone(),
-                datacenter: d.datacenter.clone(),
-                instance: d.instance.clone(),
-                target: d.target,
-            }),
-        ),
-        None => ("?".to_string(), "?".to_string(), "fix", None),
-    };
+    let word = if sent.undo.is_some() { "undo" } else { "fix" };
+    let undo = (wrote && sent.undo.is_none()).then(|| sent.fix.clone());
     let first = lines.first().map(String::as_str).unwrap_or_default();
     let outcome = if ok { "applied" } else { "failed" };
-    let text = format!("{word} {outcome}: {who} in {place}: {first}");
-    state.push_event(EventKind::Fix { ok, undo }, text);
+    let text = format!(
+        "{word} {outcome}: {} in {}: {first}",
+        sent.subject,
+        sent.fix.target.name()
+    );
+    state.push_event(
+        EventKind::Fix {
+            ok,
+            undo,
+            undoes: sent.undo.is_some(),
+        },
+        text,
+    );
 }
 
 /// `u` in the events pane: undo the selected event's fix; anywhere else, or on another
@@ -87,6 +86,7 @@ pub(super) fn undo_selected(state: &mut State) -> Vec<Effect> {
         Some(EventKind::Fix {
             undo: Some(fix), ..
         }) => return fix_dialog::undo_open(state, fix.clone()),
+        Some(EventKind::Fix { undoes: true, .. }) => "that was an undo: r plans the fix again",
         Some(EventKind::Fix { undo: None, .. }) => "that fix wrote nothing: nothing to undo",
         Some(_) => "not a fix: select a \"fix applied\" event to undo it",
         None => "no events yet: nothing to undo",

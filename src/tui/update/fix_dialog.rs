@@ -9,8 +9,8 @@ use crate::text::redact;
 use crate::text::sanitize;
 use crate::tui::action::Effect;
 use crate::tui::state::{
-    FixButton, FixDialog, FixOutcome, FixPlan, FixRef, FixVerify, Row, State, Status, VERIFY_WAIT,
-    next_target,
+    Applying, FixButton, FixDialog, FixOutcome, FixPlan, FixRef, FixVerify, Row, State, Status,
+    VERIFY_WAIT, next_target,
 };
 use std::time::SystemTime;
 
@@ -156,8 +156,28 @@ pub(super) fn fix_choose(state: &mut State) -> Vec<Effect> {
                 d.applying = true;
                 let accept_risks = d.confirm_risks;
                 d.confirm_risks = false;
+                let plan_id = d.plan_id;
+                let (expect, expect_new) = d
+                    .preview
+                    .as_ref()
+                    .map(|p| (p.resolves.clone(), p.creates.clone()))
+                    .unwrap_or_default();
+                let applying = Applying {
+                    fix: FixRef {
+                        applied: plan_id,
+                        cluster: d.cluster.clone(),
+                        datacenter: d.datacenter.clone(),
+                        instance: d.instance.clone(),
+                        target: d.target,
+                    },
+                    subject: d.subject().to_string(),
+                    undo: d.undo,
+                    expect,
+                    expect_new,
+                };
+                state.applying.insert(plan_id, applying);
                 return vec![Effect::ApplyFix {
-                    plan_id: d.plan_id,
+                    plan_id,
                     accept_risks,
                 }];
             } else {
@@ -213,6 +233,8 @@ pub(super) fn fix_preview(state: &mut State, plan: FixPlan) {
     d.confirm_risks = false;
 }
 
+/// The answer to an Apply: matched to what was sent by its plan id, so that a dialog
+/// closed or opened on something else meanwhile neither loses it nor takes it for its own.
 pub(super) fn fix_applied(
     state: &mut State,
     applied: u64,
@@ -221,37 +243,49 @@ pub(super) fn fix_applied(
     lines: &[String],
 ) {
     let lines = clean_lines(lines);
-    events::fix_applied(state, applied, wrote, ok, &lines);
-    let Some(d) = state.fix.as_mut() else {
-        // The dialog was closed while applying: the footer is the only place left.
-        let first = lines.first().map(String::as_str).unwrap_or_default();
-        let word = if ok { "fix applied" } else { "fix failed" };
-        state.status = Some(if ok {
-            Status::info(format!("{word}: {first}"))
-        } else {
-            Status::error(format!("{word}: {first}"))
-        });
+    let Some(sent) = state.applying.remove(&applied) else {
         return;
     };
-    d.applying = false;
-    d.button = FixButton::Cancel;
-    d.scroll = 0;
-    d.result = Some(FixOutcome { ok, lines });
-    let (expect, expect_new) = d
-        .preview
-        .as_ref()
-        .map(|p| (p.resolves.clone(), p.creates.clone()))
-        .unwrap_or_default();
-    let (cluster, datacenter) = (d.cluster.clone(), d.datacenter.clone());
-    let instance = d.instance.clone();
-    let before = cluster_findings(state, &cluster, datacenter.as_deref());
+    events::fix_applied(state, &sent, wrote, ok, &lines);
+    match state.fix.as_mut() {
+        Some(d) if d.applying && d.plan_id == applied => {
+            d.applying = false;
+            d.button = FixButton::Cancel;
+            d.scroll = 0;
+            d.result = Some(FixOutcome {
+                ok,
+                lines: lines.clone(),
+            });
+        }
+        // The dialog was closed (or shows something else): the footer is the place left.
+        _ => {
+            let first = lines.first().map(String::as_str).unwrap_or_default();
+            let word = match (sent.undo.is_some(), ok) {
+                (false, true) => "fix applied",
+                (false, false) => "fix failed",
+                (true, true) => "undo applied",
+                (true, false) => "undo failed",
+            };
+            let text = format!("{word} for {}: {first}", sent.subject);
+            state.status = Some(if ok {
+                Status::info(text)
+            } else {
+                Status::error(text)
+            });
+        }
+    }
+    // Nothing written, nothing to look for in the next reads.
+    if !wrote {
+        return;
+    }
+    let before = cluster_findings(state, &sent.fix.cluster, sent.fix.datacenter.as_deref());
     state.fix_verify = Some(FixVerify {
-        cluster,
-        datacenter,
-        instance,
+        cluster: sent.fix.cluster,
+        datacenter: sent.fix.datacenter,
+        instance: sent.fix.instance,
         before,
-        expect,
-        expect_new,
+        expect: sent.expect,
+        expect_new: sent.expect_new,
         // Without a tick yet the clock is unknown; the first tick then ends the wait,
         // which only happens in the second after start.
         deadline: state.now.unwrap_or(SystemTime::UNIX_EPOCH) + VERIFY_WAIT,
