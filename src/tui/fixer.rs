@@ -25,8 +25,27 @@ use tokio::sync::mpsc;
 /// are read).
 type Plans = Arc<Mutex<HashMap<u64, (Plan, Option<String>)>>>;
 
-/// The writes of each fix applied this session, by plan id, with its datacenter.
-type Applied = Arc<Mutex<HashMap<u64, (AppliedFix, Option<String>)>>>;
+/// The writes of each fix applied this session, by plan id.
+type Applied = Arc<Mutex<HashMap<u64, Record>>>;
+
+/// A fix applied this session, as its undo needs it.
+#[derive(Clone)]
+struct Record {
+    fix: AppliedFix,
+    /// The datacenter its cluster is in, when several are read.
+    datacenter: Option<String>,
+    /// The Consul datacenter the writes went to (`None`: the agent's own), so that an
+    /// undo after `:dc` never plans against another datacenter's places.
+    written_in: Option<String>,
+}
+
+/// The Consul datacenter a context writes to (`None`: the agent's own).
+fn consul_datacenter(ctx: &Result<FixContext, String>) -> Option<String> {
+    ctx.as_ref()
+        .ok()
+        .and_then(|c| c.consul.as_ref())
+        .and_then(|c| c.datacenter.clone())
+}
 
 /// Plans and applies fixes for the dialog.
 pub struct Fixer {
@@ -138,12 +157,29 @@ impl Fixer {
     /// as they are now; answers with `FixPreview` like [`Fixer::plan`].
     pub fn plan_undo(&self, plan_id: u64, fleet: &Fleet, applied: u64) {
         let tx = self.actions.clone();
-        let (fix, dc) = self
+        let record = self
             .applied
             .lock()
             .ok()
-            .and_then(|m| m.get(&applied).cloned())
-            .map_or((None, None), |(f, dc)| (Some(f), dc));
+            .and_then(|m| m.get(&applied).cloned());
+        // With one datacenter read, `:dc` changes where the context writes and what the
+        // screen shows: an undo is planned only where its fix wrote.
+        let elsewhere = record.as_ref().and_then(|r| {
+            (r.datacenter.is_none() && r.written_in != consul_datacenter(&self.ctx)).then(|| {
+                format!(
+                    "that fix wrote in {}: show it again with :dc to undo it",
+                    r.written_in
+                        .as_deref()
+                        .map_or("the agent's own datacenter".to_string(), |d| {
+                            format!("datacenter {d}")
+                        })
+                )
+            })
+        });
+        let (fix, dc) = match (record, &elsewhere) {
+            (Some(r), None) => (Some(r.fix), r.datacenter),
+            _ => (None, None),
+        };
         let narrow = {
             let dc = dc.clone();
             move |fleet: Fleet| match &dc {
@@ -161,7 +197,9 @@ impl Fixer {
         let plans = self.plans.clone();
         tokio::spawn(async move {
             let outcome = match (fix, ctx) {
-                (None, _) => Err("the record of that fix is gone; nothing to undo".to_string()),
+                (None, _) => Err(elsewhere.unwrap_or_else(|| {
+                    "the record of that fix is gone; nothing to undo".to_string()
+                })),
                 (_, Err(e)) => Err(e),
                 (Some(fix), Ok(ctx)) => {
                     // The simulation of what the undo resolves and creates wants fresh data.
@@ -207,6 +245,7 @@ impl Fixer {
                 Ok((p, dc)) => (Ok(p), with_datacenter(ctx, dc.as_deref()), dc),
                 Err(e) => (Err(e), ctx, None),
             };
+            let written_in = consul_datacenter(&ctx);
             let action = match (plan, ctx) {
                 (Err(e), _) | (_, Err(e)) => Action::FixApplied {
                     plan_id,
@@ -220,7 +259,12 @@ impl Fixer {
                     let done = AppliedFix::from_report(&plan, &report, SystemTime::now());
                     let wrote = done.wrote();
                     if wrote && let Ok(mut m) = applied.lock() {
-                        m.insert(plan_id, (done, dc));
+                        let record = Record {
+                            fix: done,
+                            datacenter: dc,
+                            written_in,
+                        };
+                        m.insert(plan_id, record);
                     }
                     let mut lines: Vec<String> = report
                         .results
@@ -473,6 +517,56 @@ mod tests {
         for line in &said {
             assert!(!crate::tui::fix_words::has_flag(line), "{line}");
         }
+        demo.stop().await;
+    }
+
+    /// The next answer of the fixer, skipping the refresh an apply asks for.
+    async fn next(rx: &mut mpsc::Receiver<Action>) -> Action {
+        loop {
+            match rx.recv().await {
+                Some(Action::Refresh) => continue,
+                Some(a) => return a,
+                None => panic!("the fixer hung up"),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_undo_is_planned_only_in_the_datacenter_its_fix_wrote() {
+        let demo = crate::demo::Demo::start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = demo.source_args();
+        args.config = None;
+        let mut settings = crate::config::resolve(&args, &|_| None).unwrap();
+        settings.fix.audit_log = Some(dir.path().join("audit.log"));
+        let fleet = gather(&settings).await.fleet;
+        let (tx, mut rx) = mpsc::channel(8);
+        let mut fixer = Fixer::new(&settings, false, tx);
+        fixer.plan(
+            1,
+            &fleet,
+            "pg-test",
+            Some("pg-test-1"),
+            Destination::Targets,
+            None,
+        );
+        let Action::FixPreview { error: None, .. } = next(&mut rx).await else {
+            panic!("no plan");
+        };
+        fixer.apply(1, true);
+        let Action::FixApplied { wrote: true, .. } = next(&mut rx).await else {
+            panic!("nothing written");
+        };
+        // `:dc dc2` with one datacenter read: the screen and the context are dc2's now.
+        fixer.set_datacenter("dc2");
+        fixer.plan_undo(2, &fleet, 1);
+        let Action::FixPreview { error, .. } = next(&mut rx).await else {
+            panic!("no answer");
+        };
+        assert_eq!(
+            error.as_deref(),
+            Some("that fix wrote in the agent's own datacenter: show it again with :dc to undo it")
+        );
         demo.stop().await;
     }
 
