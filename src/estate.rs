@@ -104,7 +104,7 @@ impl Placement {
             let Some(&i) = out.report.datacenter.as_deref().and_then(|d| index.get(d)) else {
                 continue;
             };
-            read[i] |= !out.report.failed_entirely();
+            read[i] |= out.report.read_state().proves_absence();
             for o in &out.observations {
                 let list = held.entry(o.cluster.clone()).or_default();
                 let at = match list.iter().position(|(d, _)| *d == i) {
@@ -208,8 +208,9 @@ pub fn part(fleet: &Fleet, dc: &str) -> Fleet {
 }
 
 /// The reports that speak for one datacenter: its own and the shared ones. Of several of
-/// one kind, one that said nothing at all comes first, so that the drift check (which asks
-/// the first) makes no verdict of absence that a failed read could contradict.
+/// one kind, the least trusted (failed, then stale, then partial) comes first, so that the
+/// drift check (which asks the first) makes no verdict of absence, and no record passes
+/// as current, that another read of the kind could contradict.
 fn sources_of(fleet: &Fleet, dc: Option<&str>) -> Vec<SourceReport> {
     let mut v: Vec<SourceReport> = fleet
         .sources
@@ -217,7 +218,7 @@ fn sources_of(fleet: &Fleet, dc: Option<&str>) -> Vec<SourceReport> {
         .filter(|r| r.datacenter.is_none() || r.datacenter.as_deref() == dc)
         .cloned()
         .collect();
-    v.sort_by_key(|r| (r.kind, !r.failed_entirely()));
+    v.sort_by_key(|r| (r.kind, r.read_state().distrust_rank()));
     v
 }
 

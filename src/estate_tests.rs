@@ -297,3 +297,138 @@ fn each_instance_is_judged_by_its_own_datacenters_reads() {
         }
     }
 }
+
+/// One target file of one kind read for one datacenter and in a shared read.
+fn files(kind: SourceKind, dc: Option<&str>, cluster: &str, role: &str, ip: &str) -> SourceOutput {
+    let mut out = SourceOutput::test(
+        kind,
+        vec![
+            Observation::test(kind, cluster)
+                .instance(&format!("{cluster}-1"))
+                .seq(1)
+                .role(role)
+                .ip(ip),
+        ],
+    );
+    out.report.datacenter = dc.map(str::to_string);
+    out
+}
+
+fn one_consul(dc: &str, cluster: &str, ip: &str) -> SourceOutput {
+    consul(
+        dc,
+        vec![member(SourceKind::Consul, cluster, 1, "primary", ip)],
+    )
+}
+
+fn verdict_in(r: &crate::report::CheckResult, dc: &str, name: &str) -> crate::verdict::Verdict {
+    let at = r
+        .fleet
+        .clusters
+        .iter()
+        .flat_map(|c| {
+            c.instances
+                .iter()
+                .map(move |i| (c.datacenter.clone(), i.name.clone()))
+        })
+        .position(|(d, n)| d.as_deref() == Some(dc) && n == name)
+        .unwrap();
+    r.verdicts()[at].clone()
+}
+
+#[test]
+fn a_stale_datacenter_read_is_not_hidden_behind_a_complete_shared_one() {
+    // dc2's own target files: the watch kept the last good read, marked stale.
+    let mut dc2_targets = files(
+        SourceKind::Targets,
+        Some("dc2"),
+        "pg-b",
+        "primary",
+        "10.2.0.1",
+    );
+    dc2_targets
+        .report
+        .error("cannot read /etc/prometheus/targets-dc2");
+    dc2_targets.report.stale = true;
+    let fleet = build(
+        vec![
+            one_consul("dc1", "pg-a", "10.1.0.1"),
+            one_consul("dc2", "pg-b", "10.2.0.1"),
+            files(SourceKind::Targets, None, "pg-a", "primary", "10.1.0.1"),
+            dc2_targets,
+        ],
+        &dcs(&["dc1", "dc2"]),
+    );
+    let r = crate::report::CheckResult::new(fleet, Vec::new());
+    let v = verdict_in(&r, "dc2", "pg-b-1");
+    assert!(matches!(v, crate::verdict::Verdict::Unverified(_)), "{v:?}");
+}
+
+#[test]
+fn a_source_only_another_datacenter_has_is_not_unread_here() {
+    let fleet = build(
+        vec![
+            one_consul("dc1", "pg-a", "10.1.0.1"),
+            one_consul("dc2", "pg-b", "10.2.0.1"),
+            files(
+                SourceKind::Inventory,
+                Some("dc2"),
+                "pg-b",
+                "primary",
+                "10.2.0.1",
+            ),
+        ],
+        &dcs(&["dc1", "dc2"]),
+    );
+    let r = crate::report::CheckResult::new(fleet, Vec::new());
+    assert_eq!(verdict_in(&r, "dc1", "pg-a-1"), crate::verdict::Verdict::Ok);
+    let metrics = r.render(crate::report::Format::Prometheus);
+    assert!(
+        metrics.contains("roster_source_unread_instances{source=\"inventory\"} 0"),
+        "{metrics}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.render(crate::report::Format::Json)).unwrap();
+    let pg_a = doc["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["instance"] == "pg-a-1")
+        .unwrap();
+    assert_eq!(pg_a["coverage"]["inventory"], "not-configured", "{pg_a}");
+}
+
+#[test]
+fn drifting_instances_of_one_name_in_two_datacenters_are_two() {
+    let fleet = build(
+        vec![
+            one_consul("dc1", "pg-a", "10.1.0.1"),
+            one_consul("dc2", "pg-a", "10.2.0.1"),
+            files(
+                SourceKind::Targets,
+                Some("dc1"),
+                "pg-a",
+                "replica",
+                "10.1.0.1",
+            ),
+            files(
+                SourceKind::Targets,
+                Some("dc2"),
+                "pg-a",
+                "replica",
+                "10.2.0.1",
+            ),
+        ],
+        &dcs(&["dc1", "dc2"]),
+    );
+    let s = crate::report::CheckResult::new(fleet, Vec::new()).summary();
+    assert_eq!(
+        (
+            s.instances,
+            s.drifting_instances,
+            s.ok_instances + s.drifting_instances + s.unverified_instances
+        ),
+        (2, 2, 2),
+        "{s:?}"
+    );
+}

@@ -85,6 +85,8 @@ impl Coverage {
         match self {
             Coverage::Record { .. } => "record",
             Coverage::Absent => "absent",
+            // With several datacenters a source may be configured for another one only.
+            Coverage::NotRead(ReadState::NotConfigured) => "not-configured",
             Coverage::NotRead(_) => "not-read",
         }
     }

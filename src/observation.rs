@@ -409,6 +409,19 @@ impl ReadState {
         self == ReadState::Complete
     }
 
+    /// How little the read can be trusted, least first (failed 0 .. complete 3): of
+    /// several reads of one kind speaking for the same instances, the least trusted is
+    /// the one asked, so that one read's completeness never hides another's failure.
+    pub fn distrust_rank(self) -> u8 {
+        match self {
+            ReadState::Failed => 0,
+            ReadState::Stale => 1,
+            ReadState::Partial => 2,
+            ReadState::Complete => 3,
+            ReadState::NotConfigured => 4,
+        }
+    }
+
     /// True when a record from the source is current, so it can make a verdict.
     pub fn fresh(self) -> bool {
         matches!(self, ReadState::Complete | ReadState::Partial)

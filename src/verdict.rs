@@ -149,8 +149,8 @@ pub fn reads_for(fleet: &Fleet, dc: Option<&str>) -> Fleet {
         .filter(|r| dc.is_none() || r.datacenter.is_none() || r.datacenter.as_deref() == dc)
         .cloned()
         .collect();
-    // The first read of a kind is the one asked: one that said nothing wins.
-    sources.sort_by_key(|r| (r.kind, !r.failed_entirely()));
+    // The first read of a kind is the one asked: the least trusted wins.
+    sources.sort_by_key(|r| (r.kind, r.read_state().distrust_rank()));
     Fleet {
         sources,
         ..Fleet::default()

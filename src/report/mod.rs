@@ -122,10 +122,15 @@ impl CheckResult {
         let mut not_read: Vec<SourceKind> = unread_of(verdicts).iter().map(|u| u.source).collect();
         not_read.dedup();
         let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();
-        let drifting: std::collections::BTreeSet<(&str, &str)> = self
+        // One name in two datacenters is two instances.
+        let drifting: std::collections::BTreeSet<(Option<&str>, &str, &str)> = self
             .findings
             .iter()
-            .filter_map(|f| f.instance.as_deref().map(|i| (f.cluster.as_str(), i)))
+            .filter_map(|f| {
+                f.instance
+                    .as_deref()
+                    .map(|i| (f.datacenter.as_deref(), f.cluster.as_str(), i))
+            })
             .collect();
         Summary {
             clusters: self.fleet.clusters.len(),

@@ -109,9 +109,11 @@ pub fn render(r: &CheckResult) -> String {
             .iter()
             .flat_map(|c| {
                 let judge = judges.of(&r.fleet, c.datacenter.as_deref());
+                // A source configured for another datacenter only is not unread here.
+                let configured = judge.source(kind).is_some();
                 c.instances
                     .iter()
-                    .filter(move |i| !judge.coverage(i, kind).verified())
+                    .filter(move |i| configured && !judge.coverage(i, kind).verified())
             })
             .count();
         let _ = writeln!(

@@ -3,7 +3,7 @@
 use super::CheckResult;
 use crate::drift::Severity;
 use crate::fleet::Coverage;
-use crate::observation::SourceStatus;
+use crate::observation::{ReadState, SourceStatus};
 use crate::text::sanitize;
 use crate::verdict::{Judges, Verdict, describe, unread_of};
 use std::collections::BTreeMap;
@@ -88,6 +88,7 @@ pub fn render(r: &CheckResult) -> String {
                         format!("{} (stale)", i.role_view(*k).label())
                     }
                     Coverage::Absent => "absent".into(),
+                    Coverage::NotRead(ReadState::NotConfigured) => "-".into(),
                     Coverage::NotRead(_) => "not read".into(),
                 },
             );
