@@ -100,7 +100,8 @@ pub(super) async fn node_services(
             pretty,
         )
     };
-    let index_of = |st: &State| st.services_index;
+    // The answer holds the node too: it moves with either table, as Consul's does.
+    let index_of = |st: &State| st.services_index.max(st.nodes_index);
     blocking_read(
         ctx,
         q,
