@@ -432,6 +432,14 @@ impl ConsulClient {
         if let Some(hint) = tls.and_then(tls_hint) {
             reason = format!("{reason} ({hint})");
         }
+        // TLS 1.3 finishes the client's side of the handshake before the server checks
+        // its certificate: a refusal may arrive as a closed connection, not as an alert.
+        let https = matches!(&self.config.endpoint, Endpoint::Http(u) if u.scheme() == "https");
+        if tls.is_none() && !e.is_connect() && https && self.config.tls.client_cert.is_none() {
+            reason = format!(
+                "{reason} (the server closed the TLS connection; if it requires a client certificate, set CONSUL_CLIENT_CERT and CONSUL_CLIENT_KEY)"
+            );
+        }
         if let (false, Endpoint::Http(base)) = (self.config.port_given, &self.config.endpoint) {
             reason = format!("{reason} ({})", no_port_hint(base));
         }

@@ -4,7 +4,7 @@ use super::tests::apply;
 use super::*;
 use crate::fleet::Fleet;
 use crate::report::CheckResult;
-use crate::tui::state::{Applying, EventKind, FixButton, FixRef, Options, RowId};
+use crate::tui::state::{Applying, EventKind, FixButton, Options, RowId};
 use crate::tui::testdata::{large, small};
 
 fn state() -> State {
@@ -292,19 +292,7 @@ fn sent(s: &mut State, plan_id: u64) {
     let d = s.fix.as_mut().expect("a dialog");
     d.plan_id = plan_id;
     d.applying = true;
-    let sent = Applying {
-        fix: FixRef {
-            applied: plan_id,
-            cluster: d.cluster.clone(),
-            datacenter: d.datacenter.clone(),
-            instance: d.instance.clone(),
-            target: d.target,
-        },
-        subject: d.subject().to_string(),
-        undo: d.undo,
-        expect: Vec::new(),
-        expect_new: Vec::new(),
-    };
+    let sent = Applying::sent(d);
     s.applying.insert(plan_id, sent);
 }
 

@@ -190,3 +190,27 @@ pub struct Applying {
     /// The findings the plan said it creates.
     pub expect_new: Vec<Finding>,
 }
+
+impl Applying {
+    /// The dialog's plan as it is sent to be applied.
+    pub fn sent(d: &FixDialog) -> Applying {
+        let (expect, expect_new) = d
+            .preview
+            .as_ref()
+            .map(|p| (p.resolves.clone(), p.creates.clone()))
+            .unwrap_or_default();
+        Applying {
+            fix: FixRef {
+                applied: d.plan_id,
+                cluster: d.cluster.clone(),
+                datacenter: d.datacenter.clone(),
+                instance: d.instance.clone(),
+                target: d.target,
+            },
+            subject: d.subject().to_string(),
+            undo: d.undo,
+            expect,
+            expect_new,
+        }
+    }
+}

@@ -157,24 +157,7 @@ pub(super) fn fix_choose(state: &mut State) -> Vec<Effect> {
                 let accept_risks = d.confirm_risks;
                 d.confirm_risks = false;
                 let plan_id = d.plan_id;
-                let (expect, expect_new) = d
-                    .preview
-                    .as_ref()
-                    .map(|p| (p.resolves.clone(), p.creates.clone()))
-                    .unwrap_or_default();
-                let applying = Applying {
-                    fix: FixRef {
-                        applied: plan_id,
-                        cluster: d.cluster.clone(),
-                        datacenter: d.datacenter.clone(),
-                        instance: d.instance.clone(),
-                        target: d.target,
-                    },
-                    subject: d.subject().to_string(),
-                    undo: d.undo,
-                    expect,
-                    expect_new,
-                };
+                let applying = Applying::sent(d);
                 state.applying.insert(plan_id, applying);
                 return vec![Effect::ApplyFix {
                     plan_id,
