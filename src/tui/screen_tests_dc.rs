@@ -123,3 +123,45 @@ fn datacenter_rows_fold_with_the_cluster_keys() {
     let tree = tree_lines(&text(&render(&s)));
     assert!(tree[2].starts_with("  v pg-a"), "{tree:#?}");
 }
+
+#[test]
+fn a_datacenter_name_with_escapes_reaches_no_cell_raw() {
+    // Consul lists datacenter names; a hostile one must not write to the terminal.
+    let evil = "dc2\u{1b}]52;c;ZXZpbA==\u{7}\r\nok \u{202e}";
+    let mut r = three_datacenters();
+    for d in &mut r.fleet.datacenters {
+        if d.name == "dc2" {
+            d.name = evil.into();
+        }
+    }
+    for c in &mut r.fleet.clusters {
+        if c.datacenter.as_deref() == Some("dc2") {
+            c.datacenter = Some(evil.into());
+        }
+    }
+    for s in &mut r.fleet.sources {
+        if s.datacenter.as_deref() == Some("dc2") {
+            s.datacenter = Some(evil.into());
+        }
+    }
+    let mut s = state(r, (100, 30));
+    s.selected = s
+        .rows
+        .iter()
+        .position(|r| matches!(r, Row::Datacenter(d) if s.datacenters[*d].key == evil))
+        .unwrap();
+    let buffer = render(&s);
+    let cells: String = buffer.content().iter().map(|c| c.symbol()).collect();
+    for bad in ['\u{1b}', '\u{7}', '\r', '\n', '\u{202e}'] {
+        assert!(
+            !cells.contains(bad),
+            "{bad:?} on screen:\n{}",
+            text(&buffer)
+        );
+    }
+    assert!(
+        text(&buffer).contains("datacenter dc2"),
+        "{}",
+        text(&buffer)
+    );
+}
