@@ -21,6 +21,7 @@ pub mod serve;
 pub mod sim;
 pub mod source;
 pub mod text;
+pub mod tls_verify;
 pub mod tui;
 pub mod verdict;
 pub mod watch;
