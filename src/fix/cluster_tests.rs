@@ -107,6 +107,18 @@ async fn plan_for(
     .await
 }
 
+/// The plan of one member's fix with the default options; it must plan.
+async fn plan_member(fleet: &Fleet, instance: &str, authority: SourceKind) -> Plan {
+    plan_for(
+        fleet,
+        Some(&one(instance)),
+        authority,
+        &PlanOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
 fn one(name: &str) -> Vec<String> {
     vec![name.to_string()]
 }
@@ -160,14 +172,7 @@ async fn a_cluster_plan_resolves_the_failover_with_nothing_created() {
         consul(&["replica", "primary", "replica"]),
         targets(dir.path()),
     ]);
-    let p = plan_for(
-        &fleet,
-        Some(&one("pg-test-2")),
-        SourceKind::Consul,
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap();
+    let p = plan_member(&fleet, "pg-test-2", SourceKind::Consul).await;
     assert_eq!(p.instance, "pg-test-2");
     assert_eq!(names(&p), ["pg-test-2", "pg-test-1"]);
     assert!(p.members[1].role_only);
@@ -203,14 +208,7 @@ async fn a_cluster_plan_resolves_the_failover_with_nothing_created() {
     );
     assert!(p.hazards.is_empty(), "{:?}", p.hazards);
     // A member whose role does not move draws nobody in.
-    let clean = plan_for(
-        &fleet,
-        Some(&one("pg-test-3")),
-        SourceKind::Consul,
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap();
+    let clean = plan_member(&fleet, "pg-test-3", SourceKind::Consul).await;
     assert_eq!(names(&clean), ["pg-test-3"]);
     assert!(clean.is_empty());
 }
@@ -223,14 +221,7 @@ async fn a_dead_old_primary_is_demoted_once_the_live_primary_is_known() {
         targets(dir.path()),
         live(&[None, Some("primary"), Some("replica")]),
     ]);
-    let p = plan_for(
-        &fleet,
-        Some(&one("pg-test-1")),
-        SourceKind::Live,
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap();
+    let p = plan_member(&fleet, "pg-test-1", SourceKind::Live).await;
     assert_eq!(names(&p), ["pg-test-1", "pg-test-2"]);
     assert_eq!(p.members[0].desired.role, Some(Role::Replica));
     assert!(
@@ -279,14 +270,7 @@ async fn a_dead_old_primary_is_demoted_once_the_live_primary_is_known() {
         targets(dir.path()),
         live(&[None, Some("primary"), Some("replica")]),
     ]);
-    let p = plan_for(
-        &fleet,
-        Some(&one("pg-test-2")),
-        SourceKind::Live,
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap();
+    let p = plan_member(&fleet, "pg-test-2", SourceKind::Live).await;
     assert_eq!(names(&p), ["pg-test-2", "pg-test-1"]);
     let o = p.outcome.as_ref().unwrap();
     assert_eq!(
@@ -307,14 +291,7 @@ async fn a_dead_old_primary_is_demoted_once_the_live_primary_is_known() {
         targets(dir.path()),
         live(&[None, Some("replica"), Some("replica")]),
     ]);
-    let p = plan_for(
-        &fleet,
-        Some(&one("pg-test-1")),
-        SourceKind::Live,
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap();
+    let p = plan_member(&fleet, "pg-test-1", SourceKind::Live).await;
     assert!(p.is_empty(), "{:?}", p.steps);
 }
 
@@ -428,14 +405,7 @@ async fn a_disagreement_with_a_place_still_behind_is_explained_not_a_hazard() {
         targets(dir.path()),
         live(&[Some("replica"), Some("primary"), Some("replica")]),
     ]);
-    let p = plan_for(
-        &fleet,
-        Some(&one("pg-test-2")),
-        SourceKind::Live,
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap();
+    let p = plan_member(&fleet, "pg-test-2", SourceKind::Live).await;
     let o = p.outcome.as_ref().unwrap();
     assert_eq!(
         kinds(&o.creates),
