@@ -90,6 +90,50 @@ async fn check_does_not_follow_a_redirect_and_the_token_stays_home() {
     );
 }
 
+/// The health answers are streamed (cut into elements as they arrive): that path refuses
+/// a redirect the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirected_health_answer_is_refused_and_the_token_stays_home() {
+    let elsewhere = Tiny::start(|_| Reply::json(&json!([]))).await;
+    let to = elsewhere.addr();
+    let hostile = Tiny::start(move |r: &Request| {
+        if r.target.starts_with("/v1/catalog/services") {
+            Reply::json(&json!({"postgres": ["primary"]}))
+        } else {
+            Reply::redirect(307, &format!("http://{to}{}", r.target))
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let tf = token_file(dir.path());
+    let out = roster(
+        &args(&[
+            "check",
+            "--consul",
+            &hostile.url(),
+            "--token-file",
+            &tf,
+            "-f",
+            "json",
+        ]),
+        &[],
+        LIMIT,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{:?}", texts(&out));
+    let err = consul_error(&json_of(&out));
+    assert!(err.contains("does not follow redirects"), "{err}");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the redirect was followed: {:?}",
+        elsewhere
+            .requests()
+            .iter()
+            .map(Request::text)
+            .collect::<Vec<_>>()
+    );
+}
+
 // ---------------------------------------------------------------- the token echoed
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
